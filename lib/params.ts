@@ -1,0 +1,103 @@
+import { PbOptionError } from './errors.ts'
+
+export const TRANSPORTS = ['short-poll', 'long-poll', 'sse', 'websocket'] as const
+export type Transport = (typeof TRANSPORTS)[number]
+
+export const WRITE_POLICIES = ['per-tick', 'per-update'] as const
+export type WritePolicy = (typeof WRITE_POLICIES)[number]
+
+/** The params of one scenario: the same for every transport it runs (DESIGN.md, "A run"). */
+export interface ScenarioParams {
+  /** concurrent clients, one connection each */
+  clients: number
+  /** ticks a second */
+  tickHz: number
+  /** updates published per tick */
+  updatesPerTick: number
+  /** size in bytes of one serialised update (the JSON object) */
+  payloadBytes: number
+  /** short polling: the client schedule, ms between polls */
+  pollIntervalMs: number
+  /** the measured window, seconds */
+  durationS: number
+  /** connected and receiving before the window opens, seconds */
+  warmupS: number
+  writePolicy: WritePolicy
+  /** random-walk seed: same seed, same updates byte for byte */
+  seed: number
+  /** number of ticker symbols */
+  symbols: number
+}
+
+export const DEFAULT_PARAMS: Readonly<ScenarioParams> = Object.freeze({
+  clients: 100,
+  tickHz: 10,
+  updatesPerTick: 1,
+  payloadBytes: 128,
+  pollIntervalMs: 250,
+  durationS: 10,
+  warmupS: 2,
+  writePolicy: 'per-tick',
+  seed: 1,
+  symbols: 50,
+})
+
+interface NumberRange {
+  min: number
+  max: number
+  integer: boolean
+  unit: string
+}
+
+/** Allowed ranges; `payloadBytes.min` is the smallest update the fixed JSON fields fit in (servers/update.ts). */
+export const PARAM_RANGES: Readonly<Record<Exclude<keyof ScenarioParams, 'writePolicy'>, NumberRange>> =
+  Object.freeze({
+    clients: { min: 1, max: 10_000, integer: true, unit: 'clients' },
+    tickHz: { min: 0.1, max: 1_000, integer: false, unit: 'Hz' },
+    updatesPerTick: { min: 1, max: 10_000, integer: true, unit: 'updates' },
+    payloadBytes: { min: 76, max: 1_048_576, integer: true, unit: 'bytes' },
+    pollIntervalMs: { min: 10, max: 60_000, integer: true, unit: 'ms' },
+    durationS: { min: 0.5, max: 3_600, integer: false, unit: 's' },
+    warmupS: { min: 0, max: 600, integer: false, unit: 's' },
+    seed: { min: 0, max: 4_294_967_295, integer: true, unit: '' },
+    symbols: { min: 1, max: 10_000, integer: true, unit: 'symbols' },
+  })
+
+/** Checks one numeric value against its range; `field` is the name the user wrote (flag or key). */
+export function checkNumber(field: string, value: unknown, range: NumberRange): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  const allowed = `${range.integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}${range.unit ? ` ${range.unit}` : ''}`
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new PbOptionError(field, `must be ${allowed}, got ${JSON.stringify(value)}`)
+  if (range.integer && !Number.isInteger(n)) throw new PbOptionError(field, `must be ${allowed}, got ${n}`)
+  if (n < range.min || n > range.max) throw new PbOptionError(field, `must be ${allowed}, got ${n}`)
+  return n
+}
+
+export function checkChoice<T extends string>(field: string, value: unknown, choices: readonly T[]): T {
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T
+  throw new PbOptionError(field, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+/** Fills defaults, checks every field once, freezes. `names` maps a key to the name shown in errors (e.g. a CLI flag). */
+export function resolveParams(
+  input: Partial<Record<keyof ScenarioParams, unknown>>,
+  names: Partial<Record<keyof ScenarioParams, string>> = {},
+): Readonly<ScenarioParams> {
+  const merged = { ...DEFAULT_PARAMS, ...stripUndefined(input) } as Record<keyof ScenarioParams, unknown>
+  const out = {} as ScenarioParams
+  for (const key of Object.keys(PARAM_RANGES) as (keyof typeof PARAM_RANGES)[]) {
+    out[key] = checkNumber(names[key] ?? key, merged[key], PARAM_RANGES[key])
+  }
+  out.writePolicy = checkChoice(names.writePolicy ?? 'writePolicy', merged.writePolicy, WRITE_POLICIES)
+  return Object.freeze(out)
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** Converts camelCase to the kebab-case flag name: payloadBytes -> --payload-bytes. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import * as v from 'valibot'
+import { PbError } from '../lib/errors.ts'
+import { type ResultsFile, ResultsFileSchema } from './schema.ts'
+
+/** Names every invalid field by its path, e.g. `scenarios.0.results.1.latencyMs.p99: Invalid type`. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 10)
+    .map((i) => `${v.getDotPath(i) ?? '(root)'}: ${i.message}`)
+    .join('; ')
+}
+
+export function validateResults(data: unknown, source = 'results'): ResultsFile {
+  const r = v.safeParse(ResultsFileSchema, data)
+  if (!r.success)
+    throw new PbError(
+      'PB_ERR_RESULTS_SCHEMA',
+      `${source} does not match the results schema: ${describeIssues(r.issues)}`,
+    )
+  return r.output
+}
+
+/** Validates, then writes atomically (temp file in the same folder + rename): a reader never sees half a file. */
+export async function writeResults(path: string, data: ResultsFile): Promise<void> {
+  const valid = validateResults(data, path)
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  try {
+    await writeFile(tmp, `${JSON.stringify(valid, null, 2)}\n`)
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
+
+export function readResults(path: string): ResultsFile {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new PbError('PB_ERR_RESULTS_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    throw new PbError('PB_ERR_RESULTS_READ', `${path} is not JSON: ${(err as Error).message}`, { cause: err })
+  }
+  return validateResults(data, path)
+}

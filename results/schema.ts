@@ -1,0 +1,217 @@
+/**
+ * The results file: the public contract of DESIGN.md ("Results file"), defined once here.
+ * Every writer validates before it writes and every reader validates what it reads.
+ * Fields may be added; the names DESIGN.md lists are never renamed.
+ */
+import * as v from 'valibot'
+import { TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
+
+const nonNeg = v.pipe(v.number(), v.minValue(0))
+const count = v.pipe(v.number(), v.integer(), v.minValue(0))
+
+export const EnvSchema = v.object({
+  node: v.string(),
+  cpuModel: v.string(),
+  cores: count,
+  os: v.string(),
+  commit: v.string(),
+  /** server and generator pinned to different cores with taskset */
+  pinned: v.optional(v.boolean()),
+  hostname: v.optional(v.string()),
+  totalMemBytes: v.optional(count),
+})
+
+export const ParamsSchema = v.object({
+  clients: count,
+  tickHz: nonNeg,
+  updatesPerTick: count,
+  payloadBytes: count,
+  pollIntervalMs: nonNeg,
+  durationS: nonNeg,
+  warmupS: nonNeg,
+  writePolicy: v.picklist(WRITE_POLICIES),
+  seed: v.optional(count),
+  symbols: v.optional(count),
+})
+
+/** Latency of delivered updates in ms (receive instant minus publish `ts`, same clock), from an HDR histogram at 1 us. */
+export const LatencySchema = v.object({
+  p50: nonNeg,
+  p90: nonNeg,
+  p99: nonNeg,
+  p999: nonNeg,
+  max: nonNeg,
+  mean: nonNeg,
+  count: count,
+  min: v.optional(nonNeg),
+  stddev: v.optional(nonNeg),
+})
+
+export const UpdatesSchema = v.object({
+  /** updates whose publish instant fell in the window */
+  published: count,
+  /** published x clients: what every client should have seen */
+  expected: v.optional(count),
+  delivered: count,
+  missed: count,
+  duplicates: count,
+  outOfOrder: count,
+})
+
+export const BytesSchema = v.object({
+  /** application bytes read by the server's sockets in the window */
+  clientToServer: count,
+  /** application bytes written by the server's sockets in the window */
+  serverToClient: count,
+  /** (clientToServer + serverToClient) / delivered */
+  perDeliveredUpdate: nonNeg,
+  /** the least bytes per delivered update the transport must cost, from the params (load/model.ts) */
+  modelPerUpdate: nonNeg,
+  perClientPerSecond: v.optional(nonNeg),
+  serverToClientPerDeliveredUpdate: v.optional(nonNeg),
+  /** link-level bytes (wire mode, veth counters), when measured */
+  link: v.optional(v.object({ clientToServer: count, serverToClient: count, packets: count })),
+})
+
+export const ServerCpuSchema = v.object({
+  userMs: nonNeg,
+  systemMs: nonNeg,
+  percentOfCore: nonNeg,
+  usPerDeliveredUpdate: nonNeg,
+  eventLoopUtilization: v.optional(nonNeg),
+})
+
+export const GeneratorSchema = v.object({
+  cpuPercent: nonNeg,
+  eventLoopUtilization: nonNeg,
+  saturated: v.boolean(),
+  processes: v.optional(count),
+})
+
+export const TransportSchema = v.picklist(TRANSPORTS)
+
+export const CompletedResultSchema = v.object({
+  state: v.optional(v.picklist(['completed', 'partial'])),
+  transport: TransportSchema,
+  /** which server ran: the suite's own, or the bare baseline it is held against */
+  server: v.optional(v.picklist(['pushbench', 'baseline'])),
+  latencyMs: LatencySchema,
+  /** short polling: how late the poll schedule ran (coordinated omission), ms */
+  scheduleLagMs: v.optional(LatencySchema),
+  updates: UpdatesSchema,
+  bytes: BytesSchema,
+  serverCpu: ServerCpuSchema,
+  serverMemory: v.object({ rssMaxBytes: count }),
+  requests: count,
+  errors: count,
+  generator: GeneratorSchema,
+  connections: v.optional(
+    v.object({
+      opened: count,
+      reconnects: count,
+      slowConsumerDisconnects: count,
+      heldRequestsMax: v.optional(count),
+    }),
+  ),
+  /** delivered updates a second over the window, all clients */
+  deliveredPerSecond: v.optional(nonNeg),
+  windowMs: v.optional(nonNeg),
+  warnings: v.optional(v.array(v.string())),
+})
+
+export const ErroredResultSchema = v.object({
+  state: v.literal('errored'),
+  transport: TransportSchema,
+  server: v.optional(v.picklist(['pushbench', 'baseline'])),
+  error: v.string(),
+})
+
+export const RunResultSchema = v.union([CompletedResultSchema, ErroredResultSchema])
+
+/** One step of a capacity search: the offered rate and what came of it. */
+export const CapacityStepSchema = v.object({
+  offeredPerSecond: nonNeg,
+  deliveredPerSecond: nonNeg,
+  deliveryRatio: nonNeg,
+  latencyP99Ms: nonNeg,
+  serverCpuPercent: nonNeg,
+  bytesPerUpdate: nonNeg,
+  generatorSaturated: v.boolean(),
+  passed: v.boolean(),
+})
+
+export const CapacitySchema = v.object({
+  transport: TransportSchema,
+  server: v.optional(v.picklist(['pushbench', 'baseline'])),
+  /** what was stepped: updates/s pushed (push transports) or polls/s (short polling) */
+  unit: v.picklist(['updates/s', 'polls/s', 'requests/s']),
+  clients: count,
+  limits: v.object({ minDeliveryRatio: nonNeg, maxP99Ms: nonNeg }),
+  maxSustainedPerSecond: nonNeg,
+  steps: v.array(CapacityStepSchema),
+  stoppedBecause: v.string(),
+})
+
+export const AutocannonSchema = v.object({
+  path: v.string(),
+  connections: count,
+  durationS: nonNeg,
+  requestsPerSecond: nonNeg,
+  latencyMs: v.object({ p50: nonNeg, p99: nonNeg, max: nonNeg, mean: nonNeg }),
+  bytesReadPerSecond: nonNeg,
+  non2xx: count,
+  errors: count,
+  serverCpuPercent: v.optional(nonNeg),
+  generatorCpuPercent: v.optional(nonNeg),
+})
+
+export const ScenarioSchema = v.object({
+  name: v.string(),
+  params: ParamsSchema,
+  results: v.array(RunResultSchema),
+  capacity: v.optional(v.array(CapacitySchema)),
+  autocannon: v.optional(AutocannonSchema),
+})
+
+/** One micro-benchmark case (tinybench), per message. */
+export const MicroCaseSchema = v.object({
+  group: v.string(),
+  name: v.string(),
+  payloadBytes: v.optional(count),
+  opsPerSecond: nonNeg,
+  meanNs: nonNeg,
+  p99Ns: nonNeg,
+  /** relative margin of error, percent */
+  rme: nonNeg,
+  samples: count,
+})
+
+export const ResultsFileSchema = v.object({
+  schemaVersion: v.literal(1),
+  runId: v.string(),
+  startedAt: v.pipe(v.string(), v.isoTimestamp()),
+  finishedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+  env: EnvSchema,
+  profile: v.string(),
+  /** true when the run was interrupted: what was measured is kept */
+  partial: v.optional(v.boolean()),
+  scenarios: v.array(ScenarioSchema),
+  micro: v.optional(v.array(MicroCaseSchema)),
+})
+
+export type Env = v.InferOutput<typeof EnvSchema>
+export type Params = v.InferOutput<typeof ParamsSchema>
+export type Latency = v.InferOutput<typeof LatencySchema>
+export type CompletedResult = v.InferOutput<typeof CompletedResultSchema>
+export type ErroredResult = v.InferOutput<typeof ErroredResultSchema>
+export type RunResult = v.InferOutput<typeof RunResultSchema>
+export type Capacity = v.InferOutput<typeof CapacitySchema>
+export type CapacityStep = v.InferOutput<typeof CapacityStepSchema>
+export type AutocannonResult = v.InferOutput<typeof AutocannonSchema>
+export type Scenario = v.InferOutput<typeof ScenarioSchema>
+export type MicroCase = v.InferOutput<typeof MicroCaseSchema>
+export type ResultsFile = v.InferOutput<typeof ResultsFileSchema>
+
+export function isCompleted(r: RunResult): r is CompletedResult {
+  return r.state !== 'errored'
+}

@@ -1,0 +1,134 @@
+/**
+ * What a server process measures about itself, for its parent to diff over a window:
+ * socket bytes (summed over live and closed sockets), exact CPU, event-loop time, RSS.
+ */
+import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+
+/** Counters the transports bump; plain fields, cheap in the hot path. */
+export interface TransportStats {
+  /** long-poll requests held right now */
+  heldRequests: number
+  heldRequestsMax: number
+  /** push connections cut because their unsent bytes passed maxBufferedBytes */
+  slowConsumerDisconnects: number
+  /** SSE streams or WebSockets open right now */
+  streams: number
+  /** HTTP requests (polls) plus upgrade requests */
+  requests: number
+  /** 4xx/5xx answered, sockets that errored */
+  errors: number
+}
+
+export function newTransportStats(): TransportStats {
+  return {
+    heldRequests: 0,
+    heldRequestsMax: 0,
+    slowConsumerDisconnects: 0,
+    streams: 0,
+    requests: 0,
+    errors: 0,
+  }
+}
+
+/** One snapshot, sent over IPC; every field is cumulative since start so the parent diffs two. */
+export interface CounterSnapshot {
+  atMs: number
+  bytesRead: number
+  bytesWritten: number
+  connections: number
+  connectionsTotal: number
+  cpuUserUs: number
+  cpuSystemUs: number
+  eluIdleMs: number
+  eluActiveMs: number
+  /** highest RSS sampled since the last `markRss()` */
+  rssMaxBytes: number
+  lastSeq: number
+  stats: TransportStats
+}
+
+export class SocketCounters {
+  private readonly live = new Set<Socket>()
+  private closedRead = 0
+  private closedWritten = 0
+  total = 0
+
+  /** Hooks the server's `connection` event: every TCP socket, upgraded ones included. */
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.total++
+      this.live.add(socket)
+      socket.once('close', () => {
+        this.closedRead += socket.bytesRead
+        this.closedWritten += socket.bytesWritten
+        this.live.delete(socket)
+      })
+    })
+  }
+
+  get connections(): number {
+    return this.live.size
+  }
+
+  bytes(): { read: number; written: number } {
+    let read = this.closedRead
+    let written = this.closedWritten
+    for (const s of this.live) {
+      read += s.bytesRead
+      written += s.bytesWritten
+    }
+    return { read, written }
+  }
+
+  sockets(): ReadonlySet<Socket> {
+    return this.live
+  }
+}
+
+/** Samples RSS every `periodMs` so a window's peak can be read (resourceUsage().maxRSS cannot be reset). */
+export class RssSampler {
+  private max = process.memoryUsage.rss()
+  private readonly timer: NodeJS.Timeout
+  constructor(periodMs = 100) {
+    this.timer = setInterval(() => this.sample(), periodMs)
+    this.timer.unref()
+  }
+  sample(): number {
+    const rss = process.memoryUsage.rss()
+    if (rss > this.max) this.max = rss
+    return this.max
+  }
+  mark(): void {
+    this.max = process.memoryUsage.rss()
+  }
+  stop(): void {
+    clearInterval(this.timer)
+  }
+}
+
+export function snapshot(
+  sockets: SocketCounters,
+  rss: RssSampler,
+  stats: TransportStats,
+  lastSeq: number,
+): CounterSnapshot {
+  const cpu = process.cpuUsage()
+  const elu = performance.eventLoopUtilization()
+  const b = sockets.bytes()
+  return {
+    atMs: performance.timeOrigin + performance.now(),
+    bytesRead: b.read,
+    bytesWritten: b.written,
+    connections: sockets.connections,
+    connectionsTotal: sockets.total,
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    eluIdleMs: elu.idle,
+    eluActiveMs: elu.active,
+    rssMaxBytes: rss.sample(),
+    lastSeq,
+    stats: { ...stats },
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * One transport's server in its own process:
+ *   node --import tsx servers/main.ts --transport sse --port 0 [--tick-hz 10 ...]
+ * Prints one JSON line when it listens ({"event":"ready","port":...}), answers counter requests over
+ * IPC, and on SIGTERM/SIGINT (or when its parent goes away) closes every connection properly and exits 0.
+ */
+import { Option } from 'commander'
+import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
+import { flagName, TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
+import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
+import { SERVER_DEFAULTS, type ServerOptions } from './options.ts'
+import { type RunningServer, startServer } from './server.ts'
+import { MIN_PAYLOAD_BYTES } from './update.ts'
+
+const d = SERVER_DEFAULTS
+const cmd = newCommand(
+  'servers/main.ts',
+  'Serve the ticker over one transport (binds 127.0.0.1 unless --host says otherwise).',
+)
+  .addOption(new Option('--transport <name>', 'transport to serve').choices(TRANSPORTS).makeOptionMandatory())
+  .option('--host <addr>', 'address to bind', d.host)
+  .option('--port <n>', 'port (0 = any free port)', numberArg, d.port)
+  .option('--seed <n>', 'random-walk seed (0..2^32-1)', numberArg, d.seed)
+  .option('--symbols <n>', 'ticker symbols (1..10000)', numberArg, d.symbols)
+  .option('--tick-hz <n>', 'ticks a second (0.1..1000)', numberArg, d.tickHz)
+  .option('--updates-per-tick <n>', 'updates published per tick (1..10000)', numberArg, d.updatesPerTick)
+  .option(
+    '--payload-bytes <n>',
+    `bytes of one serialised update (${MIN_PAYLOAD_BYTES}..1048576)`,
+    numberArg,
+    d.payloadBytes,
+  )
+  .addOption(
+    new Option('--write-policy <p>', 'push write policy').choices(WRITE_POLICIES).default(d.writePolicy),
+  )
+  .option('--ring-size <n>', 'updates kept for resume (0 = sized from the payload)', numberArg, d.ringSize)
+  .option(
+    '--max-buffered-bytes <n>',
+    'unsent bytes before a slow consumer is cut',
+    numberArg,
+    d.maxBufferedBytes,
+  )
+  .option('--heartbeat-ms <n>', 'SSE comment heartbeat period', numberArg, d.heartbeatMs)
+  .option('--ping-interval-ms <n>', 'WebSocket ping period', numberArg, d.pingIntervalMs)
+  .option('--long-poll-timeout-ms <n>', 'long poll: hold before 204', numberArg, d.longPollTimeoutMs)
+  .option('--per-message-deflate', 'WebSocket permessage-deflate (changes the bytes)', d.perMessageDeflate)
+  .option(
+    '--max-client-message-bytes <n>',
+    'largest client WebSocket message (else close 1009)',
+    numberArg,
+    d.maxClientMessageBytes,
+  )
+  .option('--backlog <n>', 'listen backlog', numberArg, d.backlog)
+
+async function main(): Promise<void> {
+  const opts = parseArgs(cmd).opts<Omit<ServerOptions, 'autoStart'>>()
+  const names = Object.fromEntries(Object.keys(opts).map((k) => [k, flagName(k)]))
+  let server: RunningServer
+  try {
+    server = await startServer({ ...opts, autoStart: true, transport: opts.transport }, names)
+  } catch (err) {
+    fail(err, 'servers/main.ts')
+  }
+  const ready: ReadyLine = {
+    event: 'ready',
+    transport: server.options.transport,
+    host: server.host,
+    port: server.port,
+    url: server.url,
+    pid: process.pid,
+  }
+  process.stdout.write(`${JSON.stringify(ready)}\n`)
+
+  let stopping = false
+  const stop = async (code = 0): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    const force = setTimeout(() => process.exit(code), 5000)
+    force.unref()
+    await server.close()
+    process.disconnect?.()
+    process.exit(code)
+  }
+  process.on('SIGTERM', () => void stop())
+  process.on('SIGINT', () => void stop())
+  process.on('disconnect', () => void stop())
+
+  process.on('message', (m: ServerRequest) => {
+    const reply = (r: ServerReply) => process.send?.(r)
+    try {
+      switch (m.type) {
+        case 'counters':
+          return reply({ id: m.id, type: 'counters', counters: server.counters() })
+        case 'mark':
+          server.markRss()
+          return reply({ id: m.id, type: 'counters', counters: server.counters() })
+        case 'published':
+          return reply({
+            id: m.id,
+            type: 'published',
+            count: server.ticker.publishedBetween(m.fromMs, m.toMs),
+            lastSeq: server.ticker.lastSeq,
+          })
+        case 'set-rate':
+          server.ticker.setRate(m.tickHz, m.updatesPerTick)
+          return reply({ id: m.id, type: 'ok' })
+      }
+    } catch (err) {
+      reply({ id: m.id, type: 'error', message: (err as Error).message })
+    }
+  })
+}
+
+main().catch((err) => fail(err, 'servers/main.ts'))

@@ -1,0 +1,126 @@
+import { PbOptionError } from '../lib/errors.ts'
+import {
+  checkChoice,
+  checkNumber,
+  resolveParams,
+  TRANSPORTS,
+  type Transport,
+  type WritePolicy,
+} from '../lib/params.ts'
+import { checkPayloadBytes } from './update.ts'
+
+/** Everything one server process is started with. */
+export interface ServerOptions {
+  transport: Transport
+  host: string
+  /** 0 picks a free port */
+  port: number
+  seed: number
+  symbols: number
+  tickHz: number
+  updatesPerTick: number
+  payloadBytes: number
+  writePolicy: WritePolicy
+  /** updates kept for resume; 0 sizes the ring from the payload (64 MiB, 1,024..65,536 updates) */
+  ringSize: number
+  /** push transports: unsent bytes a connection may queue before it is cut as a slow consumer */
+  maxBufferedBytes: number
+  /** SSE comment heartbeat period */
+  heartbeatMs: number
+  /** WebSocket ping period; a peer that has not answered the previous ping is terminated */
+  pingIntervalMs: number
+  /** long polling: how long a request is held before a 204 */
+  longPollTimeoutMs: number
+  /** WebSocket permessage-deflate (off by default: it changes the bytes) */
+  perMessageDeflate: boolean
+  /** largest client WebSocket message; past it the server closes with 1009 */
+  maxClientMessageBytes: number
+  /** listen backlog: thousands of clients connecting at once overflow the default */
+  backlog: number
+  /** start ticking at once (false: tests publish by hand with ticker.publishTick) */
+  autoStart: boolean
+}
+
+export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  seed: 1,
+  symbols: 50,
+  tickHz: 10,
+  updatesPerTick: 1,
+  payloadBytes: 128,
+  writePolicy: 'per-tick',
+  ringSize: 0,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  heartbeatMs: 15_000,
+  pingIntervalMs: 30_000,
+  longPollTimeoutMs: 30_000,
+  perMessageDeflate: false,
+  maxClientMessageBytes: 4096,
+  backlog: 4096,
+  autoStart: true,
+})
+
+const ms = (max: number) => ({ min: 10, max, integer: true, unit: 'ms' })
+
+/** Fills defaults, checks every field once (naming it), freezes. */
+export function resolveServerOptions(
+  input: Partial<ServerOptions> & { transport: unknown },
+  names: Partial<Record<keyof ServerOptions, string>> = {},
+): Readonly<ServerOptions> {
+  const o: Record<string, unknown> = {
+    ...SERVER_DEFAULTS,
+    ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
+  }
+  const name = (k: keyof ServerOptions) => names[k] ?? k
+  const transport = checkChoice(name('transport'), o.transport, TRANSPORTS)
+  checkPayloadBytes(Number(o.payloadBytes), name('payloadBytes'))
+  const p = resolveParams(
+    {
+      seed: o.seed,
+      symbols: o.symbols,
+      tickHz: o.tickHz,
+      updatesPerTick: o.updatesPerTick,
+      payloadBytes: o.payloadBytes,
+      writePolicy: o.writePolicy,
+    },
+    names,
+  )
+  if (typeof o.host !== 'string' || o.host === '')
+    throw new PbOptionError(name('host'), 'must be a host name or address')
+  return Object.freeze({
+    transport,
+    host: o.host,
+    port: checkNumber(name('port'), o.port, { min: 0, max: 65_535, integer: true, unit: '' }),
+    seed: p.seed,
+    symbols: p.symbols,
+    tickHz: p.tickHz,
+    updatesPerTick: p.updatesPerTick,
+    payloadBytes: p.payloadBytes,
+    writePolicy: p.writePolicy,
+    ringSize: checkNumber(name('ringSize'), o.ringSize, {
+      min: 0,
+      max: 10_000_000,
+      integer: true,
+      unit: 'updates',
+    }),
+    maxBufferedBytes: checkNumber(name('maxBufferedBytes'), o.maxBufferedBytes, {
+      min: 1024,
+      max: 1024 ** 3,
+      integer: true,
+      unit: 'bytes',
+    }),
+    heartbeatMs: checkNumber(name('heartbeatMs'), o.heartbeatMs, ms(3_600_000)),
+    pingIntervalMs: checkNumber(name('pingIntervalMs'), o.pingIntervalMs, ms(3_600_000)),
+    longPollTimeoutMs: checkNumber(name('longPollTimeoutMs'), o.longPollTimeoutMs, ms(600_000)),
+    perMessageDeflate: Boolean(o.perMessageDeflate),
+    maxClientMessageBytes: checkNumber(name('maxClientMessageBytes'), o.maxClientMessageBytes, {
+      min: 16,
+      max: 1024 ** 2,
+      integer: true,
+      unit: 'bytes',
+    }),
+    backlog: checkNumber(name('backlog'), o.backlog, { min: 1, max: 65_535, integer: true, unit: '' }),
+    autoStart: o.autoStart !== false,
+  })
+}

@@ -1,0 +1,66 @@
+/**
+ * How a push transport writes a tick to its connections, by the run's write policy (DESIGN.md):
+ * `per-tick` gives each connection one write carrying the whole tick (one buffer built once per tick),
+ * `per-update` writes each update on its own. Both cut a connection whose unsent bytes pass the bound.
+ */
+import type { WritePolicy } from '../lib/params.ts'
+import type { TransportStats } from './counters.ts'
+import type { Update } from './ticker.ts'
+
+export interface PushSink {
+  /** queue bytes on the connection */
+  write(buf: Buffer): void
+  /** bytes accepted but not yet handed to the kernel */
+  readonly buffered: number
+  /** the connection is still open for pushes */
+  readonly open: boolean
+  /** cut as a slow consumer */
+  destroy(): void
+}
+
+export class PushWriter<S extends PushSink> {
+  readonly sinks = new Set<S>()
+
+  constructor(
+    private readonly policy: WritePolicy,
+    private readonly maxBufferedBytes: number,
+    private readonly stats: TransportStats,
+    /** the framed bytes of one update (memoised on the update) */
+    private readonly frame: (u: Update) => Buffer,
+  ) {}
+
+  /** Writes one tick to every sink. */
+  publish(updates: readonly Update[]): void {
+    if (this.sinks.size === 0 || updates.length === 0) return
+    if (this.policy === 'per-tick') {
+      const buf =
+        updates.length === 1 ? this.frame(updates[0] as Update) : Buffer.concat(updates.map(this.frame))
+      for (const s of this.sinks) this.deliver(s, buf)
+    } else {
+      const frames = updates.map(this.frame)
+      for (const s of this.sinks) {
+        for (const f of frames) if (!this.deliver(s, f)) break
+      }
+    }
+  }
+
+  /** Writes to one sink; false when the sink was cut. */
+  deliver(s: S, buf: Buffer): boolean {
+    if (!s.open) return false
+    s.write(buf)
+    if (s.buffered > this.maxBufferedBytes) {
+      this.sinks.delete(s)
+      this.stats.slowConsumerDisconnects++
+      s.destroy()
+      return false
+    }
+    return true
+  }
+
+  /** Writes a backlog (resume) to one sink with the same policy. */
+  backlog(s: S, updates: readonly Update[]): void {
+    if (updates.length === 0) return
+    if (this.policy === 'per-tick') this.deliver(s, Buffer.concat(updates.map(this.frame)))
+    else for (const u of updates) if (!this.deliver(s, this.frame(u))) return
+  }
+}

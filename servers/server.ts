@@ -1,0 +1,90 @@
+/** Starts one transport's server: ticker + shared fastify app + the transport's routes, on 127.0.0.1 by default. */
+import type { FastifyInstance } from 'fastify'
+import type { Transport } from '../lib/params.ts'
+import { createApp, type TransportPlugin } from './app.ts'
+import {
+  type CounterSnapshot,
+  newTransportStats,
+  RssSampler,
+  SocketCounters,
+  snapshot,
+  type TransportStats,
+} from './counters.ts'
+import { longPoll } from './long-poll.ts'
+import { resolveServerOptions, type ServerOptions } from './options.ts'
+import { shortPoll } from './short-poll.ts'
+import { sse } from './sse.ts'
+import { Ticker } from './ticker.ts'
+import { websocket } from './websocket.ts'
+
+export const TRANSPORT_PLUGINS: Readonly<Record<Transport, TransportPlugin>> = Object.freeze({
+  'short-poll': shortPoll,
+  'long-poll': longPoll,
+  sse,
+  websocket,
+})
+
+/** URL path each transport serves. */
+export const TRANSPORT_PATHS: Readonly<Record<Transport, string>> = Object.freeze({
+  'short-poll': '/poll',
+  'long-poll': '/long-poll',
+  sse: '/sse',
+  websocket: '/ws',
+})
+
+export interface RunningServer {
+  readonly app: FastifyInstance
+  readonly ticker: Ticker
+  readonly options: Readonly<ServerOptions>
+  readonly stats: TransportStats
+  readonly host: string
+  readonly port: number
+  /** http://host:port */
+  readonly url: string
+  counters(): CounterSnapshot
+  /** restarts the RSS peak (at the start of a measured window) */
+  markRss(): void
+  /** Stops the ticker, closes every connection the proper way for its transport, stops listening. */
+  close(): Promise<void>
+}
+
+/** `names` maps option keys to the names errors should use (e.g. CLI flags). */
+export async function startServer(
+  input: Partial<ServerOptions> & { transport: unknown },
+  names: Partial<Record<keyof ServerOptions, string>> = {},
+): Promise<RunningServer> {
+  const options = resolveServerOptions(input, names)
+  const ticker = new Ticker(options)
+  const stats = newTransportStats()
+  const sockets = new SocketCounters()
+  const app = createApp()
+  sockets.attach(app.server)
+  TRANSPORT_PLUGINS[options.transport](app, { ticker, options, stats, sockets })
+  await app.listen({ host: options.host, port: options.port, backlog: options.backlog })
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : options.port
+  const rss = new RssSampler()
+  if (options.autoStart) ticker.start()
+  let closing: Promise<void> | undefined
+  return {
+    app,
+    ticker,
+    options,
+    stats,
+    host: options.host,
+    port,
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
+    markRss: () => rss.mark(),
+    close: () => {
+      closing ??= (async () => {
+        ticker.stop()
+        rss.stop()
+        await app.close()
+        // whatever is left (a peer that never finished its close handshake) is cut
+        for (const s of sockets.sockets()) s.destroy()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The ticker every server shares: S symbols whose prices move by a seeded random walk, published
+ * `updatesPerTick` at a time, `tickHz` times a second. Each update is serialised once, on publish.
+ */
+import { PbOptionError } from '../lib/errors.ts'
+import { checkNumber, PARAM_RANGES } from '../lib/params.ts'
+import { encodeUpdate, MAX_PX, MIN_PX } from './update.ts'
+
+export interface TickerOptions {
+  seed: number
+  symbols: number
+  tickHz: number
+  updatesPerTick: number
+  payloadBytes: number
+  /** updates kept for resume; 0 picks a default from the payload size */
+  ringSize: number
+}
+
+/** The clock DESIGN.md names: sub-millisecond, the same across processes on one host. */
+export const nowMs = (): number => performance.timeOrigin + performance.now()
+
+/** One published update; the transports memoise their own framing of it on first use. */
+export class Update {
+  /** framed form for the one transport this process serves (SSE event, WebSocket frame) */
+  framed: Buffer | undefined = undefined
+  constructor(
+    readonly seq: number,
+    readonly ts: number,
+    readonly json: Buffer,
+  ) {}
+}
+
+export type TickListener = (updates: readonly Update[]) => void
+
+/** mulberry32: small, fast, good enough for a price walk, and the same on every platform. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const KNOWN =
+  'AAPL MSFT AMZN NVDA GOOG META TSLA AVGO ORCL ADBE AMD INTC CSCO QCOM TXN IBM NFLX PEP KO COST WMT JPM BAC V MA'
+/** Symbol names: well-known ones first, then AAAA, AAAB, ... (never more than 4 letters). */
+export function symbolNames(n: number): string[] {
+  const names = KNOWN.split(' ').slice(0, n)
+  for (let i = 0; names.length < n; i++) {
+    let s = ''
+    for (let k = 0, x = i; k < 4; k++, x = Math.floor(x / 26)) s = String.fromCharCode(65 + (x % 26)) + s
+    if (!names.includes(s)) names.push(s)
+  }
+  return names
+}
+
+const DEFAULT_RING_BYTES = 64 * 1024 * 1024
+
+export function defaultRingSize(payloadBytes: number): number {
+  return Math.max(1024, Math.min(65_536, Math.floor(DEFAULT_RING_BYTES / payloadBytes)))
+}
+
+export class Ticker {
+  readonly options: Readonly<TickerOptions>
+  /** seq of the newest update; 0 before the first publish */
+  lastSeq = 0
+  ticks = 0
+  private readonly ring: (Update | undefined)[]
+  private readonly names: string[]
+  private readonly prices: Float64Array
+  private readonly rand: () => number
+  private readonly pad: string
+  private readonly listeners = new Set<TickListener>()
+  private timer: NodeJS.Timeout | undefined
+  private tickHz: number
+  private updatesPerTick: number
+  /** (publish ts, updates) per tick, to count what a time window published */
+  private tickLog: number[] = []
+
+  constructor(options: TickerOptions) {
+    checkNumber('tickHz', options.tickHz, PARAM_RANGES.tickHz)
+    checkNumber('updatesPerTick', options.updatesPerTick, PARAM_RANGES.updatesPerTick)
+    checkNumber('symbols', options.symbols, PARAM_RANGES.symbols)
+    checkNumber('seed', options.seed, PARAM_RANGES.seed)
+    checkNumber('payloadBytes', options.payloadBytes, PARAM_RANGES.payloadBytes)
+    if (!Number.isInteger(options.ringSize) || options.ringSize < 0) {
+      throw new PbOptionError('ringSize', `must be a non-negative integer, got ${options.ringSize}`)
+    }
+    const ringSize = options.ringSize || defaultRingSize(options.payloadBytes)
+    this.options = Object.freeze({ ...options, ringSize })
+    this.ring = new Array(ringSize)
+    this.tickHz = options.tickHz
+    this.updatesPerTick = options.updatesPerTick
+    this.rand = mulberry32(options.seed)
+    this.names = symbolNames(options.symbols)
+    this.prices = new Float64Array(options.symbols)
+    for (let i = 0; i < options.symbols; i++)
+      this.prices[i] = Math.round((20 + this.rand() * 480) * 100) / 100
+    this.pad = 'x'.repeat(options.payloadBytes)
+  }
+
+  /** Calls `fn` after every tick with that tick's updates (in seq order). Returns the unsubscribe. */
+  onTick(fn: TickListener): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  get rate(): { tickHz: number; updatesPerTick: number } {
+    return { tickHz: this.tickHz, updatesPerTick: this.updatesPerTick }
+  }
+
+  /** Changes the rate from the next tick on (capacity search steps the offered load this way). */
+  setRate(tickHz: number, updatesPerTick: number): void {
+    this.tickHz = checkNumber('tickHz', tickHz, PARAM_RANGES.tickHz)
+    this.updatesPerTick = checkNumber('updatesPerTick', updatesPerTick, PARAM_RANGES.updatesPerTick)
+    if (this.timer) {
+      this.stop()
+      this.start()
+    }
+  }
+
+  /** Publishes one tick now; the timer calls it, tests call it directly for a deterministic sequence. */
+  publishTick(ts = nowMs()): Update[] {
+    const n = this.updatesPerTick
+    const out: Update[] = new Array(n)
+    const size = this.ring.length
+    for (let i = 0; i < n; i++) {
+      const s = Math.floor(this.rand() * this.names.length)
+      const step = (this.rand() - 0.5) * 0.002
+      let px = (this.prices[s] as number) * (1 + step)
+      px = Math.min(MAX_PX, Math.max(MIN_PX, Math.round(px * 100) / 100))
+      this.prices[s] = px
+      const seq = ++this.lastSeq
+      const u = new Update(
+        seq,
+        ts,
+        encodeUpdate(seq, this.names[s] as string, px, ts, this.options.payloadBytes, this.pad),
+      )
+      this.ring[seq % size] = u
+      out[i] = u
+    }
+    this.ticks++
+    this.tickLog.push(ts, n)
+    if (this.tickLog.length > 4_000_000) this.tickLog = this.tickLog.slice(-2_000_000)
+    for (const fn of this.listeners) fn(out)
+    return out
+  }
+
+  /** Every update newer than `seq` still in the ring, oldest first: O(1) to find, O(k) to copy. */
+  since(seq: number): Update[] {
+    const size = this.ring.length
+    const from = Math.max(seq + 1, this.lastSeq - size + 1, 1)
+    if (from > this.lastSeq) return []
+    const out: Update[] = new Array(this.lastSeq - from + 1)
+    for (let s = from, i = 0; s <= this.lastSeq; s++, i++) out[i] = this.ring[s % size] as Update
+    return out
+  }
+
+  /** Oldest seq still held (resume from anything >= oldestSeq - 1 has no gap). */
+  get oldestSeq(): number {
+    return Math.max(1, this.lastSeq - this.ring.length + 1)
+  }
+
+  /** Updates whose publish instant is in [fromMs, toMs). */
+  publishedBetween(fromMs: number, toMs: number): number {
+    let n = 0
+    const log = this.tickLog
+    for (let i = 0; i < log.length; i += 2) {
+      const ts = log[i] as number
+      if (ts >= fromMs && ts < toMs) n += log[i + 1] as number
+    }
+    return n
+  }
+
+  /** Starts the tick timer; ticks are scheduled from a fixed origin so they do not drift. */
+  start(): void {
+    if (this.timer) return
+    const periodMs = 1000 / this.tickHz
+    const origin = performance.now()
+    let n = 0
+    const next = (): void => {
+      n++
+      const delay = Math.max(0, origin + n * periodMs - performance.now())
+      this.timer = setTimeout(run, delay)
+    }
+    const run = (): void => {
+      this.publishTick()
+      next()
+    }
+    next()
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { PARAM_RANGES } from '../lib/params.ts'
+import { Ticker } from '../servers/ticker.ts'
+import { MIN_PAYLOAD_BYTES } from '../servers/update.ts'
+
+const opts = { seed: 7, symbols: 50, tickHz: 10, updatesPerTick: 3, payloadBytes: 128, ringSize: 16 }
+
+test('same seed and params give the same updates byte for byte', () => {
+  const a = new Ticker(opts)
+  const b = new Ticker(opts)
+  for (let i = 0; i < 20; i++) {
+    const ua = a.publishTick(1_700_000_000_000 + i * 100.125)
+    const ub = b.publishTick(1_700_000_000_000 + i * 100.125)
+    assert.deepEqual(
+      ua.map((u) => u.json.toString()),
+      ub.map((u) => u.json.toString()),
+    )
+  }
+  const c = new Ticker({ ...opts, seed: 8 })
+  assert.notEqual(c.publishTick(1)[0]?.json.toString(), new Ticker(opts).publishTick(1)[0]?.json.toString())
+})
+
+test('every update is exactly payloadBytes and seq is contiguous', () => {
+  for (const payloadBytes of [MIN_PAYLOAD_BYTES, 128, 1024, 16_384]) {
+    const t = new Ticker({ ...opts, payloadBytes })
+    let expected = 1
+    for (let i = 0; i < 50; i++) {
+      for (const u of t.publishTick()) {
+        assert.equal(u.json.length, payloadBytes)
+        assert.equal(u.seq, expected++)
+        const parsed = JSON.parse(u.json.toString())
+        assert.equal(parsed.seq, u.seq)
+        assert.equal(parsed.ts, Number(u.ts.toFixed(3)))
+      }
+    }
+  }
+})
+
+test('the smallest payload is the one the params allow', () => {
+  assert.equal(PARAM_RANGES.payloadBytes.min, MIN_PAYLOAD_BYTES)
+  assert.throws(() => new Ticker({ ...opts, payloadBytes: MIN_PAYLOAD_BYTES - 1 }), /payloadBytes.*76/)
+})
+
+test('ring buffer returns everything after seq, bounded by its size', () => {
+  const t = new Ticker(opts) // 3 updates a tick, ring of 16
+  for (let i = 0; i < 10; i++) t.publishTick() // seqs 1..30
+  assert.deepEqual(
+    t.since(27).map((u) => u.seq),
+    [28, 29, 30],
+  )
+  assert.deepEqual(t.since(30), [])
+  assert.deepEqual(t.since(99), [])
+  const all = t.since(0).map((u) => u.seq)
+  assert.equal(all.length, 16)
+  assert.equal(all[0], 15)
+  assert.equal(t.oldestSeq, 15)
+})
+
+test('publishedBetween counts updates by publish instant', () => {
+  const t = new Ticker(opts)
+  for (let i = 0; i < 10; i++) t.publishTick(1000 + i * 100)
+  assert.equal(t.publishedBetween(1000, 1500), 15)
+  assert.equal(t.publishedBetween(1500, 99_999), 15)
+  assert.equal(t.publishedBetween(0, 1000), 0)
+})
