@@ -69,6 +69,8 @@ export const BytesSchema = v.object({
   modelPerUpdate: nonNeg,
   perClientPerSecond: v.optional(nonNeg),
   serverToClientPerDeliveredUpdate: v.optional(nonNeg),
+  /** the generator's own socket bytes over the same window: an independent tally of the server's counters */
+  clientTally: v.optional(v.object({ read: count, written: count })),
   /** link-level bytes (wire mode, veth counters), when measured */
   link: v.optional(v.object({ clientToServer: count, serverToClient: count, packets: count })),
 })

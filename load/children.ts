@@ -1,0 +1,180 @@
+/**
+ * Child processes of a run: the server and the generators, each a `node --import tsx` process,
+ * pinned to a core with taskset where there are two. Every child is tracked so that an interrupt
+ * or a failure stops them all; none is waited on forever.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { PbError } from '../lib/errors.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+const live = new Set<ChildProcess>()
+
+let tasksetOk: boolean | undefined
+/** taskset present and at least 2 cores: pin the server and the generator apart. */
+export function canPin(): boolean {
+  if (tasksetOk === undefined) {
+    try {
+      execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
+      tasksetOk = availableParallelism() >= 2
+    } catch {
+      tasksetOk = false
+    }
+  }
+  return tasksetOk
+}
+
+export interface SpawnOptions {
+  /** core to pin to (taskset -c), when pinning is possible */
+  cpu?: number | undefined
+  /** stderr lines kept for the error message if the child dies */
+  label: string
+}
+
+export interface Child {
+  proc: ChildProcess
+  label: string
+  /** last stderr output, for error messages */
+  stderr(): string
+  /** resolves with the exit code (or signal) */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** IPC request/response by id */
+  request<T>(msg: Record<string, unknown>, timeoutMs?: number): Promise<T>
+  /** SIGTERM, then SIGKILL after graceMs */
+  stop(graceMs?: number): Promise<void>
+}
+
+let nextId = 1
+
+/** Spawns `node --import tsx <script> ...args` from the repo root, detached into its own process group
+ * so the terminal's Ctrl-C reaches only the orchestrator, which then stops the children in order. */
+export function spawnNode(script: string, args: string[], opts: SpawnOptions): Child {
+  const nodeArgs = ['--import', 'tsx', script, ...args]
+  const pin = opts.cpu !== undefined && canPin()
+  const cmd = pin ? 'taskset' : process.execPath
+  const argv = pin ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs] : nodeArgs
+  const proc = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true })
+  live.add(proc)
+  let err = ''
+  proc.stderr?.setEncoding('utf8')
+  proc.stderr?.on('data', (d: string) => {
+    err = (err + d).slice(-4000)
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      live.delete(proc)
+      resolve({ code, signal })
+    })
+    proc.once('error', () => {
+      live.delete(proc)
+      resolve({ code: -1, signal: null })
+    })
+  })
+  const pending = new Map<number, (m: unknown) => void>()
+  proc.on('message', (m: { id?: number }) => {
+    if (typeof m?.id === 'number') pending.get(m.id)?.(m)
+  })
+  const child: Child = {
+    proc,
+    label: opts.label,
+    stderr: () => err.trim(),
+    exited,
+    request<T>(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<T> {
+      const id = nextId++
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(
+            new PbError(
+              'PB_ERR_CHILD',
+              `${opts.label} did not answer ${String(msg.type)} in ${timeoutMs} ms`,
+            ),
+          )
+        }, timeoutMs)
+        pending.set(id, (m) => {
+          clearTimeout(timer)
+          pending.delete(id)
+          resolve(m as T)
+        })
+        if (!proc.connected) {
+          clearTimeout(timer)
+          pending.delete(id)
+          reject(
+            new PbError(
+              'PB_ERR_CHILD',
+              `${opts.label} is gone: ${err.trim().split('\n').slice(-3).join(' | ')}`,
+            ),
+          )
+          return
+        }
+        proc.send({ ...msg, id })
+      })
+    },
+    async stop(graceMs = 5000): Promise<void> {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      proc.kill('SIGTERM')
+      const t = setTimeout(() => proc.kill('SIGKILL'), graceMs)
+      await exited
+      clearTimeout(t)
+    },
+  }
+  return child
+}
+
+/** Waits for the first stdout line that parses as JSON with `event: 'ready'`; fails if the child exits first. */
+export function waitReady<T extends { event: string }>(child: Child, timeoutMs = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    const timer = setTimeout(
+      () =>
+        reject(new PbError('PB_ERR_CHILD', `${child.label} not ready in ${timeoutMs} ms: ${child.stderr()}`)),
+      timeoutMs,
+    )
+    child.proc.stdout?.setEncoding('utf8')
+    child.proc.stdout?.on('data', (d: string) => {
+      buf += d
+      let nl = buf.indexOf('\n')
+      while (nl >= 0) {
+        const line = buf.slice(0, nl)
+        buf = buf.slice(nl + 1)
+        try {
+          const m = JSON.parse(line) as T
+          if (m.event === 'ready') {
+            clearTimeout(timer)
+            resolve(m)
+            return
+          }
+        } catch {}
+        nl = buf.indexOf('\n')
+      }
+    })
+    child.exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      reject(
+        new PbError(
+          'PB_ERR_CHILD',
+          `${child.label} exited (${code ?? signal}) before ready: ${child.stderr()}`,
+        ),
+      )
+    })
+  })
+}
+
+/** Stops every child still running (interrupts, failures). */
+export async function stopAll(graceMs = 3000): Promise<void> {
+  await Promise.all(
+    [...live].map(async (p) => {
+      if (p.exitCode !== null || p.signalCode !== null) return
+      p.kill('SIGTERM')
+      const t = setTimeout(() => p.kill('SIGKILL'), graceMs)
+      await new Promise((r) => p.once('exit', r))
+      clearTimeout(t)
+    }),
+  )
+}
+
+export function liveChildren(): number {
+  return live.size
+}

@@ -1,0 +1,88 @@
+/** What every load client shares: its delivery account, the histograms, counters of its own sockets. */
+import type { Socket } from 'node:net'
+import type * as hdr from 'hdr-histogram-js'
+import type { ScenarioParams } from '../../lib/params.ts'
+import { Delivery, type Window } from '../delivery.ts'
+
+export interface ClientContext {
+  /** http://host:port of the server */
+  base: URL
+  params: Readonly<ScenarioParams>
+  window: Window
+  latency: hdr.Histogram
+  /** short polling: how late each poll left against its schedule (coordinated omission) */
+  scheduleLag: hdr.Histogram
+  sockets: ClientSockets
+  /** uniform [0, 1): spreads poll phases */
+  random: () => number
+}
+
+export interface ClientCounters {
+  requests: number
+  errors: number
+  reconnects: number
+  lastError?: string
+}
+
+/** One simulated client on its own connection. */
+export interface LoadClient {
+  readonly delivery: Delivery
+  readonly counters: ClientCounters
+  /** Resolves when the client's connection is up (ramping waits on it); rejects if it cannot connect. */
+  start(): Promise<void>
+  /** Stops for good: no reconnect, connections closed. */
+  stop(): void
+}
+
+export abstract class BaseClient implements LoadClient {
+  readonly delivery: Delivery
+  readonly counters: ClientCounters = { requests: 0, errors: 0, reconnects: 0 }
+  protected stopped = false
+  constructor(protected readonly ctx: ClientContext) {
+    this.delivery = new Delivery(ctx.window, ctx.latency)
+  }
+  abstract start(): Promise<void>
+  abstract stop(): void
+
+  protected error(err: unknown): void {
+    if (this.stopped) return
+    this.counters.errors++
+    this.counters.lastError = (err as Error)?.message ?? String(err)
+  }
+
+  /** Parses one update's JSON and accounts it; the receive instant is taken by the caller. */
+  protected onJson(text: string, receivedMs: number): void {
+    const u = JSON.parse(text) as { seq: number; ts: number }
+    this.delivery.onUpdate(u.seq, u.ts, receivedMs)
+  }
+}
+
+/** Sums bytes over the generator's own sockets, live and closed: the client-side tally of the wire. */
+export class ClientSockets {
+  private readonly live = new Set<Socket>()
+  private closedRead = 0
+  private closedWritten = 0
+
+  track(socket: Socket): void {
+    if (this.live.has(socket)) return
+    this.live.add(socket)
+    socket.once('close', () => {
+      this.closedRead += socket.bytesRead
+      this.closedWritten += socket.bytesWritten
+      this.live.delete(socket)
+    })
+  }
+
+  bytes(): { read: number; written: number } {
+    let read = this.closedRead
+    let written = this.closedWritten
+    for (const s of this.live) {
+      read += s.bytesRead
+      written += s.bytesWritten
+    }
+    return { read, written }
+  }
+}
+
+/** Backoff before a reconnect, so a dead server does not get a busy loop. */
+export const RECONNECT_DELAY_MS = 100

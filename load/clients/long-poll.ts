@@ -1,0 +1,45 @@
+/** Long polling: asks again at once after every answer, from the newest seq it has. */
+import type http from 'node:http'
+import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+import { clientAgent, get, parseBatch } from './http-get.ts'
+
+export class LongPollClient extends BaseClient {
+  private agent: http.Agent = clientAgent()
+  private since: number | undefined
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => this.ask(resolve, reject))
+  }
+
+  private ask(onConnect?: () => void, onFail?: (e: Error) => void): void {
+    if (this.stopped) return
+    this.counters.requests++
+    const path = this.since === undefined ? '/long-poll' : `/long-poll?since=${this.since}`
+    get(this.ctx.base, path, this.agent, this.ctx.sockets, onConnect).then(
+      (r) => {
+        if (r.status === 200) {
+          for (const u of parseBatch(r.body)) {
+            this.delivery.onUpdate(u.seq, u.ts, r.receivedMs)
+            if (this.since === undefined || u.seq > this.since) this.since = u.seq
+          }
+        } else if (r.status === 204) {
+          if (this.since === undefined && r.pbSeq !== undefined) this.since = r.pbSeq
+        } else {
+          this.error(new Error(`HTTP ${r.status}`))
+        }
+        this.ask()
+      },
+      (err: Error) => {
+        this.error(err)
+        onFail?.(err)
+        this.counters.reconnects++
+        setTimeout(() => this.ask(), RECONNECT_DELAY_MS)
+      },
+    )
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.agent.destroy()
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Short polling on a fixed schedule: poll k leaves at origin + phase + k x interval, phase uniform
+ * in [0, interval) so clients never poll all at once. A poll cannot leave while the previous one is in
+ * flight (one connection): it leaves when that answer arrives, and how late it left is recorded
+ * (coordinated omission is measured, not hidden). Missed slots collapse into that one late poll.
+ */
+import type http from 'node:http'
+import { nowMs } from '../../lib/clock.ts'
+import { recordMs } from '../latency.ts'
+import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+import { clientAgent, get, parseBatch } from './http-get.ts'
+
+export class ShortPollClient extends BaseClient {
+  private agent: http.Agent = clientAgent()
+  private since: number | undefined
+  private timer: NodeJS.Timeout | undefined
+  private inFlight = false
+  /** scheduled instant of a poll that is waiting for the one in flight */
+  private pendingAt: number | undefined
+  private origin = 0
+  private slot = 0
+
+  start(): Promise<void> {
+    const interval = this.ctx.params.pollIntervalMs
+    this.origin = nowMs() + this.ctx.random() * interval
+    return new Promise((resolve, reject) => {
+      // the first poll leaves at once (to connect); the schedule starts at the phase
+      this.poll(nowMs(), resolve, reject)
+      this.arm()
+    })
+  }
+
+  private arm(): void {
+    if (this.stopped) return
+    const at = this.origin + this.slot * this.ctx.params.pollIntervalMs
+    this.timer = setTimeout(() => this.due(at), Math.max(0, at - nowMs()))
+  }
+
+  private due(at: number): void {
+    this.slot++
+    if (this.inFlight) this.pendingAt ??= at
+    else this.poll(at)
+    this.arm()
+  }
+
+  private poll(scheduledMs: number, onConnect?: () => void, onFail?: (e: Error) => void): void {
+    if (this.stopped) return
+    this.inFlight = true
+    const sent = nowMs()
+    if (scheduledMs >= this.ctx.window.startMs && scheduledMs < this.ctx.window.endMs) {
+      recordMs(this.ctx.scheduleLag, sent - scheduledMs)
+    }
+    this.counters.requests++
+    const path = this.since === undefined ? '/poll' : `/poll?since=${this.since}`
+    get(this.ctx.base, path, this.agent, this.ctx.sockets, onConnect).then(
+      (r) => {
+        if (r.status === 200) {
+          for (const u of parseBatch(r.body)) {
+            this.delivery.onUpdate(u.seq, u.ts, r.receivedMs)
+            if (this.since === undefined || u.seq > this.since) this.since = u.seq
+          }
+        } else if (r.status === 204) {
+          if (this.since === undefined && r.pbSeq !== undefined) this.since = r.pbSeq
+        } else {
+          this.error(new Error(`HTTP ${r.status}`))
+        }
+        this.done()
+      },
+      (err: Error) => {
+        this.error(err)
+        onFail?.(err)
+        this.counters.reconnects++
+        setTimeout(() => this.done(), RECONNECT_DELAY_MS)
+      },
+    )
+  }
+
+  private done(): void {
+    this.inFlight = false
+    if (this.pendingAt !== undefined && !this.stopped) {
+      const at = this.pendingAt
+      this.pendingAt = undefined
+      this.poll(at)
+    }
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    this.agent.destroy()
+  }
+}

@@ -1,0 +1,70 @@
+/** SSE client: a streaming parser (eventsource-parser) on one long response; resumes with Last-Event-ID. */
+import http from 'node:http'
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import { nowMs } from '../../lib/clock.ts'
+import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+
+export class SseClient extends BaseClient {
+  private req: http.ClientRequest | undefined
+  /** receive instant of the chunk being parsed: every event in one chunk arrived together */
+  private chunkMs = 0
+  private readonly parser = createParser({
+    onEvent: (e: EventSourceMessage) => this.onJson(e.data, this.chunkMs),
+  })
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => this.open(resolve, reject))
+  }
+
+  private open(onOpen?: () => void, onFail?: (e: Error) => void): void {
+    if (this.stopped) return
+    this.counters.requests++
+    const headers: Record<string, string> = { accept: 'text/event-stream' }
+    if (this.delivery.maxSeq > 0) headers['last-event-id'] = String(this.delivery.maxSeq)
+    this.parser.reset()
+    const req = http.get({
+      host: this.ctx.base.hostname,
+      port: this.ctx.base.port,
+      path: '/sse',
+      headers,
+      agent: false,
+    })
+    this.req = req
+    req.once('socket', (s) => this.ctx.sockets.track(s))
+    req.once('response', (res) => {
+      if (res.statusCode !== 200) {
+        const err = new Error(`HTTP ${res.statusCode}`)
+        this.error(err)
+        onFail?.(err)
+        res.resume()
+        return
+      }
+      onOpen?.()
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        this.chunkMs = nowMs()
+        this.parser.feed(chunk)
+      })
+      res.once('end', () => this.reconnect())
+      res.once('error', () => {})
+    })
+    req.once('error', (err) => {
+      this.error(err)
+      onFail?.(err)
+      this.reconnect()
+    })
+  }
+
+  private reconnect(): void {
+    if (this.stopped) return
+    this.req?.destroy()
+    this.req = undefined
+    this.counters.reconnects++
+    setTimeout(() => this.open(), RECONNECT_DELAY_MS)
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.req?.destroy()
+  }
+}

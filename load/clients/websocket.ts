@@ -1,0 +1,46 @@
+/** WebSocket client (ws): one text message per update; resumes at connect with `?since=SEQ`. */
+import WebSocket from 'ws'
+import { nowMs } from '../../lib/clock.ts'
+import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+
+export class WebSocketClient extends BaseClient {
+  private ws: WebSocket | undefined
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => this.open(resolve, reject))
+  }
+
+  private open(onOpen?: () => void, onFail?: (e: Error) => void): void {
+    if (this.stopped) return
+    this.counters.requests++
+    const url = new URL('/ws', this.ctx.base)
+    url.protocol = 'ws:'
+    if (this.delivery.maxSeq > 0) url.searchParams.set('since', String(this.delivery.maxSeq))
+    const ws = new WebSocket(url, { perMessageDeflate: false })
+    this.ws = ws
+    ws.once('upgrade', (res) => this.ctx.sockets.track(res.socket))
+    ws.once('open', () => onOpen?.())
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) this.onJson(data.toString('latin1'), nowMs())
+    })
+    ws.once('error', (err) => {
+      this.error(err)
+      onFail?.(err)
+    })
+    ws.once('close', () => {
+      if (this.stopped) return
+      this.counters.reconnects++
+      setTimeout(() => this.open(), RECONNECT_DELAY_MS)
+    })
+  }
+
+  stop(): void {
+    this.stopped = true
+    const ws = this.ws
+    if (!ws) return
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000)
+    else ws.terminate()
+    // a peer that does not finish the close handshake in time is cut
+    setTimeout(() => ws.terminate(), 1000).unref()
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Per-client delivery accounting. An update belongs to the measured window by its publish instant
+ * (`ts` in [startMs, endMs)); seqs outside the window still move the client's position so that the
+ * window's gaps, duplicates and reorderings are told apart.
+ */
+import type * as hdr from 'hdr-histogram-js'
+import { recordMs } from './latency.ts'
+
+/** The measured window, epoch ms on the suite's clock; Infinity bounds until the orchestrator sets it. */
+export interface Window {
+  startMs: number
+  endMs: number
+}
+
+/** Past this many open gaps a client is hopelessly behind: further gaps are only counted. */
+const MAX_TRACKED_GAPS = 100_000
+
+export class Delivery {
+  /** highest seq seen */
+  maxSeq = 0
+  /** in-window updates delivered once */
+  delivered = 0
+  duplicates = 0
+  outOfOrder = 0
+  /** seqs below maxSeq not seen yet (normally empty) */
+  private readonly gaps = new Set<number>()
+
+  constructor(
+    private readonly window: Window,
+    private readonly latency: hdr.Histogram,
+  ) {}
+
+  /** One received update; `nowMs` is the receive instant on the same clock as `ts`. */
+  onUpdate(seq: number, ts: number, nowMs: number): void {
+    const inWindow = ts >= this.window.startMs && ts < this.window.endMs
+    if (seq > this.maxSeq) {
+      if (this.maxSeq > 0 && seq > this.maxSeq + 1 && this.gaps.size < MAX_TRACKED_GAPS) {
+        for (let s = this.maxSeq + 1; s < seq && this.gaps.size < MAX_TRACKED_GAPS; s++) this.gaps.add(s)
+      }
+      this.maxSeq = seq
+    } else if (this.gaps.delete(seq)) {
+      if (inWindow) this.outOfOrder++
+    } else {
+      if (inWindow) this.duplicates++
+      return
+    }
+    if (inWindow) {
+      this.delivered++
+      recordMs(this.latency, nowMs - ts)
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/** Messages between the orchestrator and a generator process (node IPC, JSON). */
+import type { ScenarioParams, Transport } from '../lib/params.ts'
+import type { Latency } from '../results/schema.ts'
+
+export interface RampOptions {
+  /** clients connected per batch */
+  batch: number
+  /** pause between batches, ms */
+  pauseMs: number
+}
+
+export type GeneratorRequest =
+  | {
+      type: 'start'
+      transport: Transport
+      base: string
+      params: ScenarioParams
+      ramp: RampOptions
+      clients: number
+    }
+  /** the measured window; clients stop drainMs after its end */
+  | { type: 'window'; startMs: number; endMs: number; drainMs: number }
+  /** finish now (interrupt): report what was measured */
+  | { type: 'stop' }
+
+export interface GeneratorReport {
+  clients: number
+  latency: Latency
+  scheduleLag: Latency | undefined
+  delivered: number
+  duplicates: number
+  outOfOrder: number
+  /** fewest in-window updates one client got (a starved client shows here) */
+  minDeliveredPerClient: number
+  requests: number
+  errors: number
+  reconnects: number
+  lastError: string | undefined
+  /** the generator's own socket bytes over the window: an independent tally of the wire */
+  clientBytes: { read: number; written: number }
+  cpuUserUs: number
+  cpuSystemUs: number
+  windowMs: number
+  cpuPercent: number
+  eventLoopUtilization: number
+  /** stopped before the window ended */
+  partial: boolean
+}
+
+export type GeneratorMessage =
+  | { type: 'progress'; connected: number; total: number }
+  | { type: 'connected'; connected: number; failed: number; ms: number; lastError: string | undefined }
+  | { type: 'result'; report: GeneratorReport }
+  | { type: 'error'; message: string }

@@ -1,0 +1,185 @@
+/**
+ * A load generator process: runs N clients of one transport against one server, ramped in batches,
+ * and reports the window's latency, delivery and its own CPU (so a saturated generator is caught).
+ * Started by the orchestrator with an IPC channel: `node --import tsx load/generator.ts`.
+ */
+import { performance } from 'node:perf_hooks'
+import { nowMs } from '../lib/clock.ts'
+import type { Transport } from '../lib/params.ts'
+import { mulberry32 } from '../servers/ticker.ts'
+import { type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
+import { LongPollClient } from './clients/long-poll.ts'
+import { ShortPollClient } from './clients/short-poll.ts'
+import { SseClient } from './clients/sse.ts'
+import { WebSocketClient } from './clients/websocket.ts'
+import type { Window } from './delivery.ts'
+import type { GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
+import { newHistogram, summarise } from './latency.ts'
+
+const CLIENTS: Record<Transport, new (ctx: ClientContext) => LoadClient> = {
+  'short-poll': ShortPollClient,
+  'long-poll': LongPollClient,
+  sse: SseClient,
+  websocket: WebSocketClient,
+}
+
+const send = (m: GeneratorMessage): void => {
+  process.send?.(m)
+}
+
+interface Mark {
+  cpu: NodeJS.CpuUsage
+  elu: ReturnType<typeof performance.eventLoopUtilization>
+  bytes: { read: number; written: number }
+  atMs: number
+}
+
+const window: Window = { startMs: Number.POSITIVE_INFINITY, endMs: Number.POSITIVE_INFINITY }
+const latency = newHistogram()
+const scheduleLag = newHistogram()
+const sockets = new ClientSockets()
+const clients: LoadClient[] = []
+let transport: Transport | undefined
+let startMark: Mark | undefined
+let finished = false
+const timers: NodeJS.Timeout[] = []
+
+const mark = (): Mark => ({
+  cpu: process.cpuUsage(),
+  elu: performance.eventLoopUtilization(),
+  bytes: sockets.bytes(),
+  atMs: nowMs(),
+})
+
+async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<void> {
+  transport = m.transport
+  const ctx: ClientContext = {
+    base: new URL(m.base),
+    params: m.params,
+    window,
+    latency,
+    scheduleLag,
+    sockets,
+    random: mulberry32(m.params.seed ^ 0x9e3779b9),
+  }
+  const t0 = nowMs()
+  let failed = 0
+  let lastError: string | undefined
+  for (let i = 0; i < m.clients && !finished; i += m.ramp.batch) {
+    const batch: Promise<void>[] = []
+    for (let k = i; k < Math.min(m.clients, i + m.ramp.batch); k++) {
+      const c = new CLIENTS[m.transport](ctx)
+      clients.push(c)
+      batch.push(c.start())
+    }
+    for (const r of await Promise.allSettled(batch)) {
+      if (r.status === 'rejected') {
+        failed++
+        lastError = (r.reason as Error).message
+      }
+    }
+    send({ type: 'progress', connected: clients.length - failed, total: m.clients })
+    if (m.ramp.pauseMs > 0 && i + m.ramp.batch < m.clients)
+      await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
+  }
+  send({ type: 'connected', connected: clients.length - failed, failed, ms: nowMs() - t0, lastError })
+}
+
+function openWindow(m: Extract<GeneratorRequest, { type: 'window' }>): void {
+  window.startMs = m.startMs
+  window.endMs = m.endMs
+  timers.push(setTimeout(() => (startMark = mark()), Math.max(0, m.startMs - nowMs())))
+  timers.push(
+    setTimeout(
+      () => {
+        const end = mark()
+        timers.push(setTimeout(() => finish(end, false), m.drainMs))
+      },
+      Math.max(0, m.endMs - nowMs()),
+    ),
+  )
+}
+
+/** Stops every client and reports; `end` is the window's closing mark. */
+function finish(end: Mark, partial: boolean): void {
+  if (finished) return
+  finished = true
+  for (const t of timers) clearTimeout(t)
+  for (const c of clients) c.stop()
+  const start = startMark ?? end
+  const windowMs = Math.max(0, end.atMs - start.atMs)
+  const userUs = end.cpu.user - start.cpu.user
+  const systemUs = end.cpu.system - start.cpu.system
+  const elu = performance.eventLoopUtilization(end.elu, start.elu)
+  let delivered = 0
+  let duplicates = 0
+  let outOfOrder = 0
+  let minDelivered = Number.POSITIVE_INFINITY
+  let requests = 0
+  let errors = 0
+  let reconnects = 0
+  let lastError: string | undefined
+  for (const c of clients) {
+    delivered += c.delivery.delivered
+    duplicates += c.delivery.duplicates
+    outOfOrder += c.delivery.outOfOrder
+    minDelivered = Math.min(minDelivered, c.delivery.delivered)
+    requests += c.counters.requests
+    errors += c.counters.errors
+    reconnects += c.counters.reconnects
+    lastError = c.counters.lastError ?? lastError
+  }
+  const report: GeneratorReport = {
+    clients: clients.length,
+    latency: summarise(latency),
+    scheduleLag: transport === 'short-poll' ? summarise(scheduleLag) : undefined,
+    delivered,
+    duplicates,
+    outOfOrder,
+    minDeliveredPerClient: Number.isFinite(minDelivered) ? minDelivered : 0,
+    requests,
+    errors,
+    reconnects,
+    lastError,
+    clientBytes: {
+      read: end.bytes.read - start.bytes.read,
+      written: end.bytes.written - start.bytes.written,
+    },
+    cpuUserUs: userUs,
+    cpuSystemUs: systemUs,
+    windowMs,
+    cpuPercent: windowMs > 0 ? ((userUs + systemUs) / 1000 / windowMs) * 100 : 0,
+    eventLoopUtilization: elu.utilization,
+    partial,
+  }
+  // let the IPC message go, then leave (the clients' sockets are closing)
+  process.send?.({ type: 'result', report } satisfies GeneratorMessage, () => {
+    setTimeout(() => process.exit(0), 200).unref()
+    process.disconnect?.()
+  })
+}
+
+process.on('message', (m: GeneratorRequest) => {
+  switch (m.type) {
+    case 'start':
+      start(m).catch((err: Error) => send({ type: 'error', message: err.message }))
+      return
+    case 'window':
+      openWindow(m)
+      return
+    case 'stop': {
+      // an interrupt: the window ends now, what was measured is reported
+      if (window.endMs > nowMs()) window.endMs = nowMs()
+      finish(mark(), true)
+      return
+    }
+  }
+})
+
+// never outlive the orchestrator
+process.on('disconnect', () => {
+  if (!finished) process.exit(1)
+})
+// the orchestrator handles Ctrl-C for the whole run
+process.on('SIGINT', () => {})
+process.on('SIGTERM', () => process.exit(1))

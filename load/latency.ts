@@ -1,0 +1,42 @@
+/** Latency recording: one HDR histogram at microsecond resolution; formatting stays out of the receive path. */
+import * as hdr from 'hdr-histogram-js'
+import type { Latency } from '../results/schema.ts'
+
+/** 10 minutes in us: anything later is clamped (and shows as max). */
+const HIGHEST_US = 600_000_000
+
+export function newHistogram(): hdr.Histogram {
+  return hdr.build({
+    bitBucketSize: 32,
+    autoResize: false,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  })
+}
+
+/** Records `ms` (>= 0) as whole microseconds. */
+export function recordMs(h: hdr.Histogram, ms: number): void {
+  const us = Math.round(ms * 1000)
+  h.recordValue(us < 0 ? 0 : us > HIGHEST_US ? HIGHEST_US : us)
+}
+
+const ms = (us: number): number => Math.round(us) / 1000
+
+/** The summary of DESIGN.md's latencyMs, in milliseconds (3 decimals: 1 us). */
+export function summarise(h: hdr.Histogram): Latency {
+  const count = h.totalCount
+  if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0, min: 0, stddev: 0 }
+  return {
+    p50: ms(h.getValueAtPercentile(50)),
+    p90: ms(h.getValueAtPercentile(90)),
+    p99: ms(h.getValueAtPercentile(99)),
+    p999: ms(h.getValueAtPercentile(99.9)),
+    max: ms(h.maxValue),
+    mean: ms(h.mean),
+    count,
+    min: ms(h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue),
+    stddev: ms(h.stdDeviation),
+  }
+}

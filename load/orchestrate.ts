@@ -1,0 +1,283 @@
+/**
+ * One measured run: one transport, one scenario. The server runs in its own process pinned to core 0,
+ * the generator in another pinned to core 1; clients ramp in, warm up, then a fixed window is measured
+ * (server counters diffed over it, updates counted by publish instant), clients drain, everything stops.
+ */
+import { nowMs } from '../lib/clock.ts'
+import { PbError } from '../lib/errors.ts'
+import { flagName, type ScenarioParams, type Transport } from '../lib/params.ts'
+import type { CompletedResult } from '../results/schema.ts'
+import type { CounterSnapshot } from '../servers/counters.ts'
+import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
+import { type Child, canPin, spawnNode, waitReady } from './children.ts'
+import type { GeneratorMessage, GeneratorReport, RampOptions } from './generator-ipc.ts'
+import { modelBytes } from './model.ts'
+
+/** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
+export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
+
+export type Phase = 'server' | 'connect' | 'warmup' | 'measure' | 'drain' | 'stop'
+
+export interface RunSpec {
+  transport: Transport
+  params: ScenarioParams
+  server?: 'pushbench' | 'baseline'
+  /** server bind address; the load goes only there */
+  host?: string
+  /** pin server and generator to different cores (when taskset and 2 cores exist) */
+  pin?: boolean
+  ramp?: RampOptions
+  /** extra flags for servers/main.ts (e.g. ['--per-message-deflate']) */
+  serverArgs?: string[]
+  onPhase?: (phase: Phase, detail?: string) => void
+  /** abort = interrupt: the window ends now and what was measured is returned, marked partial */
+  signal?: AbortSignal
+}
+
+export const DEFAULT_RAMP: RampOptions = { batch: 100, pauseMs: 20 }
+
+/** How long clients keep listening after the window, so a late update counts as late, not missed. */
+export function drainMs(p: ScenarioParams, transport: Transport): number {
+  return transport === 'short-poll' ? 2 * p.pollIntervalMs + 500 : 1000
+}
+
+function serverArgs(spec: RunSpec): string[] {
+  const p = spec.params
+  const args = ['--transport', spec.transport, '--host', spec.host ?? '127.0.0.1', '--port', '0']
+  for (const key of ['seed', 'symbols', 'tickHz', 'updatesPerTick', 'payloadBytes', 'writePolicy'] as const) {
+    args.push(flagName(key), String(p[key]))
+  }
+  if (spec.server === 'baseline') args.push('--server', 'baseline')
+  return [...args, ...(spec.serverArgs ?? [])]
+}
+
+const sleepUntil = (atMs: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, Math.max(0, atMs - nowMs()))
+    function done() {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+
+function onMessage<T extends GeneratorMessage['type']>(
+  child: Child,
+  type: T,
+  timeoutMs: number,
+  onOther?: (m: GeneratorMessage) => void,
+): Promise<Extract<GeneratorMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup()
+      reject(
+        new PbError('PB_ERR_GENERATOR', `generator sent no ${type} in ${Math.round(timeoutMs / 1000)} s`),
+      )
+    }, timeoutMs)
+    const listener = (m: GeneratorMessage) => {
+      if (m.type === type) {
+        cleanup()
+        resolve(m as Extract<GeneratorMessage, { type: T }>)
+      } else if (m.type === 'error') {
+        cleanup()
+        reject(new PbError('PB_ERR_GENERATOR', `generator failed: ${m.message}`))
+      } else onOther?.(m)
+    }
+    const exit = () => {
+      cleanup()
+      reject(new PbError('PB_ERR_GENERATOR', `generator exited before ${type}: ${child.stderr()}`))
+    }
+    function cleanup() {
+      clearTimeout(timer)
+      child.proc.off('message', listener)
+      child.proc.off('exit', exit)
+    }
+    child.proc.on('message', listener)
+    child.proc.once('exit', exit)
+  })
+}
+
+async function counters(server: Child, type: 'mark' | 'counters'): Promise<CounterSnapshot> {
+  const r = await server.request<ServerReply>({ type })
+  if (r.type !== 'counters') throw new PbError('PB_ERR_SERVER', `server answered ${r.type} to ${type}`)
+  return r.counters
+}
+
+/** Runs one transport through one scenario and returns every metric of DESIGN.md for it. */
+export async function runOne(spec: RunSpec): Promise<CompletedResult> {
+  const p = spec.params
+  const pin = spec.pin !== false && canPin()
+  const phase = spec.onPhase ?? (() => {})
+  const children: Child[] = []
+  try {
+    phase('server')
+    const server = spawnNode('servers/main.ts', serverArgs(spec), {
+      cpu: pin ? 0 : undefined,
+      label: 'server',
+    })
+    children.push(server)
+    const ready = await waitReady<ReadyLine>(server)
+    if (spec.signal?.aborted) throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+
+    phase('connect', `${p.clients} clients`)
+    const gen = spawnNode('load/generator.ts', [], { cpu: pin ? 1 : undefined, label: 'generator' })
+    children.push(gen)
+    const connected = onMessage(gen, 'connected', 30_000 + p.clients * 20, (m) => {
+      if (m.type === 'progress') phase('connect', `${m.connected}/${m.total} clients`)
+    })
+    gen.proc.send({
+      type: 'start',
+      transport: spec.transport,
+      base: ready.url,
+      params: p,
+      ramp: spec.ramp ?? DEFAULT_RAMP,
+      clients: p.clients,
+    })
+    const conn = await connected
+    if (conn.connected === 0) {
+      throw new PbError(
+        'PB_ERR_CONNECT',
+        `no client could connect to ${ready.url}: ${conn.lastError ?? 'unknown error'}`,
+      )
+    }
+    if (spec.signal?.aborted) throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+
+    const startMs = nowMs() + p.warmupS * 1000
+    const endMs = startMs + p.durationS * 1000
+    const drain = drainMs(p, spec.transport)
+    const result = onMessage(gen, 'result', endMs - nowMs() + drain + 60_000)
+    gen.proc.send({ type: 'window', startMs, endMs, drainMs: drain })
+    phase('warmup', `${p.warmupS} s`)
+    await sleepUntil(startMs, spec.signal)
+    if (spec.signal?.aborted) {
+      gen.proc.send({ type: 'stop' })
+      throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+    }
+    const s0 = await counters(server, 'mark')
+    phase('measure', `${p.durationS} s`)
+    await sleepUntil(endMs, spec.signal)
+    const partial = spec.signal?.aborted === true
+    const s1 = await counters(server, 'counters')
+    const closedMs = partial ? nowMs() : endMs
+    if (partial) gen.proc.send({ type: 'stop' })
+    else phase('drain', `${drain} ms`)
+    const report = (await result).report
+    const pub = await server.request<ServerReply>({ type: 'published', fromMs: startMs, toMs: closedMs })
+    if (pub.type !== 'published')
+      throw new PbError('PB_ERR_SERVER', `server answered ${pub.type} to published`)
+    phase('stop')
+    await Promise.all(children.map((c) => c.stop()))
+    return toResult(spec, {
+      s0,
+      s1,
+      report,
+      published: pub.count,
+      connected: conn.connected,
+      failed: conn.failed,
+      ready,
+      partial,
+      windowMs: closedMs - startMs,
+    })
+  } finally {
+    await Promise.all(children.map((c) => c.stop(2000)))
+  }
+}
+
+interface Measured {
+  s0: CounterSnapshot
+  s1: CounterSnapshot
+  report: GeneratorReport
+  published: number
+  connected: number
+  failed: number
+  ready: ReadyLine
+  partial: boolean
+  /** publish-instant window, ms */
+  windowMs: number
+}
+
+const r2 = (n: number): number => Math.round(n * 100) / 100
+const r3 = (n: number): number => Math.round(n * 1000) / 1000
+
+function toResult(spec: RunSpec, m: Measured): CompletedResult {
+  const p = spec.params
+  const { s0, s1, report: g } = m
+  const counterMs = s1.atMs - s0.atMs
+  const delivered = g.delivered
+  const expected = m.published * m.connected
+  const c2s = s1.bytesRead - s0.bytesRead
+  const s2c = s1.bytesWritten - s0.bytesWritten
+  const userUs = s1.cpuUserUs - s0.cpuUserUs
+  const systemUs = s1.cpuSystemUs - s0.cpuSystemUs
+  const dIdle = s1.eluIdleMs - s0.eluIdleMs
+  const dActive = s1.eluActiveMs - s0.eluActiveMs
+  const model = modelBytes(spec.transport, p, {
+    host: m.ready.host,
+    port: m.ready.port,
+    seq: Math.max(1, Math.round(s0.lastSeq + m.published / 2)),
+  })
+  const saturated =
+    g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
+  const warnings: string[] = []
+  if (saturated) {
+    warnings.push(
+      `generator saturated (CPU ${g.cpuPercent.toFixed(0)}% of a core, ELU ${g.eventLoopUtilization.toFixed(2)}): these figures measure the generator, not the server`,
+    )
+  }
+  if (m.failed > 0) warnings.push(`${m.failed} of ${p.clients} clients could not connect`)
+  const missed = Math.max(0, expected - delivered)
+  if (missed > 0 && spec.transport !== 'short-poll') warnings.push(`${missed} updates missed`)
+  if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
+  if (m.partial) warnings.push('interrupted: the window was cut short')
+  const seconds = m.windowMs / 1000
+  return {
+    state: m.partial ? 'partial' : 'completed',
+    transport: spec.transport,
+    server: spec.server ?? 'pushbench',
+    latencyMs: g.latency,
+    ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
+    updates: {
+      published: m.published,
+      expected,
+      delivered,
+      missed,
+      duplicates: g.duplicates,
+      outOfOrder: g.outOfOrder,
+    },
+    bytes: {
+      clientToServer: c2s,
+      serverToClient: s2c,
+      perDeliveredUpdate: delivered > 0 ? r2((c2s + s2c) / delivered) : 0,
+      modelPerUpdate: model.perUpdate,
+      perClientPerSecond: counterMs > 0 ? r2((c2s + s2c) / m.connected / (counterMs / 1000)) : 0,
+      serverToClientPerDeliveredUpdate: delivered > 0 ? r2(s2c / delivered) : 0,
+      clientTally: { read: g.clientBytes.read, written: g.clientBytes.written },
+    },
+    serverCpu: {
+      userMs: r3(userUs / 1000),
+      systemMs: r3(systemUs / 1000),
+      percentOfCore: counterMs > 0 ? r2(((userUs + systemUs) / 1000 / counterMs) * 100) : 0,
+      usPerDeliveredUpdate: delivered > 0 ? r3((userUs + systemUs) / delivered) : 0,
+      eventLoopUtilization: dIdle + dActive > 0 ? r3(dActive / (dIdle + dActive)) : 0,
+    },
+    serverMemory: { rssMaxBytes: s1.rssMaxBytes },
+    requests: s1.stats.requests - s0.stats.requests,
+    errors: g.errors + (s1.stats.errors - s0.stats.errors),
+    generator: {
+      cpuPercent: r2(g.cpuPercent),
+      eventLoopUtilization: r3(g.eventLoopUtilization),
+      saturated,
+      processes: 1,
+    },
+    connections: {
+      opened: s1.connectionsTotal - s0.connectionsTotal,
+      reconnects: g.reconnects,
+      slowConsumerDisconnects: s1.stats.slowConsumerDisconnects - s0.stats.slowConsumerDisconnects,
+      heldRequestsMax: s1.stats.heldRequestsMax,
+    },
+    deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,
+    windowMs: r2(m.windowMs),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  }
+}
