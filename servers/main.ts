@@ -1,15 +1,16 @@
 /**
  * One transport's server in its own process:
- *   node --import tsx servers/main.ts --transport sse --port 0 [--tick-hz 10 ...]
+ *   node --import tsx servers/main.ts --transport sse --port 0 [--tick-hz 10 ...] [--server baseline]
  * Prints one JSON line when it listens ({"event":"ready","port":...}), answers counter requests over
  * IPC, and on SIGTERM/SIGINT (or when its parent goes away) closes every connection properly and exits 0.
  */
 import { Option } from 'commander'
 import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
 import { flagName, TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
+import { startBaseline } from './baseline/index.ts'
 import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
 import { SERVER_DEFAULTS, type ServerOptions } from './options.ts'
-import { type RunningServer, startServer } from './server.ts'
+import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from './server.ts'
 import { MIN_PAYLOAD_BYTES } from './update.ts'
 
 const d = SERVER_DEFAULTS
@@ -18,6 +19,14 @@ const cmd = newCommand(
   'Serve the ticker over one transport (binds 127.0.0.1 unless --host says otherwise).',
 )
   .addOption(new Option('--transport <name>', 'transport to serve').choices(TRANSPORTS).makeOptionMandatory())
+  .addOption(
+    new Option(
+      '--server <kind>',
+      "whose server: the suite's own, or the bare baseline it is held against (same paths and bytes)",
+    )
+      .choices(SERVER_KINDS)
+      .default('pushbench'),
+  )
   .option('--host <addr>', 'address to bind', d.host)
   .option('--port <n>', 'port (0 = any free port)', numberArg, d.port)
   .option('--seed <n>', 'random-walk seed (0..2^32-1)', numberArg, d.seed)
@@ -40,10 +49,14 @@ const cmd = newCommand(
     numberArg,
     d.maxBufferedBytes,
   )
-  .option('--heartbeat-ms <n>', 'SSE comment heartbeat period', numberArg, d.heartbeatMs)
-  .option('--ping-interval-ms <n>', 'WebSocket ping period', numberArg, d.pingIntervalMs)
+  .option('--heartbeat-ms <n>', 'SSE comment heartbeat period (pushbench only)', numberArg, d.heartbeatMs)
+  .option('--ping-interval-ms <n>', 'WebSocket ping period (pushbench only)', numberArg, d.pingIntervalMs)
   .option('--long-poll-timeout-ms <n>', 'long poll: hold before 204', numberArg, d.longPollTimeoutMs)
-  .option('--per-message-deflate', 'WebSocket permessage-deflate (changes the bytes)', d.perMessageDeflate)
+  .option(
+    '--per-message-deflate',
+    'WebSocket permessage-deflate (changes the bytes; pushbench only)',
+    d.perMessageDeflate,
+  )
   .option(
     '--max-client-message-bytes <n>',
     'largest client WebSocket message (else close 1009)',
@@ -53,11 +66,14 @@ const cmd = newCommand(
   .option('--backlog <n>', 'listen backlog', numberArg, d.backlog)
 
 async function main(): Promise<void> {
-  const opts = parseArgs(cmd).opts<Omit<ServerOptions, 'autoStart'>>()
+  const { server: kind, ...opts } = parseArgs(cmd).opts<
+    Omit<ServerOptions, 'autoStart'> & { server: ServerKind }
+  >()
   const names = Object.fromEntries(Object.keys(opts).map((k) => [k, flagName(k)]))
+  const start = kind === 'baseline' ? startBaseline : startServer
   let server: RunningServer
   try {
-    server = await startServer({ ...opts, autoStart: true, transport: opts.transport }, names)
+    server = await start({ ...opts, autoStart: true, transport: opts.transport }, names)
   } catch (err) {
     fail(err, 'servers/main.ts')
   }

@@ -1,4 +1,5 @@
 /** Starts one transport's server: ticker + shared fastify app + the transport's routes, on 127.0.0.1 by default. */
+import type { Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { Transport } from '../lib/params.ts'
 import { createApp, type TransportPlugin } from './app.ts'
@@ -32,8 +33,15 @@ export const TRANSPORT_PATHS: Readonly<Record<Transport, string>> = Object.freez
   websocket: '/ws',
 })
 
+/** Which implementation serves: the suite's own, or the bare baseline it is held against (servers/baseline/). */
+export const SERVER_KINDS = ['pushbench', 'baseline'] as const
+export type ServerKind = (typeof SERVER_KINDS)[number]
+
+/** A listening server of either kind; what main.ts and the tests drive. */
 export interface RunningServer {
-  readonly app: FastifyInstance
+  readonly kind: ServerKind
+  /** the node:http server that listens (every socket, upgraded ones included, goes through it) */
+  readonly httpServer: Server
   readonly ticker: Ticker
   readonly options: Readonly<ServerOptions>
   readonly stats: TransportStats
@@ -48,11 +56,16 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
+/** The suite's server: a RunningServer with its fastify app. */
+export interface PushbenchServer extends RunningServer {
+  readonly app: FastifyInstance
+}
+
 /** `names` maps option keys to the names errors should use (e.g. CLI flags). */
 export async function startServer(
   input: Partial<ServerOptions> & { transport: unknown },
   names: Partial<Record<keyof ServerOptions, string>> = {},
-): Promise<RunningServer> {
+): Promise<PushbenchServer> {
   const options = resolveServerOptions(input, names)
   const ticker = new Ticker(options)
   const stats = newTransportStats()
@@ -67,6 +80,8 @@ export async function startServer(
   if (options.autoStart) ticker.start()
   let closing: Promise<void> | undefined
   return {
+    kind: 'pushbench',
+    httpServer: app.server,
     app,
     ticker,
     options,

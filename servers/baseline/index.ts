@@ -1,0 +1,64 @@
+/**
+ * The baseline servers the suite's own are held against (issue 4, "Targets"): bare, minimal code on the
+ * same Ticker (same seed, same bytes), the same paths and answers, the same write policy and queue bound,
+ * counted the same way (socket bytes, CPU, RSS). `startBaseline` returns the same RunningServer shape.
+ */
+import type { Transport } from '../../lib/params.ts'
+import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../counters.ts'
+import { resolveServerOptions, type ServerOptions } from '../options.ts'
+import type { RunningServer } from '../server.ts'
+import { Ticker } from '../ticker.ts'
+import type { BaselineFactory } from './common.ts'
+import { baselineLongPoll, baselineShortPoll } from './poll.ts'
+import { baselineSse } from './sse.ts'
+import { baselineWebsocket } from './websocket.ts'
+
+export const BASELINES: Readonly<Record<Transport, BaselineFactory>> = Object.freeze({
+  'short-poll': baselineShortPoll,
+  'long-poll': baselineLongPoll,
+  sse: baselineSse,
+  websocket: baselineWebsocket,
+})
+
+/**
+ * Starts the baseline for `input.transport`; same options and option errors as `startServer`.
+ * Options the baseline has no use for (heartbeatMs, pingIntervalMs) are accepted and ignored.
+ */
+export async function startBaseline(
+  input: Partial<ServerOptions> & { transport: unknown },
+  names: Partial<Record<keyof ServerOptions, string>> = {},
+): Promise<RunningServer> {
+  const options = resolveServerOptions(input, names)
+  const ticker = new Ticker(options)
+  const stats = newTransportStats()
+  const sockets = new SocketCounters()
+  const t = BASELINES[options.transport]({ ticker, options, stats, sockets })
+  sockets.attach(t.httpServer)
+  await t.listen()
+  const addr = t.httpServer.address()
+  const port = typeof addr === 'object' && addr ? addr.port : options.port
+  const rss = new RssSampler()
+  if (options.autoStart) ticker.start()
+  let closing: Promise<void> | undefined
+  return {
+    kind: 'baseline',
+    httpServer: t.httpServer,
+    ticker,
+    options,
+    stats,
+    host: options.host,
+    port,
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
+    markRss: () => rss.mark(),
+    close: () => {
+      closing ??= (async () => {
+        ticker.stop()
+        rss.stop()
+        await t.close()
+        for (const s of sockets.sockets()) s.destroy()
+      })()
+      return closing
+    },
+  }
+}
