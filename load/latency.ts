@@ -19,7 +19,7 @@ export function newHistogram(): hdr.Histogram {
 /** Records `ms` (>= 0) as whole microseconds. */
 export function recordMs(h: hdr.Histogram, ms: number): void {
   const us = Math.round(ms * 1000)
-  h.recordValue(us < 0 ? 0 : us > HIGHEST_US ? HIGHEST_US : us)
+  h.recordValue(Math.max(0, Math.min(us, HIGHEST_US)))
 }
 
 const ms = (us: number): number => Math.round(us) / 1000

@@ -35,8 +35,21 @@ export const pollBodyLength = (k: number, payloadBytes: number): number =>
 export interface ModelContext {
   host: string
   port: number
-  /** a typical seq in the window (its digit count is in `since=`, `id:` and `pb-seq`) */
-  seq: number
+  /** first and last seq published in the window: their digits are in `since=`, `id:` and `pb-seq` */
+  seqFrom: number
+  seqTo: number
+}
+
+/** Mean number of decimal digits of the integers in [from, to], exactly. */
+export function meanDigits(from: number, to: number): number {
+  if (to < from) return String(Math.max(1, from)).length
+  let sum = 0
+  for (let d = 1, lo = 1; lo <= to; d++, lo *= 10) {
+    const a = Math.max(from, lo)
+    const b = Math.min(to, lo * 10 - 1)
+    if (b >= a) sum += (b - a + 1) * d
+  }
+  return sum / (to - from + 1)
 }
 
 export interface ModelBytes {
@@ -53,6 +66,9 @@ const round = (n: number): number => Math.round(n * 100) / 100
 export function modelBytes(transport: Transport, p: ScenarioParams, ctx: ModelContext): ModelBytes {
   const P = p.payloadBytes
   const k = p.updatesPerTick
+  // heads are built with a 1-digit seq, then given the window's mean digit count
+  const extra = meanDigits(ctx.seqFrom, ctx.seqTo) - 1
+  const seq = 1
   let up = 0
   let down = 0
   switch (transport) {
@@ -60,14 +76,18 @@ export function modelBytes(transport: Transport, p: ScenarioParams, ctx: ModelCo
       down = wsFrameHeaderLength(P) + P
       break
     case 'sse': {
-      const ev = sseEventLength(ctx.seq, P)
-      down = p.writePolicy === 'per-update' ? ev + chunkOverhead(ev) : ev + chunkOverhead(ev * k) / k
+      const ev = sseEventLength(seq, P) + extra
+      // chunk sizes are whole bytes: their hex length is taken of the rounded size
+      down =
+        p.writePolicy === 'per-update'
+          ? ev + chunkOverhead(Math.round(ev))
+          : ev + chunkOverhead(Math.round(ev * k)) / k
       break
     }
     case 'long-poll': {
       // one answer per tick carrying that tick's updates, and the request that asked for it
       const body = pollBodyLength(k, P)
-      up = pollRequestHead(`/long-poll?since=${ctx.seq}`, ctx.host, ctx.port).length / k
+      up = (pollRequestHead(`/long-poll?since=${seq}`, ctx.host, ctx.port).length + extra) / k
       down = (pollResponseHead(body).length + body) / k
       break
     }
@@ -78,10 +98,11 @@ export function modelBytes(transport: Transport, p: ScenarioParams, ctx: ModelCo
       const dataPollsPerS = Math.min(pollsPerS, p.tickHz)
       const perDataPoll = updatesPerS / dataPollsPerS
       const body = pollBodyLength(perDataPoll, P)
-      up = (pollsPerS * pollRequestHead(`/poll?since=${ctx.seq}`, ctx.host, ctx.port).length) / updatesPerS
+      up =
+        (pollsPerS * (pollRequestHead(`/poll?since=${seq}`, ctx.host, ctx.port).length + extra)) / updatesPerS
       down =
         (dataPollsPerS * (pollResponseHead(Math.round(body)).length + body) +
-          (pollsPerS - dataPollsPerS) * noContentHead(ctx.seq).length) /
+          (pollsPerS - dataPollsPerS) * (noContentHead(seq).length + extra)) /
         updatesPerS
       break
     }

@@ -11,6 +11,7 @@ import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
 import type { GeneratorMessage, GeneratorReport, RampOptions } from './generator-ipc.ts'
+import { hostBusyMs, OTHER_CPU_LIMIT_PERCENT } from './host-cpu.ts'
 import { modelBytes } from './model.ts'
 
 /** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
@@ -98,8 +99,10 @@ function onMessage<T extends GeneratorMessage['type']>(
   })
 }
 
-async function counters(server: Child, type: 'mark' | 'counters'): Promise<CounterSnapshot> {
-  const r = await server.request<ServerReply>({ type })
+/** Server counters now, or (with atMs) right before the first tick at or after atMs. */
+async function counters(server: Child, type: 'mark' | 'counters', atMs?: number): Promise<CounterSnapshot> {
+  const wait = atMs === undefined ? 10_000 : Math.max(0, atMs - nowMs()) + 20_000
+  const r = await server.request<ServerReply>(atMs === undefined ? { type } : { type, atMs }, wait)
   if (r.type !== 'counters') throw new PbError('PB_ERR_SERVER', `server answered ${r.type} to ${type}`)
   return r.counters
 }
@@ -148,17 +151,23 @@ export async function runOne(spec: RunSpec): Promise<CompletedResult> {
     const drain = drainMs(p, spec.transport)
     const result = onMessage(gen, 'result', endMs - nowMs() + drain + 60_000)
     gen.proc.send({ type: 'window', startMs, endMs, drainMs: drain })
+    // both edges are taken by the server itself on tick boundaries (servers/tick-aligned.ts)
+    const edge0 = counters(server, 'mark', startMs)
+    const edge1 = counters(server, 'counters', endMs)
+    edge1.catch(() => {})
     phase('warmup', `${p.warmupS} s`)
     await sleepUntil(startMs, spec.signal)
     if (spec.signal?.aborted) {
       gen.proc.send({ type: 'stop' })
       throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
     }
-    const s0 = await counters(server, 'mark')
+    const s0 = await edge0
+    const host0 = hostBusyMs()
     phase('measure', `${p.durationS} s`)
     await sleepUntil(endMs, spec.signal)
     const partial = spec.signal?.aborted === true
-    const s1 = await counters(server, 'counters')
+    const s1 = partial ? await counters(server, 'counters') : await edge1
+    const host1 = hostBusyMs()
     const closedMs = partial ? nowMs() : endMs
     if (partial) gen.proc.send({ type: 'stop' })
     else phase('drain', `${drain} ms`)
@@ -178,6 +187,7 @@ export async function runOne(spec: RunSpec): Promise<CompletedResult> {
       ready,
       partial,
       windowMs: closedMs - startMs,
+      hostBusyMs: host0 !== undefined && host1 !== undefined ? host1 - host0 : undefined,
     })
   } finally {
     await Promise.all(children.map((c) => c.stop(2000)))
@@ -195,6 +205,8 @@ interface Measured {
   partial: boolean
   /** publish-instant window, ms */
   windowMs: number
+  /** CPU the whole host was busy over the window (all processes, all cores), when known */
+  hostBusyMs: number | undefined
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100
@@ -215,7 +227,8 @@ function toResult(spec: RunSpec, m: Measured): CompletedResult {
   const model = modelBytes(spec.transport, p, {
     host: m.ready.host,
     port: m.ready.port,
-    seq: Math.max(1, Math.round(s0.lastSeq + m.published / 2)),
+    seqFrom: s0.lastSeq + 1,
+    seqTo: s0.lastSeq + Math.max(1, m.published),
   })
   const saturated =
     g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
@@ -230,6 +243,16 @@ function toResult(spec: RunSpec, m: Measured): CompletedResult {
   if (missed > 0 && spec.transport !== 'short-poll') warnings.push(`${missed} updates missed`)
   if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
   if (m.partial) warnings.push('interrupted: the window was cut short')
+  let otherCpuPercent: number | undefined
+  if (m.hostBusyMs !== undefined && counterMs > 0) {
+    const ours = (userUs + systemUs + g.cpuUserUs + g.cpuSystemUs) / 1000
+    otherCpuPercent = Math.max(0, ((m.hostBusyMs - ours) / counterMs) * 100)
+    if (otherCpuPercent > OTHER_CPU_LIMIT_PERCENT) {
+      warnings.push(
+        `other processes used ${otherCpuPercent.toFixed(0)}% of a core during the window: the host was not quiet, figures are disturbed`,
+      )
+    }
+  }
   const seconds = m.windowMs / 1000
   return {
     state: m.partial ? 'partial' : 'completed',
@@ -269,6 +292,7 @@ function toResult(spec: RunSpec, m: Measured): CompletedResult {
       eventLoopUtilization: r3(g.eventLoopUtilization),
       saturated,
       processes: 1,
+      ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),
     },
     connections: {
       opened: s1.connectionsTotal - s0.connectionsTotal,

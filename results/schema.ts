@@ -88,6 +88,8 @@ export const GeneratorSchema = v.object({
   eventLoopUtilization: nonNeg,
   saturated: v.boolean(),
   processes: v.optional(count),
+  /** CPU other processes on the host took during the window, % of one core (a disturbed run shows here) */
+  otherHostCpuPercent: v.optional(nonNeg),
 })
 
 export const TransportSchema = v.picklist(TRANSPORTS)

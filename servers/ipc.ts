@@ -2,9 +2,10 @@
 import type { CounterSnapshot } from './counters.ts'
 
 export type ServerRequest =
-  | { id: number; type: 'counters' }
+  /** `atMs`: taken at the first tick boundary at or after it (see servers/tick-aligned.ts) */
+  | { id: number; type: 'counters'; atMs?: number }
   /** restart the RSS peak and return counters: the start of a window */
-  | { id: number; type: 'mark' }
+  | { id: number; type: 'mark'; atMs?: number }
   /** updates whose publish instant is in [fromMs, toMs) */
   | { id: number; type: 'published'; fromMs: number; toMs: number }
   | { id: number; type: 'set-rate'; tickHz: number; updatesPerTick: number }

@@ -11,6 +11,7 @@ import { startBaseline } from './baseline/index.ts'
 import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
 import { SERVER_DEFAULTS, type ServerOptions } from './options.ts'
 import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from './server.ts'
+import { atTickBoundary } from './tick-aligned.ts'
 import { MIN_PAYLOAD_BYTES } from './update.ts'
 
 const d = SERVER_DEFAULTS
@@ -85,7 +86,6 @@ async function main(): Promise<void> {
     url: server.url,
     pid: process.pid,
   }
-  process.stdout.write(`${JSON.stringify(ready)}\n`)
 
   let stopping = false
   const stop = async (code = 0): Promise<void> => {
@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(code), 5000)
     force.unref()
     await server.close()
-    process.disconnect?.()
+    // when the parent went away the channel is already closed: disconnecting again throws
+    if (process.connected) process.disconnect()
     process.exit(code)
   }
   process.on('SIGTERM', () => void stop())
@@ -106,10 +107,17 @@ async function main(): Promise<void> {
     try {
       switch (m.type) {
         case 'counters':
-          return reply({ id: m.id, type: 'counters', counters: server.counters() })
-        case 'mark':
-          server.markRss()
-          return reply({ id: m.id, type: 'counters', counters: server.counters() })
+        case 'mark': {
+          const take = () => {
+            if (m.type === 'mark') server.markRss()
+            return server.counters()
+          }
+          if (m.atMs === undefined) return reply({ id: m.id, type: 'counters', counters: take() })
+          void atTickBoundary(server.ticker, m.atMs, take).then((counters) =>
+            reply({ id: m.id, type: 'counters', counters }),
+          )
+          return
+        }
         case 'published':
           return reply({
             id: m.id,
@@ -125,6 +133,9 @@ async function main(): Promise<void> {
       reply({ id: m.id, type: 'error', message: (err as Error).message })
     }
   })
+
+  // only now: a parent may signal as soon as it reads this line, and must find the handlers installed
+  process.stdout.write(`${JSON.stringify(ready)}\n`)
 }
 
 main().catch((err) => fail(err, 'servers/main.ts'))

@@ -74,6 +74,7 @@ export class Ticker {
   private readonly rand: () => number
   private readonly pad: string
   private readonly listeners = new Set<TickListener>()
+  private readonly beforeListeners = new Set<(ts: number) => void>()
   private timer: NodeJS.Timeout | undefined
   private tickHz: number
   private updatesPerTick: number
@@ -108,6 +109,12 @@ export class Ticker {
     return () => this.listeners.delete(fn)
   }
 
+  /** Calls `fn(ts)` at the start of every tick, before its updates exist or are written. */
+  onBeforeTick(fn: (ts: number) => void): () => void {
+    this.beforeListeners.add(fn)
+    return () => this.beforeListeners.delete(fn)
+  }
+
   get rate(): { tickHz: number; updatesPerTick: number } {
     return { tickHz: this.tickHz, updatesPerTick: this.updatesPerTick }
   }
@@ -124,6 +131,7 @@ export class Ticker {
 
   /** Publishes one tick now; the timer calls it, tests call it directly for a deterministic sequence. */
   publishTick(ts = nowMs()): Update[] {
+    for (const fn of this.beforeListeners) fn(ts)
     const n = this.updatesPerTick
     const out: Update[] = new Array(n)
     const size = this.ring.length
