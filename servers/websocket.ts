@@ -52,9 +52,9 @@ const frame = (u: Update): Buffer => {
   return u.framed
 }
 
-function rejectUpgrade(socket: Socket, status: number, reason: string, body: string): void {
+function rejectUpgrade(socket: Socket, status: number, reason: string, body: string, extra = ''): void {
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   )
 }
 
@@ -133,6 +133,23 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
         404,
         'Not Found',
         JSON.stringify({ error: 'Not Found', message: `no WebSocket at ${url.pathname}` }),
+      )
+      return
+    }
+    // RFC 6455 4.2.2: a version the server does not speak gets 426 naming the one it does
+    // (ws on its own also accepts 8, the pre-RFC hybi-08 draft)
+    const version = req.headers['sec-websocket-version']
+    if (version !== undefined && version !== '13') {
+      stats.errors++
+      rejectUpgrade(
+        socket,
+        426,
+        'Upgrade Required',
+        JSON.stringify({
+          error: 'Upgrade Required',
+          message: `Sec-WebSocket-Version must be 13, got ${version}`,
+        }),
+        'Sec-WebSocket-Version: 13\r\n',
       )
       return
     }
