@@ -30,6 +30,13 @@ export class Delivery {
     private readonly latency: hdr.Histogram,
   ) {}
 
+  /** Zeroes the window's counts (the position in the stream is kept): the next window starts clean. */
+  resetCounts(): void {
+    this.delivered = 0
+    this.duplicates = 0
+    this.outOfOrder = 0
+  }
+
   /** One received update; `nowMs` is the receive instant on the same clock as `ts`. */
   onUpdate(seq: number, ts: number, nowMs: number): void {
     const inWindow = ts >= this.window.startMs && ts < this.window.endMs

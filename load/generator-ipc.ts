@@ -18,8 +18,8 @@ export type GeneratorRequest =
       ramp: RampOptions
       clients: number
     }
-  /** the measured window; clients stop drainMs after its end */
-  | { type: 'window'; startMs: number; endMs: number; drainMs: number }
+  /** a measured window, reported drainMs after its end; after the `last` one the clients stop */
+  | { type: 'window'; startMs: number; endMs: number; drainMs: number; last: boolean }
   /** finish now (interrupt): report what was measured */
   | { type: 'stop' }
 

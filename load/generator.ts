@@ -88,24 +88,27 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
 function openWindow(m: Extract<GeneratorRequest, { type: 'window' }>): void {
   window.startMs = m.startMs
   window.endMs = m.endMs
+  startMark = undefined
   timers.push(setTimeout(() => (startMark = mark()), Math.max(0, m.startMs - nowMs())))
   timers.push(
     setTimeout(
       () => {
         const end = mark()
-        timers.push(setTimeout(() => finish(end, false), m.drainMs))
+        timers.push(setTimeout(() => report(end, false, m.last), m.drainMs))
       },
       Math.max(0, m.endMs - nowMs()),
     ),
   )
 }
 
-/** Stops every client and reports; `end` is the window's closing mark. */
-function finish(end: Mark, partial: boolean): void {
+/** Reports the window that `end` closed; then either stops every client or readies the next window. */
+function report(end: Mark, partial: boolean, last: boolean): void {
   if (finished) return
-  finished = true
-  for (const t of timers) clearTimeout(t)
-  for (const c of clients) c.stop()
+  if (last) {
+    finished = true
+    for (const t of timers) clearTimeout(t)
+    for (const c of clients) c.stop()
+  }
   const start = startMark ?? end
   const windowMs = Math.max(0, end.atMs - start.atMs)
   const userUs = end.cpu.user - start.cpu.user
@@ -129,7 +132,7 @@ function finish(end: Mark, partial: boolean): void {
     reconnects += c.counters.reconnects
     lastError = c.counters.lastError ?? lastError
   }
-  const report: GeneratorReport = {
+  const result: GeneratorReport = {
     clients: clients.length,
     latency: summarise(latency),
     scheduleLag: transport === 'short-poll' ? summarise(scheduleLag) : undefined,
@@ -152,8 +155,23 @@ function finish(end: Mark, partial: boolean): void {
     eventLoopUtilization: elu.utilization,
     partial,
   }
+  if (!last) {
+    // the next window starts clean; positions in the stream are kept
+    latency.reset()
+    scheduleLag.reset()
+    for (const c of clients) {
+      c.delivery.resetCounts()
+      c.counters.requests = 0
+      c.counters.errors = 0
+      c.counters.reconnects = 0
+    }
+    window.startMs = Number.POSITIVE_INFINITY
+    window.endMs = Number.POSITIVE_INFINITY
+    send({ type: 'result', report: result })
+    return
+  }
   // let the IPC message go, then leave (the clients' sockets are closing)
-  process.send?.({ type: 'result', report } satisfies GeneratorMessage, () => {
+  process.send?.({ type: 'result', report: result } satisfies GeneratorMessage, () => {
     setTimeout(() => process.exit(0), 200).unref()
     process.disconnect?.()
   })
@@ -170,7 +188,7 @@ process.on('message', (m: GeneratorRequest) => {
     case 'stop': {
       // an interrupt: the window ends now, what was measured is reported
       if (window.endMs > nowMs()) window.endMs = nowMs()
-      finish(mark(), true)
+      report(mark(), true, true)
       return
     }
   }

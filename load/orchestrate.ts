@@ -107,65 +107,95 @@ async function counters(server: Child, type: 'mark' | 'counters', atMs?: number)
   return r.counters
 }
 
-/** Runs one transport through one scenario and returns every metric of DESIGN.md for it. */
-export async function runOne(spec: RunSpec): Promise<CompletedResult> {
-  const p = spec.params
-  const pin = spec.pin !== false && canPin()
-  const phase = spec.onPhase ?? (() => {})
-  const children: Child[] = []
-  try {
-    phase('server')
-    const server = spawnNode('servers/main.ts', serverArgs(spec), {
-      cpu: pin ? 0 : undefined,
-      label: 'server',
-    })
-    children.push(server)
-    const ready = await waitReady<ReadyLine>(server)
-    if (spec.signal?.aborted) throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+/**
+ * A server and a generator with its clients connected: one or more windows are measured on it.
+ * `open` starts both; `measure` runs one window; `close` stops both (always call it).
+ */
+export class Session {
+  private constructor(
+    readonly spec: RunSpec,
+    readonly server: Child,
+    readonly gen: Child,
+    readonly ready: ReadyLine,
+    readonly connected: number,
+    readonly failed: number,
+  ) {}
 
-    phase('connect', `${p.clients} clients`)
-    const gen = spawnNode('load/generator.ts', [], { cpu: pin ? 1 : undefined, label: 'generator' })
-    children.push(gen)
-    const connected = onMessage(gen, 'connected', 30_000 + p.clients * 20, (m) => {
-      if (m.type === 'progress') phase('connect', `${m.connected}/${m.total} clients`)
-    })
-    gen.proc.send({
-      type: 'start',
-      transport: spec.transport,
-      base: ready.url,
-      params: p,
-      ramp: spec.ramp ?? DEFAULT_RAMP,
-      clients: p.clients,
-    })
-    const conn = await connected
-    if (conn.connected === 0) {
-      throw new PbError(
-        'PB_ERR_CONNECT',
-        `no client could connect to ${ready.url}: ${conn.lastError ?? 'unknown error'}`,
-      )
+  static async open(spec: RunSpec): Promise<Session> {
+    const p = spec.params
+    const pin = spec.pin !== false && canPin()
+    const phase = spec.onPhase ?? (() => {})
+    let server: Child | undefined
+    let gen: Child | undefined
+    try {
+      phase('server')
+      server = spawnNode('servers/main.ts', serverArgs(spec), { cpu: pin ? 0 : undefined, label: 'server' })
+      const ready = await waitReady<ReadyLine>(server)
+      if (spec.signal?.aborted) throw interrupted()
+      phase('connect', `${p.clients} clients`)
+      gen = spawnNode('load/generator.ts', [], { cpu: pin ? 1 : undefined, label: 'generator' })
+      const connected = onMessage(gen, 'connected', 30_000 + p.clients * 20, (m) => {
+        if (m.type === 'progress') phase('connect', `${m.connected}/${m.total} clients`)
+      })
+      gen.proc.send({
+        type: 'start',
+        transport: spec.transport,
+        base: ready.url,
+        params: p,
+        ramp: spec.ramp ?? DEFAULT_RAMP,
+        clients: p.clients,
+      })
+      const conn = await connected
+      if (conn.connected === 0) {
+        throw new PbError(
+          'PB_ERR_CONNECT',
+          `no client could connect to ${ready.url}: ${conn.lastError ?? 'unknown error'}`,
+        )
+      }
+      if (spec.signal?.aborted) throw interrupted()
+      return new Session(spec, server, gen, ready, conn.connected, conn.failed)
+    } catch (err) {
+      await Promise.all([server?.stop(2000), gen?.stop(2000)])
+      throw err
     }
-    if (spec.signal?.aborted) throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+  }
 
-    const startMs = nowMs() + p.warmupS * 1000
-    const endMs = startMs + p.durationS * 1000
-    const drain = drainMs(p, spec.transport)
+  /** Changes the server's publish rate (capacity search). */
+  async setRate(tickHz: number, updatesPerTick: number): Promise<void> {
+    const r = await this.server.request<ServerReply>({ type: 'set-rate', tickHz, updatesPerTick })
+    if (r.type !== 'ok')
+      throw new PbError('PB_ERR_SERVER', `set-rate failed: ${r.type === 'error' ? r.message : r.type}`)
+  }
+
+  /**
+   * Warms up, measures one window, drains. `params` are the ones in force (the rate may have been
+   * changed with setRate); after the `last` window the generator stops its clients.
+   */
+  async measure(params: ScenarioParams, last: boolean): Promise<CompletedResult> {
+    const { spec, server, gen } = this
+    const signal = spec.signal
+    const phase = spec.onPhase ?? (() => {})
+    const startMs = nowMs() + params.warmupS * 1000
+    const endMs = startMs + params.durationS * 1000
+    const drain = drainMs(params, spec.transport)
     const result = onMessage(gen, 'result', endMs - nowMs() + drain + 60_000)
-    gen.proc.send({ type: 'window', startMs, endMs, drainMs: drain })
+    result.catch(() => {})
+    gen.proc.send({ type: 'window', startMs, endMs, drainMs: drain, last })
     // both edges are taken by the server itself on tick boundaries (servers/tick-aligned.ts)
     const edge0 = counters(server, 'mark', startMs)
     const edge1 = counters(server, 'counters', endMs)
     edge1.catch(() => {})
-    phase('warmup', `${p.warmupS} s`)
-    await sleepUntil(startMs, spec.signal)
-    if (spec.signal?.aborted) {
+    phase('warmup', `${params.warmupS} s`)
+    await sleepUntil(startMs, signal)
+    if (signal?.aborted) {
       gen.proc.send({ type: 'stop' })
-      throw new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+      throw interrupted()
     }
     const s0 = await edge0
     const host0 = hostBusyMs()
-    phase('measure', `${p.durationS} s`)
-    await sleepUntil(endMs, spec.signal)
-    const partial = spec.signal?.aborted === true
+    phase('measure', `${params.durationS} s`)
+    await sleepUntil(endMs, signal)
+    const partial = signal?.aborted === true
     const s1 = partial ? await counters(server, 'counters') : await edge1
     const host1 = hostBusyMs()
     const closedMs = partial ? nowMs() : endMs
@@ -175,22 +205,35 @@ export async function runOne(spec: RunSpec): Promise<CompletedResult> {
     const pub = await server.request<ServerReply>({ type: 'published', fromMs: startMs, toMs: closedMs })
     if (pub.type !== 'published')
       throw new PbError('PB_ERR_SERVER', `server answered ${pub.type} to published`)
-    phase('stop')
-    await Promise.all(children.map((c) => c.stop()))
-    return toResult(spec, {
+    return toResult(spec, params, {
       s0,
       s1,
       report,
       published: pub.count,
-      connected: conn.connected,
-      failed: conn.failed,
-      ready,
+      connected: this.connected,
+      failed: this.failed,
+      ready: this.ready,
       partial,
       windowMs: closedMs - startMs,
       hostBusyMs: host0 !== undefined && host1 !== undefined ? host1 - host0 : undefined,
     })
+  }
+
+  async close(): Promise<void> {
+    ;(this.spec.onPhase ?? (() => {}))('stop')
+    await Promise.all([this.gen.stop(3000), this.server.stop(5000)])
+  }
+}
+
+const interrupted = () => new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+
+/** Runs one transport through one scenario and returns every metric of DESIGN.md for it. */
+export async function runOne(spec: RunSpec): Promise<CompletedResult> {
+  const session = await Session.open(spec)
+  try {
+    return await session.measure(spec.params, true)
   } finally {
-    await Promise.all(children.map((c) => c.stop(2000)))
+    await session.close()
   }
 }
 
@@ -212,8 +255,7 @@ interface Measured {
 const r2 = (n: number): number => Math.round(n * 100) / 100
 const r3 = (n: number): number => Math.round(n * 1000) / 1000
 
-function toResult(spec: RunSpec, m: Measured): CompletedResult {
-  const p = spec.params
+function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): CompletedResult {
   const { s0, s1, report: g } = m
   const counterMs = s1.atMs - s0.atMs
   const delivered = g.delivered

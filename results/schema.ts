@@ -152,6 +152,8 @@ export const CapacitySchema = v.object({
   clients: count,
   limits: v.object({ minDeliveryRatio: nonNeg, maxP99Ms: nonNeg }),
   maxSustainedPerSecond: nonNeg,
+  /** delivered updates/s (all clients) at the highest rate that passed */
+  maxSustainedDeliveredPerSecond: v.optional(nonNeg),
   steps: v.array(CapacityStepSchema),
   stoppedBecause: v.string(),
 })
@@ -167,6 +169,9 @@ export const AutocannonSchema = v.object({
   errors: count,
   serverCpuPercent: v.optional(nonNeg),
   generatorCpuPercent: v.optional(nonNeg),
+  /** 200 answers (carrying updates) and 204 answers (nothing newer) */
+  answersWithData: v.optional(count),
+  answersEmpty: v.optional(count),
 })
 
 export const ScenarioSchema = v.object({
@@ -188,6 +193,14 @@ export const MicroCaseSchema = v.object({
   /** relative margin of error, percent */
   rme: nonNeg,
   samples: count,
+  /** fan-out cases: connections one op serves */
+  recipients: v.optional(count),
+  /** poll cases: updates in the batch one op builds or parses */
+  updatesPerOp: v.optional(count),
+  /** meanNs divided by the delivered messages one op stands for (recipients, or updates per batch) */
+  meanNsPerMessage: v.optional(nonNeg),
+  /** ops timed together per sample (fast ops are batched so the timer does not dominate; p99 is of batch means) */
+  batch: v.optional(count),
 })
 
 export const ResultsFileSchema = v.object({

@@ -1,0 +1,103 @@
+/**
+ * The poll endpoint's ceiling: autocannon (in its own pinned process) hammers `GET /poll` with
+ * pollers that follow `since`, against the server pinned to the other core.
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { PbError } from '../lib/errors.ts'
+import type { ScenarioParams } from '../lib/params.ts'
+import type { AutocannonResult } from '../results/schema.ts'
+import type { CounterSnapshot } from '../servers/counters.ts'
+import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
+import { canPin, spawnNode, waitReady } from './children.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+export interface AutocannonSpec {
+  params: ScenarioParams
+  connections: number
+  durationS: number
+  server?: 'pushbench' | 'baseline'
+  pin?: boolean
+}
+
+async function counters(server: ReturnType<typeof spawnNode>): Promise<CounterSnapshot> {
+  const r = await server.request<ServerReply>({ type: 'counters' })
+  if (r.type !== 'counters') throw new PbError('PB_ERR_SERVER', `server answered ${r.type}`)
+  return r.counters
+}
+
+export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonResult> {
+  const p = spec.params
+  const pin = spec.pin !== false && canPin()
+  const args = [
+    '--transport',
+    'short-poll',
+    '--port',
+    '0',
+    '--seed',
+    String(p.seed),
+    '--tick-hz',
+    String(p.tickHz),
+  ]
+  args.push('--updates-per-tick', String(p.updatesPerTick), '--payload-bytes', String(p.payloadBytes))
+  if (spec.server === 'baseline') args.push('--server', 'baseline')
+  const server = spawnNode('servers/main.ts', args, { cpu: pin ? 0 : undefined, label: 'server' })
+  try {
+    const ready = await waitReady<ReadyLine>(server)
+    const input = JSON.stringify({
+      url: ready.url,
+      path: '/poll',
+      connections: spec.connections,
+      durationS: spec.durationS,
+    })
+    let s0: Promise<CounterSnapshot> | undefined
+    const cmd = pin ? 'taskset' : process.execPath
+    const argv = [
+      ...(pin ? ['-c', '1', process.execPath] : []),
+      '--import',
+      'tsx',
+      'load/autocannon-worker.ts',
+      input,
+    ]
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => {
+        stdout += d
+        if (s0 === undefined && stdout.includes('{"event":"start"}')) s0 = counters(server)
+      })
+      child.stderr.on('data', (d) => {
+        stderr = (stderr + d).slice(-2000)
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), (spec.durationS + 30) * 1000)
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        if (code === 0) resolve(stdout)
+        else reject(new PbError('PB_ERR_AUTOCANNON', `autocannon worker exited ${code}: ${stderr.trim()}`))
+      })
+    })
+    const s1 = await counters(server)
+    if (s0 === undefined) throw new PbError('PB_ERR_AUTOCANNON', 'autocannon worker never started')
+    const start = await s0
+    const r = JSON.parse(out.trim().split('\n').pop() ?? '{}')
+    const cpuMs = (s1.cpuUserUs - start.cpuUserUs + s1.cpuSystemUs - start.cpuSystemUs) / 1000
+    return {
+      path: '/poll',
+      connections: spec.connections,
+      durationS: spec.durationS,
+      requestsPerSecond: Math.round(r.requestsPerSecond),
+      latencyMs: r.latencyMs,
+      bytesReadPerSecond: Math.round(r.bytesReadPerSecond),
+      non2xx: r.non2xx,
+      errors: r.errors,
+      serverCpuPercent: Math.round((cpuMs / (s1.atMs - start.atMs)) * 10_000) / 100,
+      generatorCpuPercent: Math.round(r.generatorCpuPercent * 100) / 100,
+      answersWithData: r.ok200,
+      answersEmpty: r.ok204,
+    }
+  } finally {
+    await server.stop()
+  }
+}

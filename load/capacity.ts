@@ -1,0 +1,95 @@
+/**
+ * Capacity search: on one set of connected clients, the offered rate doubles (updates per tick, at
+ * the scenario's tick rate) until delivery falls under the limit or p99 latency passes it. The
+ * highest rate that passed is the transport's sustained capacity at that client count. A step whose
+ * generator saturated ends the search: past it the generator, not the server, is measured.
+ * Short polling's ceiling is measured by autocannon instead (load/autocannon.ts).
+ */
+import { PbError } from '../lib/errors.ts'
+import { PARAM_RANGES } from '../lib/params.ts'
+import type { Capacity, CapacityStep } from '../results/schema.ts'
+import { type RunSpec, Session } from './orchestrate.ts'
+
+export interface CapacityOptions {
+  limits: { minDeliveryRatio: number; maxP99Ms: number }
+  /** measured window of each step, s */
+  stepS: number
+  /** settle time after each rate change, s */
+  settleS: number
+  maxSteps: number
+  onStep?: (step: CapacityStep, index: number) => void
+}
+
+export const DEFAULT_CAPACITY: Omit<CapacityOptions, 'onStep'> = Object.freeze({
+  limits: { minDeliveryRatio: 0.99, maxP99Ms: 100 },
+  stepS: 3,
+  settleS: 1,
+  maxSteps: 12,
+})
+
+export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Promise<Capacity> {
+  if (spec.transport === 'short-poll') {
+    throw new PbError('PB_ERR_OPTION', 'capacity search steps pushed updates; short polling uses autocannon')
+  }
+  const p = spec.params
+  const steps: CapacityStep[] = []
+  let best: CapacityStep | undefined
+  let stoppedBecause = `reached ${opts.maxSteps} steps`
+  const session = await Session.open(spec)
+  try {
+    let upt = p.updatesPerTick
+    for (let i = 0; i < opts.maxSteps; i++) {
+      if (spec.signal?.aborted) {
+        stoppedBecause = 'interrupted'
+        break
+      }
+      await session.setRate(p.tickHz, upt)
+      const params = { ...p, updatesPerTick: upt, warmupS: opts.settleS, durationS: opts.stepS }
+      const r = await session.measure(params, false)
+      const expected = r.updates.expected ?? r.updates.published * session.connected
+      const ratio = expected > 0 ? r.updates.delivered / expected : 0
+      const step: CapacityStep = {
+        offeredPerSecond: p.tickHz * upt,
+        deliveredPerSecond: r.deliveredPerSecond ?? 0,
+        deliveryRatio: Math.round(ratio * 10_000) / 10_000,
+        latencyP99Ms: r.latencyMs.p99,
+        serverCpuPercent: r.serverCpu.percentOfCore,
+        bytesPerUpdate: r.bytes.perDeliveredUpdate,
+        generatorSaturated: r.generator.saturated,
+        passed: ratio >= opts.limits.minDeliveryRatio && r.latencyMs.p99 <= opts.limits.maxP99Ms,
+      }
+      steps.push(step)
+      opts.onStep?.(step, i)
+      if (!step.passed) {
+        stoppedBecause =
+          ratio < opts.limits.minDeliveryRatio
+            ? `delivery ${(ratio * 100).toFixed(1)}% < ${opts.limits.minDeliveryRatio * 100}% at ${step.offeredPerSecond} updates/s`
+            : `p99 ${step.latencyP99Ms} ms > ${opts.limits.maxP99Ms} ms at ${step.offeredPerSecond} updates/s`
+        break
+      }
+      best = step
+      if (step.generatorSaturated) {
+        stoppedBecause = `generator saturated at ${step.offeredPerSecond} updates/s: the server's ceiling is higher than one generator core can receive`
+        break
+      }
+      if (upt * 2 > PARAM_RANGES.updatesPerTick.max) {
+        stoppedBecause = 'reached the highest rate the ticker offers'
+        break
+      }
+      upt *= 2
+    }
+  } finally {
+    await session.close()
+  }
+  return {
+    transport: spec.transport,
+    server: spec.server ?? 'pushbench',
+    unit: 'updates/s',
+    clients: p.clients,
+    limits: opts.limits,
+    maxSustainedPerSecond: best?.offeredPerSecond ?? 0,
+    maxSustainedDeliveredPerSecond: best?.deliveredPerSecond ?? 0,
+    steps,
+    stoppedBecause,
+  }
+}
