@@ -84,6 +84,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
     const r = JSON.parse(out.trim().split('\n').pop() ?? '{}')
     const cpuMs = (s1.cpuUserUs - start.cpuUserUs + s1.cpuSystemUs - start.cpuSystemUs) / 1000
     return {
+      server: spec.server ?? 'pushbench',
       path: '/poll',
       connections: spec.connections,
       durationS: spec.durationS,

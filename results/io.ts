@@ -10,7 +10,11 @@ import { type ResultsFile, ResultsFileSchema } from './schema.ts'
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues
     .slice(0, 10)
-    .map((i) => `${v.getDotPath(i) ?? '(root)'}: ${i.message}`)
+    .map((i) =>
+      i.type === 'strict_object' && i.expected === 'never'
+        ? `${v.getDotPath(i) ?? '(root)'}: unknown field (a typo?)`
+        : `${v.getDotPath(i) ?? '(root)'}: ${i.message}`,
+    )
     .join('; ')
 }
 

@@ -159,6 +159,7 @@ export const CapacitySchema = v.object({
 })
 
 export const AutocannonSchema = v.object({
+  server: v.optional(v.picklist(['pushbench', 'baseline'])),
   path: v.string(),
   connections: count,
   durationS: nonNeg,
@@ -180,6 +181,8 @@ export const ScenarioSchema = v.object({
   results: v.array(RunResultSchema),
   capacity: v.optional(v.array(CapacitySchema)),
   autocannon: v.optional(AutocannonSchema),
+  /** the same autocannon run against the bare baseline server */
+  autocannonBaseline: v.optional(AutocannonSchema),
 })
 
 /** One micro-benchmark case (tinybench), per message. */

@@ -1,0 +1,220 @@
+/**
+ * Scenarios and profiles are data: a JSON file validated here, with the same schema library as the
+ * results. A param given as a list makes a sweep: one scenario per value (every combination when
+ * several are lists), as Node's own benchmark/ does.
+ */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import * as v from 'valibot'
+import { PbOptionError } from '../../lib/errors.ts'
+import {
+  checkChoice,
+  checkNumber,
+  DEFAULT_PARAMS,
+  PARAM_RANGES,
+  type ScenarioParams,
+  TRANSPORTS,
+  type Transport,
+  WRITE_POLICIES,
+} from '../../lib/params.ts'
+import { describeIssues } from '../../results/io.ts'
+
+export const PROFILES = ['quick', 'ci', 'full'] as const
+export type Profile = (typeof PROFILES)[number]
+
+const PROFILE_DIR = fileURLToPath(new URL('../profiles/', import.meta.url))
+
+const numOrList = v.union([v.number(), v.pipe(v.array(v.number()), v.minLength(1))])
+const ParamsInput = v.strictObject({
+  clients: v.optional(numOrList),
+  tickHz: v.optional(numOrList),
+  updatesPerTick: v.optional(numOrList),
+  payloadBytes: v.optional(numOrList),
+  pollIntervalMs: v.optional(numOrList),
+  durationS: v.optional(numOrList),
+  warmupS: v.optional(numOrList),
+  seed: v.optional(numOrList),
+  symbols: v.optional(numOrList),
+  writePolicy: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.minLength(1))])),
+})
+
+const CapacityInput = v.strictObject({
+  /** clients during the search (default: the scenario's) */
+  clients: v.optional(v.number()),
+  transports: v.optional(v.array(v.string())),
+  minDeliveryRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  maxP99Ms: v.optional(v.pipe(v.number(), v.minValue(0))),
+  stepS: v.optional(v.pipe(v.number(), v.minValue(0.5))),
+  settleS: v.optional(v.pipe(v.number(), v.minValue(0))),
+  maxSteps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20))),
+})
+
+const ScenarioInput = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1)),
+  description: v.optional(v.string()),
+  transports: v.optional(v.pipe(v.array(v.string()), v.minLength(1))),
+  params: v.optional(ParamsInput),
+  /** capacity search for the push transports (short polling: see autocannon) */
+  capacity: v.optional(CapacityInput),
+  /** the poll endpoint's ceiling with autocannon */
+  autocannon: v.optional(
+    v.strictObject({
+      connections: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000)),
+      durationS: v.pipe(v.number(), v.minValue(1), v.maxValue(600)),
+    }),
+  ),
+  /** run the bare baseline servers too (same params), to hold pushbench's servers against them */
+  baseline: v.optional(v.boolean()),
+})
+
+export const ConfigSchema = v.strictObject({
+  $schema: v.optional(v.string()),
+  description: v.optional(v.string()),
+  defaults: v.optional(ParamsInput),
+  scenarios: v.pipe(v.array(ScenarioInput), v.minLength(1)),
+})
+
+export type ConfigInput = v.InferOutput<typeof ConfigSchema>
+
+export interface CapacityPlan {
+  clients: number
+  transports: Transport[]
+  minDeliveryRatio: number
+  maxP99Ms: number
+  stepS: number
+  settleS: number
+  maxSteps: number
+}
+
+/** One scenario after expansion: fixed params, what to run. */
+export interface PlannedScenario {
+  name: string
+  /** the parent scenario's name (several planned scenarios share it in a sweep) */
+  group: string
+  params: ScenarioParams
+  transports: Transport[]
+  capacity: CapacityPlan | undefined
+  autocannon: { connections: number; durationS: number } | undefined
+  baseline: boolean
+}
+
+export interface Overrides {
+  transports?: Transport[] | undefined
+  scenario?: string | undefined
+  seed?: number | undefined
+}
+
+export function profilePath(profile: Profile): string {
+  return `${PROFILE_DIR}${profile}.json`
+}
+
+/** Reads and validates a config; every error names the file and the field. */
+export function loadConfig(path: string, field = '--config'): ConfigInput {
+  let data: unknown
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new PbOptionError(field, `cannot read ${path}: ${(err as Error).message}`)
+  }
+  const r = v.safeParse(ConfigSchema, data)
+  if (!r.success) throw new PbOptionError(field, `${path}: ${describeIssues(r.issues)}`)
+  return r.output
+}
+
+type ParamKey = keyof ScenarioParams
+
+/** Expands lists into one scenario per combination and checks every value (naming file and field). */
+export function planScenarios(config: ConfigInput, source: string, o: Overrides = {}): PlannedScenario[] {
+  const out: PlannedScenario[] = []
+  const names = config.scenarios.map((s) => s.name)
+  if (o.scenario !== undefined && !names.includes(o.scenario)) {
+    throw new PbOptionError(
+      '--scenario',
+      `no scenario ${JSON.stringify(o.scenario)} in ${source}; there are: ${names.join(', ')}`,
+    )
+  }
+  config.scenarios.forEach((s, si) => {
+    if (o.scenario !== undefined && s.name !== o.scenario) return
+    const at = `${source}: scenarios[${si}]`
+    const merged: Record<string, unknown> = { ...DEFAULT_PARAMS, ...config.defaults, ...s.params }
+    if (o.seed !== undefined) merged.seed = o.seed
+    const swept = (Object.keys(merged) as ParamKey[]).filter((k) => Array.isArray(merged[k]))
+    const transports = (s.transports ?? [...TRANSPORTS]).map((t, i) =>
+      checkChoice(`${at}.transports[${i}]`, t, TRANSPORTS),
+    )
+    const chosen = o.transports ? transports.filter((t) => o.transports?.includes(t)) : transports
+    if (chosen.length === 0 && !s.autocannon) return
+    for (const combo of combinations(merged, swept)) {
+      const params = checkParams(combo, `${at}.params`)
+      const label = swept.map((k) => `${k}=${String(params[k])}`).join(' ')
+      const cap = s.capacity
+      const capTransports = (cap?.transports ?? ['long-poll', 'sse', 'websocket']).map((t, i) =>
+        checkChoice(`${at}.capacity.transports[${i}]`, t, TRANSPORTS),
+      )
+      out.push({
+        name: label ? `${s.name} ${label}` : s.name,
+        group: s.name,
+        params,
+        transports: chosen,
+        capacity: cap
+          ? {
+              clients:
+                cap.clients === undefined
+                  ? params.clients
+                  : checkNumber(`${at}.capacity.clients`, cap.clients, PARAM_RANGES.clients),
+              transports: capTransports.filter((t) => t !== 'short-poll' && chosen.includes(t)),
+              minDeliveryRatio: cap.minDeliveryRatio ?? 0.99,
+              maxP99Ms: cap.maxP99Ms ?? 100,
+              stepS: cap.stepS ?? 3,
+              settleS: cap.settleS ?? 1,
+              maxSteps: cap.maxSteps ?? 12,
+            }
+          : undefined,
+        autocannon:
+          s.autocannon && (!o.transports || o.transports.includes('short-poll')) ? s.autocannon : undefined,
+        baseline: s.baseline === true,
+      })
+    }
+  })
+  if (out.length === 0)
+    throw new PbOptionError('--transports', `nothing to run in ${source} for the transports chosen`)
+  return out
+}
+
+function* combinations(
+  merged: Record<string, unknown>,
+  swept: ParamKey[],
+  i = 0,
+): Generator<Record<string, unknown>> {
+  if (i === swept.length) {
+    yield { ...merged }
+    return
+  }
+  const key = swept[i] as ParamKey
+  for (const value of merged[key] as unknown[]) yield* combinations({ ...merged, [key]: value }, swept, i + 1)
+}
+
+function checkParams(p: Record<string, unknown>, at: string): ScenarioParams {
+  const out = {} as ScenarioParams
+  for (const key of Object.keys(PARAM_RANGES) as (keyof typeof PARAM_RANGES)[]) {
+    out[key] = checkNumber(`${at}.${key}`, p[key], PARAM_RANGES[key])
+  }
+  out.writePolicy = checkChoice(`${at}.writePolicy`, p.writePolicy, WRITE_POLICIES)
+  return out
+}
+
+/** Seconds a scenario is planned to take, for the progress estimate (connect and stop included). */
+export function plannedSeconds(s: PlannedScenario): number {
+  const p = s.params
+  const overhead = 2 + s.params.clients / 1000
+  const drainS = (t: Transport) => (t === 'short-poll' ? (2 * p.pollIntervalMs + 500) / 1000 : 1)
+  const servers = s.baseline ? 2 : 1
+  let total = 0
+  for (const t of s.transports) total += servers * (overhead + p.warmupS + p.durationS + drainS(t))
+  if (s.capacity) {
+    const perStep = s.capacity.settleS + s.capacity.stepS + 1
+    total += s.capacity.transports.length * servers * (overhead + perStep * Math.min(s.capacity.maxSteps, 6))
+  }
+  if (s.autocannon) total += servers * (s.autocannon.durationS + 2)
+  return total
+}
