@@ -1,0 +1,492 @@
+/**
+ * chart.js configurations made from a results file alone. Pure and JSON-safe (no callbacks), so the same
+ * objects render to PNG in Node and are serialised into the HTML report.
+ */
+import type { ChartConfiguration, ChartDataset, ChartOptions, ChartType } from 'chart.js'
+import type { Transport } from '../../lib/params.ts'
+import {
+  type CompletedResult,
+  isCompleted,
+  type Params,
+  type ResultsFile,
+  type RunResult,
+  type Scenario,
+} from '../../results/schema.ts'
+import { deliveredPerSecond, describeParams, formatCount, sig3, slug } from './format.ts'
+
+export interface ChartSpec {
+  /** file-name-safe and unique within the file: `latency`, `clients-1000-bytes`, `sweep-clients-latency-p99` */
+  id: string
+  /** the chart's title, also the alt text */
+  title: string
+  /** the scenario a per-scenario chart belongs to */
+  scenario?: string
+  /** the swept param of a sweep chart */
+  sweep?: keyof Params
+  config: ChartConfiguration
+}
+
+/** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
+export const TRANSPORT_COLORS: Readonly<Record<Transport, string>> = {
+  'short-poll': '#E69F00',
+  'long-poll': '#CC79A7',
+  sse: '#0072B2',
+  websocket: '#009E73',
+}
+const MEASURED = '#0072B2'
+const MODEL = '#BBBBBB'
+const REFERENCE = '#999999'
+
+/** Ranges this wide or wider get a log axis: a 100x spread on a linear axis flattens the small values to zero. */
+export const LOG_SPAN = 100
+
+const PARAM_AXIS: Record<keyof Params, string> = {
+  clients: 'clients',
+  tickHz: 'tick rate (Hz)',
+  updatesPerTick: 'updates per tick',
+  payloadBytes: 'payload (bytes)',
+  pollIntervalMs: 'poll interval (ms)',
+  durationS: 'window (s)',
+  warmupS: 'warm-up (s)',
+  writePolicy: 'write policy',
+  seed: 'seed',
+  symbols: 'symbols',
+}
+
+const SWEEPABLE: readonly (keyof Params)[] = [
+  'clients',
+  'tickHz',
+  'updatesPerTick',
+  'payloadBytes',
+  'pollIntervalMs',
+  'writePolicy',
+  'symbols',
+]
+
+export interface Sweep {
+  /** the one param that differs between the scenarios */
+  param: keyof Params
+  /** sorted by the swept value */
+  scenarios: Scenario[]
+}
+
+/**
+ * Scenarios that differ in exactly one param form a sweep over it: three values or more (two for the
+ * write policy, which has two), so that two unrelated scenarios that happen to differ in one param do not
+ * make a line. When several scenarios share a swept value (the `full` profile measures its centre point
+ * once per sweep), the one named for the param (`clients clients=100`, as bench.ts names them) is used,
+ * else the first.
+ */
+export function findSweeps(file: ResultsFile): Sweep[] {
+  const sweeps: Sweep[] = []
+  for (const param of SWEEPABLE) {
+    const groups = new Map<string, Scenario[]>()
+    for (const s of file.scenarios) {
+      const { [param]: _swept, ...rest } = s.params
+      const key = JSON.stringify(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)))
+      groups.set(key, [...(groups.get(key) ?? []), s])
+    }
+    for (const group of groups.values()) {
+      const byValue = new Map<unknown, Scenario>()
+      for (const s of group) {
+        const held = byValue.get(s.params[param])
+        if (!held || (!namedFor(held, param) && namedFor(s, param))) byValue.set(s.params[param], s)
+      }
+      if (byValue.size < (param === 'writePolicy' ? 2 : 3)) continue
+      sweeps.push({ param, scenarios: [...byValue.values()].sort(byParam(param)) })
+    }
+  }
+  return sweeps
+}
+
+const namedFor = (s: Scenario, param: keyof Params): boolean => s.name.includes(`${param}=`)
+
+/** chart.js types each chart type's config separately; the spec list holds any of them. */
+const lineConfig = (c: ChartConfiguration<'line'>): ChartConfiguration => c as unknown as ChartConfiguration
+
+const byParam = (param: keyof Params) => (a: Scenario, b: Scenario) => {
+  const x = a.params[param]
+  const y = b.params[param]
+  return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))
+}
+
+/**
+ * Every chart of the file, in the order a reader wants them: per-scenario bar charts for scenarios not
+ * on a sweep (latency percentiles, bytes measured vs model, CPU per update, throughput or capacity),
+ * then per sweep one line chart per metric against the swept param.
+ */
+export function chartConfigs(file: ResultsFile): ChartSpec[] {
+  const sweeps = findSweeps(file)
+  const onSweep = new Set(sweeps.flatMap((sw) => sw.scenarios))
+  const single = file.scenarios.length === 1
+  const specs: ChartSpec[] = []
+  for (const s of file.scenarios) {
+    const prefix = single ? '' : `${slug(s.name)}-`
+    const mine = onSweep.has(s) ? [capacityChart(s, prefix)] : scenarioCharts(s, prefix)
+    for (const c of mine) if (c) specs.push({ ...c, scenario: s.name })
+  }
+  const seen = new Map<string, number>()
+  for (const sw of sweeps) {
+    const base = `sweep-${slug(sw.param)}`
+    const n = (seen.get(base) ?? 0) + 1
+    seen.set(base, n)
+    specs.push(...sweepCharts(sw, n === 1 ? base : `${base}-${n}`))
+  }
+  return specs
+}
+
+/** The bar charts of one scenario. */
+export function scenarioCharts(s: Scenario, idPrefix = ''): ChartSpec[] {
+  const specs = [latencyChart(s, idPrefix), bytesChart(s, idPrefix), cpuChart(s, idPrefix)]
+  const cap = capacityChart(s, idPrefix)
+  specs.push(cap ?? throughputChart(s, idPrefix))
+  return specs.filter((c): c is ChartSpec => c !== undefined)
+}
+
+function conditions(s: Scenario): string {
+  return `${s.name}: ${describeParams(s.params, ['durationS', 'warmupS'])}`
+}
+
+/** A bar's label names its transport and flags a run that did not measure the server. */
+function transportLabel(r: RunResult): string {
+  if (!isCompleted(r)) return `${r.transport} (errored)`
+  const base = r.server === 'baseline' ? `${r.transport} (baseline)` : r.transport
+  return r.generator.saturated ? `${base} (generator saturated)` : base
+}
+
+function flagsNote(s: Scenario): string[] {
+  const notes: string[] = []
+  const errored = s.results.filter((r) => !isCompleted(r)).map((r) => r.transport)
+  const saturated = s.results.filter((r) => isCompleted(r) && r.generator.saturated).map((r) => r.transport)
+  if (saturated.length > 0)
+    notes.push(`generator saturated (measures the generator): ${saturated.join(', ')}`)
+  if (errored.length > 0) notes.push(`errored, no data: ${errored.join(', ')}`)
+  return notes
+}
+
+function valueAxis(title: string, values: number[]): Record<string, unknown> {
+  return { type: isLogSpan(values) ? 'logarithmic' : 'linear', title: { display: true, text: title } }
+}
+
+/** True when the positive values span LOG_SPAN x or more and none is zero (log axes cannot show zero). */
+export function isLogSpan(values: readonly (number | null | undefined)[]): boolean {
+  const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+  if (v.length < 2 || v.some((x) => x <= 0)) return false
+  return Math.max(...v) / Math.min(...v) >= LOG_SPAN
+}
+
+function baseOptions<T extends ChartType>(title: string, subtitle: string[], legend = true): ChartOptions<T> {
+  const options: ChartOptions<'bar'> = {
+    plugins: {
+      title: {
+        display: true,
+        text: title,
+        font: { size: 16, weight: 'bold' },
+        padding: { top: 6, bottom: 4 },
+      },
+      subtitle: { display: subtitle.length > 0, text: subtitle, padding: { bottom: 10 } },
+      legend: legend ? { position: 'bottom' } : { display: false },
+    },
+  }
+  return options as ChartOptions<T>
+}
+
+function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  const done = s.results.filter(isCompleted)
+  if (done.length === 0) return undefined
+  const pct = (r: CompletedResult) => [r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.p999]
+  const all = done.flatMap(pct)
+  const log = isLogSpan(all)
+  const title = `Latency percentiles per transport (ms${log ? ', log scale' : ''}; lower is better)`
+  return {
+    id: `${prefix}latency`,
+    title,
+    config: {
+      type: 'bar',
+      data: {
+        labels: ['p50', 'p90', 'p99', 'p99.9'],
+        datasets: done.map((r) => ({
+          label: transportLabel(r),
+          data: pct(r),
+          backgroundColor: TRANSPORT_COLORS[r.transport],
+        })),
+      },
+      options: {
+        ...baseOptions(title, [conditions(s), 'publish to receive, same clock', ...flagsNote(s)]),
+        scales: {
+          x: { title: { display: true, text: 'percentile' } },
+          y: valueAxis('latency (ms)', all),
+        },
+      },
+    },
+  }
+}
+
+function bytesChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  if (s.results.length === 0) return undefined
+  const val = (f: (r: CompletedResult) => number) => s.results.map((r) => (isCompleted(r) ? f(r) : null))
+  const measured = val((r) => r.bytes.perDeliveredUpdate)
+  const model = val((r) => r.bytes.modelPerUpdate)
+  const title = 'Bytes on the wire per delivered update, measured vs model (bytes; lower is better)'
+  return {
+    id: `${prefix}bytes`,
+    title,
+    config: {
+      type: 'bar',
+      data: {
+        labels: s.results.map(transportLabel),
+        datasets: [
+          { label: 'measured (server sockets, both directions)', data: measured, backgroundColor: MEASURED },
+          { label: 'model (least the transport must cost)', data: model, backgroundColor: MODEL },
+        ],
+      },
+      options: {
+        ...baseOptions(title, [conditions(s), ...flagsNote(s)]),
+        scales: {
+          x: { title: { display: true, text: 'transport' } },
+          y: { ...valueAxis('bytes per update', [...measured, ...model] as number[]), beginAtZero: true },
+        },
+      },
+    },
+  }
+}
+
+function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  if (s.results.length === 0) return undefined
+  const data = s.results.map((r) => (isCompleted(r) ? r.serverCpu.usPerDeliveredUpdate : null))
+  const title = 'Server CPU per delivered update (microseconds, user + system; lower is better)'
+  return {
+    id: `${prefix}cpu`,
+    title,
+    config: {
+      type: 'bar',
+      data: {
+        labels: s.results.map(transportLabel),
+        datasets: [
+          {
+            label: 'server CPU per delivered update (us)',
+            data,
+            backgroundColor: s.results.map((r) => TRANSPORT_COLORS[r.transport]),
+          },
+        ],
+      },
+      options: {
+        ...baseOptions(title, [conditions(s), ...flagsNote(s)], false),
+        scales: {
+          x: { title: { display: true, text: 'transport' } },
+          y: { ...valueAxis('us per delivered update', data as number[]), beginAtZero: true },
+        },
+      },
+    },
+  }
+}
+
+function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  if (s.results.length === 0) return undefined
+  const data = s.results.map((r) => (isCompleted(r) ? deliveredPerSecond(r, s.params) : null))
+  const offered = s.params.clients * s.params.tickHz * s.params.updatesPerTick
+  const title = 'Delivered updates per second, all clients (updates/s; higher is better)'
+  return {
+    id: `${prefix}throughput`,
+    title,
+    config: {
+      type: 'bar',
+      data: {
+        labels: s.results.map(transportLabel),
+        datasets: [
+          {
+            label: 'delivered updates/s',
+            data,
+            backgroundColor: s.results.map((r) => TRANSPORT_COLORS[r.transport]),
+          },
+        ],
+      },
+      options: {
+        ...baseOptions(
+          title,
+          [
+            conditions(s),
+            `offered: ${formatCount(offered)} updates/s (clients x updates/s)`,
+            ...flagsNote(s),
+          ],
+          false,
+        ),
+        scales: {
+          x: { title: { display: true, text: 'transport' } },
+          y: { ...valueAxis('updates/s', data as number[]), beginAtZero: true },
+        },
+      },
+    },
+  }
+}
+
+/** Offered vs delivered per capacity step: the knee is where the transport stops keeping up. */
+function capacityChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  const caps = s.capacity ?? []
+  if (caps.length === 0) return undefined
+  const xs = caps.flatMap((c) => c.steps.map((st) => st.offeredPerSecond))
+  const ys = caps.flatMap((c) => c.steps.map((st) => st.deliveredPerSecond))
+  const log = isLogSpan(xs)
+  const title = `Capacity: delivered vs offered rate (per second${log ? ', log axes' : ''}; higher is better)`
+  const datasets: ChartDataset<'line', { x: number; y: number }[]>[] = caps.map((c) => ({
+    label: `${c.transport}${c.server === 'baseline' ? ' (baseline)' : ''}: max ${sig3(c.maxSustainedPerSecond)} ${c.unit}`,
+    data: c.steps.map((st) => ({ x: st.offeredPerSecond, y: st.deliveredPerSecond })),
+    borderColor: TRANSPORT_COLORS[c.transport],
+    backgroundColor: TRANSPORT_COLORS[c.transport],
+    // a failed step is drawn as a cross, a step with a saturated generator as a triangle
+    pointStyle: c.steps.map((st) => (st.generatorSaturated ? 'triangle' : st.passed ? 'circle' : 'crossRot')),
+    pointRadius: c.steps.map((st) => (st.passed && !st.generatorSaturated ? 3 : 7)),
+    borderWidth: 2,
+  }))
+  const lo = Math.min(...xs)
+  const hi = Math.max(...xs)
+  datasets.push({
+    label: 'delivered = offered',
+    data: [
+      { x: lo, y: lo },
+      { x: hi, y: hi },
+    ],
+    borderColor: REFERENCE,
+    backgroundColor: REFERENCE,
+    borderDash: [6, 4],
+    borderWidth: 1,
+    pointRadius: 0,
+  })
+  const limits = caps[0]?.limits
+  const sub = [
+    conditions(s),
+    limits
+      ? `a step passes when delivery >= ${sig3(limits.minDeliveryRatio * 100)}% and p99 <= ${sig3(limits.maxP99Ms)} ms; x = failed step, triangle = generator saturated`
+      : '',
+  ].filter(Boolean)
+  return {
+    id: `${prefix}capacity`,
+    title,
+    config: lineConfig({
+      type: 'line',
+      data: { datasets: datasets as ChartDataset<'line'>[] },
+      options: {
+        ...baseOptions(title, sub),
+        scales: {
+          x: { type: log ? 'logarithmic' : 'linear', title: { display: true, text: 'offered per second' } },
+          y: { ...valueAxis('delivered per second', [...ys, ...xs]), type: log ? 'logarithmic' : 'linear' },
+        },
+      },
+    }),
+  }
+}
+
+interface SweepMetric {
+  key: string
+  title: string
+  axis: string
+  value: (r: CompletedResult, p: Params) => number
+}
+
+const SWEEP_METRICS: readonly SweepMetric[] = [
+  {
+    key: 'latency-p50',
+    title: 'Latency p50',
+    axis: 'latency p50 (ms)',
+    value: (r) => r.latencyMs.p50,
+  },
+  {
+    key: 'latency-p99',
+    title: 'Latency p99',
+    axis: 'latency p99 (ms)',
+    value: (r) => r.latencyMs.p99,
+  },
+  {
+    key: 'bytes',
+    title: 'Bytes per delivered update',
+    axis: 'bytes per update',
+    value: (r) => r.bytes.perDeliveredUpdate,
+  },
+  {
+    key: 'cpu',
+    title: 'Server CPU per delivered update',
+    axis: 'us per delivered update',
+    value: (r) => r.serverCpu.usPerDeliveredUpdate,
+  },
+  {
+    key: 'throughput',
+    title: 'Delivered updates per second',
+    axis: 'delivered updates/s',
+    value: (r, p) => deliveredPerSecond(r, p),
+  },
+]
+
+const METRIC_UNIT: Record<string, string> = {
+  'latency-p50': 'ms; lower is better',
+  'latency-p99': 'ms; lower is better',
+  bytes: 'bytes; lower is better',
+  cpu: 'us; lower is better',
+  throughput: 'updates/s; higher is better',
+}
+
+/** One line per transport against the swept param, a chart per metric. */
+export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): ChartSpec[] {
+  const numeric = sw.scenarios.every((s) => typeof s.params[sw.param] === 'number')
+  const xs = sw.scenarios.map((s) => s.params[sw.param])
+  const xLog = numeric && isLogSpan(xs as number[])
+  const transports = [...new Set(sw.scenarios.flatMap((s) => s.results.map((r) => r.transport)))]
+  const first = sw.scenarios[0]
+  const fixed = first ? describeParams(first.params, [sw.param, 'durationS', 'warmupS']) : ''
+  const anySaturated = sw.scenarios.some((s) =>
+    s.results.some((r) => isCompleted(r) && r.generator.saturated),
+  )
+  const anyErrored = sw.scenarios.some((s) => s.results.some((r) => !isCompleted(r)))
+  const notes = [
+    anySaturated ? 'triangle = generator saturated (that point measures the generator)' : '',
+    anyErrored ? 'a gap = that run errored' : '',
+  ]
+    .filter(Boolean)
+    .join('; ')
+  return SWEEP_METRICS.map((m) => {
+    const series = transports.map((t) => {
+      const pts = sw.scenarios.map((s) => {
+        const r = s.results.find((x) => x.transport === t)
+        const y = r && isCompleted(r) ? m.value(r, s.params) : null
+        return { r, x: s.params[sw.param], y }
+      })
+      return { t, pts }
+    })
+    const ys = series.flatMap((se) => se.pts.map((p) => p.y))
+    const yLog = isLogSpan(ys)
+    const scaleNote = [xLog ? 'log x' : '', yLog ? 'log y' : ''].filter(Boolean).join(', ')
+    const title = `${m.title} vs ${PARAM_AXIS[sw.param]} (${METRIC_UNIT[m.key]}${scaleNote ? `; ${scaleNote}` : ''})`
+    return {
+      id: `${idBase}-${m.key}`,
+      title,
+      sweep: sw.param,
+      config: lineConfig({
+        type: 'line',
+        data: {
+          ...(numeric ? {} : { labels: xs.map(String) }),
+          datasets: series.map(({ t, pts }) => ({
+            label: t,
+            data: numeric ? pts.map((p) => ({ x: p.x as number, y: p.y as number })) : pts.map((p) => p.y),
+            borderColor: TRANSPORT_COLORS[t],
+            backgroundColor: TRANSPORT_COLORS[t],
+            pointStyle: pts.map((p) =>
+              p.r && isCompleted(p.r) && p.r.generator.saturated ? 'triangle' : 'circle',
+            ),
+            pointRadius: pts.map((p) => (p.r && isCompleted(p.r) && p.r.generator.saturated ? 7 : 4)),
+            borderWidth: 2,
+            spanGaps: false,
+          })) as ChartDataset<'line'>[],
+        },
+        options: {
+          ...baseOptions(title, [`${sw.param} sweep: ${fixed}`, notes].filter(Boolean)),
+          scales: {
+            x: {
+              type: numeric ? (xLog ? 'logarithmic' : 'linear') : 'category',
+              title: { display: true, text: PARAM_AXIS[sw.param] },
+            },
+            y: { ...valueAxis(m.axis, ys as number[]), ...(yLog ? {} : { beginAtZero: true }) },
+          },
+        },
+      }),
+    }
+  })
+}

@@ -1,0 +1,273 @@
+/**
+ * The summary as data (rows, cells, winners), rendered as terminal text by summary.ts and as HTML
+ * tables by html.ts, so both always show the same numbers and mark the same winners.
+ */
+import {
+  type AutocannonResult,
+  type Capacity,
+  type CompletedResult,
+  isCompleted,
+  type MicroCase,
+  type Params,
+  type Scenario,
+} from '../../results/schema.ts'
+import {
+  expectedUpdates,
+  formatBytes,
+  formatCount,
+  formatMs,
+  formatPercent,
+  resultLabel,
+  sig3,
+} from './format.ts'
+
+interface MetricColumn {
+  key: string
+  header: string
+  /** what the column means, shown as a tooltip in HTML and in the terminal legend */
+  title: string
+  better: 'lower' | 'higher'
+  value: (r: CompletedResult, p: Params) => number
+  format: (n: number, r: CompletedResult, p: Params) => string
+}
+
+const METRICS: readonly MetricColumn[] = [
+  {
+    key: 'p50',
+    header: 'p50',
+    title: 'median latency, publish to receive',
+    better: 'lower',
+    value: (r) => r.latencyMs.p50,
+    format: formatMs,
+  },
+  {
+    key: 'p99',
+    header: 'p99',
+    title: '99th percentile latency',
+    better: 'lower',
+    value: (r) => r.latencyMs.p99,
+    format: formatMs,
+  },
+  {
+    key: 'delivered',
+    header: 'delivered',
+    title: 'updates delivered, all clients (share of what they should have seen)',
+    better: 'higher',
+    value: (r, p) => {
+      const e = expectedUpdates(r, p)
+      return e > 0 ? r.updates.delivered / e : 0
+    },
+    format: (ratio, r) => `${formatCount(r.updates.delivered)} (${sig3(Math.min(ratio, 9.99) * 100)}%)`,
+  },
+  {
+    key: 'missed',
+    header: 'missed',
+    title: 'updates a client should have seen and never did',
+    better: 'lower',
+    value: (r) => r.updates.missed,
+    format: formatCount,
+  },
+  {
+    key: 'bytes',
+    header: 'B/update',
+    title: 'bytes on the wire per delivered update, both directions, measured at the server sockets',
+    better: 'lower',
+    value: (r) => r.bytes.perDeliveredUpdate,
+    format: (n) => sig3(n),
+  },
+  {
+    key: 'model',
+    header: 'model B/upd',
+    title: 'the least bytes per update the transport must cost, from the params',
+    better: 'lower',
+    value: (r) => r.bytes.modelPerUpdate,
+    format: (n) => sig3(n),
+  },
+  {
+    key: 'cpu',
+    header: 'CPU %',
+    title: 'server CPU (user + system) as % of one core',
+    better: 'lower',
+    value: (r) => r.serverCpu.percentOfCore,
+    format: formatPercent,
+  },
+  {
+    key: 'cpuPerUpdate',
+    header: 'CPU us/upd',
+    title: 'server CPU microseconds per delivered update',
+    better: 'lower',
+    value: (r) => r.serverCpu.usPerDeliveredUpdate,
+    format: (n) => sig3(n),
+  },
+  {
+    key: 'rss',
+    header: 'RSS max',
+    title: 'peak resident memory of the server process',
+    better: 'lower',
+    value: (r) => r.serverMemory.rssMaxBytes,
+    format: formatBytes,
+  },
+]
+
+export interface SummaryColumn {
+  key: string
+  header: string
+  title: string
+}
+
+export interface SummaryCell {
+  text: string
+  /** best value of its column among the comparable rows */
+  winner: boolean
+}
+
+export interface SummaryRow {
+  transport: string
+  /** set for an errored run: there are no cells then */
+  error?: string
+  saturated: boolean
+  partial: boolean
+  /** one per metric column, in column order; empty for an errored run */
+  cells: SummaryCell[]
+}
+
+export interface SummaryTable {
+  scenario: string
+  params: Params
+  /** transport first, the metric columns, then `gen. saturated` */
+  columns: SummaryColumn[]
+  rows: SummaryRow[]
+}
+
+export const TRANSPORT_COLUMN: SummaryColumn = { key: 'transport', header: 'transport', title: 'transport' }
+export const SATURATED_COLUMN: SummaryColumn = {
+  key: 'saturated',
+  header: 'gen. saturated',
+  title: 'the load generator ran out of CPU: the row measures the generator, not the server',
+}
+
+/**
+ * Builds one scenario's table. Winners are picked among the suite's own completed runs whose generator
+ * kept up (all completed runs if none did); bare baseline servers are references, not candidates. A
+ * column where every candidate ties marks none.
+ */
+export function buildSummaryTable(s: Scenario): SummaryTable {
+  const completed = s.results.filter(isCompleted).filter((r) => r.server !== 'baseline')
+  const fair = completed.filter((r) => !r.generator.saturated)
+  const candidates = new Set<CompletedResult>(fair.length > 0 ? fair : completed)
+  const winners = new Map<string, Set<CompletedResult>>()
+  for (const m of METRICS) {
+    // ties are judged at the 3 significant digits the reader sees, so equal-looking cells are both marked
+    const vals = [...candidates].map((r) => ({ r, v: Number(m.value(r, s.params).toPrecision(3)) }))
+    if (vals.length < 2) continue
+    const best = m.better === 'lower' ? Math.min(...vals.map((t) => t.v)) : Math.max(...vals.map((t) => t.v))
+    const won = vals.filter((t) => t.v === best)
+    if (won.length === vals.length) continue
+    winners.set(m.key, new Set(won.map((t) => t.r)))
+  }
+  const rows: SummaryRow[] = s.results.map((r) => {
+    if (!isCompleted(r))
+      return { transport: resultLabel(r), error: r.error, saturated: false, partial: false, cells: [] }
+    return {
+      transport: resultLabel(r),
+      saturated: r.generator.saturated,
+      partial: r.state === 'partial',
+      cells: METRICS.map((m) => ({
+        text: m.format(m.value(r, s.params), r, s.params),
+        winner: winners.get(m.key)?.has(r) ?? false,
+      })),
+    }
+  })
+  return {
+    scenario: s.name,
+    params: s.params,
+    columns: [
+      TRANSPORT_COLUMN,
+      ...METRICS.map(({ key, header, title }) => ({ key, header, title })),
+      SATURATED_COLUMN,
+    ],
+    rows,
+  }
+}
+
+export interface PlainTable {
+  columns: SummaryColumn[]
+  rows: string[][]
+}
+
+/** The capacity search: the highest rate each transport sustained within the limits. */
+export function buildCapacityTable(capacity: readonly Capacity[]): PlainTable {
+  return {
+    columns: [
+      TRANSPORT_COLUMN,
+      { key: 'max', header: 'max sustained', title: 'highest offered rate that met both limits' },
+      { key: 'clients', header: 'clients', title: 'connected clients during the search' },
+      { key: 'limits', header: 'limits', title: 'a step passes when delivery and p99 stay within these' },
+      { key: 'steps', header: 'steps', title: 'steps passed / run' },
+      { key: 'stopped', header: 'stopped because', title: 'why the search ended' },
+    ],
+    rows: capacity.map((c) => [
+      resultLabel(c),
+      `${formatCount(c.maxSustainedPerSecond)} ${c.unit}`,
+      formatCount(c.clients),
+      `delivery >= ${sig3(c.limits.minDeliveryRatio * 100)}%, p99 <= ${formatMs(c.limits.maxP99Ms)}`,
+      `${c.steps.filter((st) => st.passed).length}/${c.steps.length}`,
+      c.stoppedBecause,
+    ]),
+  }
+}
+
+/** autocannon against one endpoint, in one line. */
+export function describeAutocannon(a: AutocannonResult): string {
+  const cpu = [
+    a.serverCpuPercent !== undefined ? `server CPU ${formatPercent(a.serverCpuPercent)}` : '',
+    a.generatorCpuPercent !== undefined ? `autocannon CPU ${formatPercent(a.generatorCpuPercent)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ')
+  return (
+    `autocannon${(a as { server?: string }).server === 'baseline' ? ' (baseline server)' : ''} GET ${a.path}, ${a.connections} connections, ${sig3(a.durationS)} s: ` +
+    `${formatCount(a.requestsPerSecond)} req/s, p50 ${formatMs(a.latencyMs.p50)}, p99 ${formatMs(a.latencyMs.p99)}, ` +
+    `${formatBytes(a.bytesReadPerSecond)}/s read, ${formatCount(a.non2xx)} non-2xx, ${formatCount(a.errors)} errors` +
+    (cpu ? ` (${cpu})` : '')
+  )
+}
+
+/** The autocannon runs of a scenario: against the suite's server, then against the bare baseline when it ran. */
+export function autocannonRuns(s: Scenario): AutocannonResult[] {
+  // `autocannonBaseline` is newer than some results files; read it without requiring it
+  const baseline = (s as { autocannonBaseline?: AutocannonResult }).autocannonBaseline
+  return [s.autocannon, baseline ? { ...baseline, server: 'baseline' } : undefined].filter(
+    (a): a is AutocannonResult => a !== undefined,
+  )
+}
+
+/** Micro-benchmarks (tinybench), one row per case. */
+export function buildMicroTable(micro: readonly MicroCase[]): PlainTable {
+  return {
+    columns: [
+      { key: 'group', header: 'group', title: 'what is measured' },
+      { key: 'name', header: 'case', title: 'implementation' },
+      { key: 'payload', header: 'payload', title: 'update size, bytes' },
+      { key: 'ops', header: 'ops/s', title: 'operations a second' },
+      { key: 'mean', header: 'mean', title: 'mean time per operation' },
+      { key: 'p99', header: 'p99', title: '99th percentile time per operation' },
+      { key: 'rme', header: '±', title: 'relative margin of error' },
+    ],
+    rows: micro.map((m) => [
+      m.group,
+      m.name,
+      m.payloadBytes !== undefined ? formatBytes(m.payloadBytes) : '',
+      formatCount(m.opsPerSecond),
+      formatNs(m.meanNs),
+      formatNs(m.p99Ns),
+      `${sig3(m.rme)}%`,
+    ]),
+  }
+}
+
+function formatNs(ns: number): string {
+  if (ns >= 1e6) return `${sig3(ns / 1e6)} ms`
+  if (ns >= 1e3) return `${sig3(ns / 1e3)} us`
+  return `${sig3(ns)} ns`
+}

@@ -1,0 +1,81 @@
+/** What a reader must know before trusting the numbers of a results file, found in the file alone. */
+import { isCompleted, type ResultsFile } from '../../results/schema.ts'
+import { formatCount, formatPercent, resultLabel, sig3 } from './format.ts'
+
+export interface ReportWarning {
+  /** 'error': a transport did not produce numbers; 'warning': numbers exist but need care */
+  level: 'error' | 'warning'
+  kind:
+    | 'partial-run'
+    | 'errored'
+    | 'generator-saturated'
+    | 'partial-result'
+    | 'slow-consumers'
+    | 'capacity'
+    | 'result'
+  /** scenario name, absent for run-wide warnings */
+  scenario?: string
+  transport?: string
+  text: string
+}
+
+/** Run-wide warnings first, then per scenario in file order. */
+export function collectWarnings(file: ResultsFile): ReportWarning[] {
+  const out: ReportWarning[] = []
+  if (file.partial)
+    out.push({
+      level: 'warning',
+      kind: 'partial-run',
+      text: 'partial run: it was interrupted; the scenarios and transports below are what was measured before it stopped',
+    })
+  for (const s of file.scenarios) {
+    for (const r of s.results) {
+      const at = { scenario: s.name, transport: resultLabel(r) }
+      if (!isCompleted(r)) {
+        out.push({ level: 'error', kind: 'errored', ...at, text: `errored: ${r.error}` })
+        continue
+      }
+      if (r.generator.saturated)
+        out.push({
+          level: 'warning',
+          kind: 'generator-saturated',
+          ...at,
+          text: `the load generator saturated (CPU ${formatPercent(r.generator.cpuPercent)}, event loop ${formatPercent(r.generator.eventLoopUtilization * 100)} busy): its latency and delivery measure the generator, not the server; rerun with fewer clients, or with the generator on its own core`,
+        })
+      if (r.state === 'partial')
+        out.push({
+          level: 'warning',
+          kind: 'partial-result',
+          ...at,
+          text: 'the window was cut short (partial)',
+        })
+      const slow = r.connections?.slowConsumerDisconnects ?? 0
+      if (slow > 0)
+        out.push({
+          level: 'warning',
+          kind: 'slow-consumers',
+          ...at,
+          text: `${formatCount(slow)} slow consumers were disconnected at the backpressure bound: the server was overloaded`,
+        })
+      for (const w of r.warnings ?? []) out.push({ level: 'warning', kind: 'result', ...at, text: w })
+    }
+    for (const c of s.capacity ?? []) {
+      const sat = c.steps.find((st) => st.generatorSaturated)
+      if (sat)
+        out.push({
+          level: 'warning',
+          kind: 'capacity',
+          scenario: s.name,
+          transport: resultLabel(c),
+          text: `capacity search: the generator saturated at ${sig3(sat.offeredPerSecond)} ${c.unit} offered, so the maximum found is a lower bound for the server`,
+        })
+    }
+  }
+  return out
+}
+
+/** `scenario / transport: text`, or just the text for run-wide warnings. */
+export function warningLine(w: ReportWarning): string {
+  const where = [w.scenario, w.transport].filter(Boolean).join(' / ')
+  return where ? `${where}: ${w.text}` : w.text
+}

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { readResults } from '../../results/io.ts'
+import type { ResultsFile } from '../../results/schema.ts'
+import { formatSummary } from '../../scripts/report/summary.ts'
+import { buildSummaryTable } from '../../scripts/report/summary-table.ts'
+import { fixture } from './helpers.ts'
+
+const quick = readResults(fixture('results-quick.json'))
+const rowOf = (text: string, transport: string) =>
+  text.split('\n').find((l) => l.startsWith(`${transport} `)) ?? ''
+
+test('the summary has env, params and a row per transport', () => {
+  const text = formatSummary(quick)
+  assert.match(text, /profile quick/)
+  assert.match(text, /node v20\.20\.2 · AMD EPYC 7B13 · 2 cores/)
+  assert.match(
+    text,
+    /1,000 clients · 10 updates\/s \(10 Hz x 1\) · 128 B payload · per-tick writes · poll every 250 ms/,
+  )
+  for (const t of ['short-poll', 'long-poll', 'sse', 'websocket']) assert.notEqual(rowOf(text, t), '', t)
+  // sub-millisecond latency in us, the rest in ms
+  assert.match(rowOf(text, 'websocket'), /8\.4 ms/)
+  assert.match(rowOf(text, 'short-poll'), /126 ms/)
+})
+
+test('winners are marked, and a saturated run cannot win', () => {
+  const text = formatSummary(quick)
+  const ws = rowOf(text, 'websocket')
+  // websocket has the best latency, bytes and CPU among runs whose generator kept up
+  assert.match(ws, /8\.4 ms\*/)
+  assert.match(ws, /16\.4 ms\*/)
+  assert.match(ws, /130\*/)
+  // long-poll's p50 (3.1 ms) is lowest of all, but its generator saturated
+  assert.doesNotMatch(rowOf(text, 'long-poll'), /\*/)
+  const table = buildSummaryTable(quick.scenarios[0] as ResultsFile['scenarios'][0])
+  const p50 = table.columns.findIndex((c) => c.key === 'p50') - 1
+  assert.deepEqual(
+    table.rows.filter((r) => r.cells[p50]?.winner).map((r) => r.transport),
+    ['websocket'],
+  )
+  // the three runs that kept up all delivered 100%: a column where every candidate ties marks none
+  const delivered = table.columns.findIndex((c) => c.key === 'delivered') - 1
+  assert.equal(table.rows.filter((r) => r.cells[delivered]?.winner).length, 0)
+})
+
+test('the saturated generator is flagged in its row and warned about under the table', () => {
+  const text = formatSummary(quick)
+  assert.match(rowOf(text, 'long-poll'), /YES$/)
+  assert.match(rowOf(text, 'sse'), /no$/)
+  assert.match(text, /! long-poll: the load generator saturated .* measure the generator, not the server/)
+})
+
+test('capacity table and autocannon line are printed', () => {
+  const text = formatSummary(quick)
+  assert.match(text, /capacity: the highest rate/)
+  assert.match(text, /websocket\s+700,000 updates\/s/)
+  assert.match(text, /autocannon GET \/poll\?since=0, 50 connections, 10 s: 38,412 req\/s/)
+})
+
+test('an errored run is a row with its error; a partial run is warned about on top', () => {
+  const sweep = readResults(fixture('results-sweep.json'))
+  const text = formatSummary({ ...sweep, partial: true })
+  assert.match(text, /short-poll\s+ERRORED: timed out after 60 s waiting for 5,000 clients/)
+  assert.match(text.split('\n').slice(0, 4).join('\n'), /! partial run/)
+})
+
+test('colour is opt-in: ANSI codes only when asked, winners in bold green', () => {
+  const ESC = '\x1b'
+  assert.ok(!formatSummary(quick).includes(ESC))
+  assert.ok(formatSummary(quick, { color: true }).includes(`${ESC}[1;32m8.4 ms*${ESC}[0m`))
+})
