@@ -14,7 +14,7 @@ import { chunkOverhead, sseEventLength, wsFrameHeaderLength } from '../servers/f
 const DATE = 'Wed, 25 Nov 2026 06:23:51 GMT'
 const KEEP_ALIVE = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`
 
-/** What node's http client sends for one poll on a keep-alive agent. */
+/** What the poll clients (undici, load/clients/http-get.ts) send for one poll on their keep-alive connection. */
 export function pollRequestHead(path: string, host: string, port: number): string {
   return `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: keep-alive\r\n\r\n`
 }

@@ -1,21 +1,23 @@
 /** Long polling: asks again at once after every answer, from the newest seq it has. */
-import type http from 'node:http'
 import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
-import { clientAgent, get, parseBatch } from './http-get.ts'
+import { KeepAliveGet, parseBatch } from './http-get.ts'
 
 export class LongPollClient extends BaseClient {
-  private agent: http.Agent = clientAgent()
+  private conn: KeepAliveGet | undefined
   private since: number | undefined
 
   start(): Promise<void> {
-    return new Promise((resolve, reject) => this.ask(resolve, reject))
+    return new Promise((resolve, reject) => {
+      this.conn = new KeepAliveGet(this.ctx.base, this.ctx.sockets, resolve)
+      this.ask(reject)
+    })
   }
 
-  private ask(onConnect?: () => void, onFail?: (e: Error) => void): void {
+  private ask(onFail?: (e: Error) => void): void {
     if (this.stopped) return
     this.counters.requests++
     const path = this.since === undefined ? '/long-poll' : `/long-poll?since=${this.since}`
-    get(this.ctx.base, path, this.agent, this.ctx.sockets, onConnect).then(
+    this.conn?.get(path).then(
       (r) => {
         if (r.status === 200) {
           for (const u of parseBatch(r.body)) {
@@ -40,6 +42,6 @@ export class LongPollClient extends BaseClient {
 
   stop(): void {
     this.stopped = true
-    this.agent.destroy()
+    this.conn?.close()
   }
 }

@@ -4,14 +4,13 @@
  * flight (one connection): it leaves when that answer arrives, and how late it left is recorded
  * (coordinated omission is measured, not hidden). Missed slots collapse into that one late poll.
  */
-import type http from 'node:http'
 import { nowMs } from '../../lib/clock.ts'
 import { recordMs } from '../latency.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
-import { clientAgent, get, parseBatch } from './http-get.ts'
+import { KeepAliveGet, parseBatch } from './http-get.ts'
 
 export class ShortPollClient extends BaseClient {
-  private agent: http.Agent = clientAgent()
+  private conn: KeepAliveGet | undefined
   private since: number | undefined
   private timer: NodeJS.Timeout | undefined
   private inFlight = false
@@ -24,8 +23,9 @@ export class ShortPollClient extends BaseClient {
     const interval = this.ctx.params.pollIntervalMs
     this.origin = nowMs() + this.ctx.random() * interval
     return new Promise((resolve, reject) => {
+      this.conn = new KeepAliveGet(this.ctx.base, this.ctx.sockets, resolve)
       // the first poll leaves at once (to connect); the schedule starts at the phase
-      this.poll(nowMs(), resolve, reject)
+      this.poll(nowMs(), reject)
       this.arm()
     })
   }
@@ -43,7 +43,7 @@ export class ShortPollClient extends BaseClient {
     this.arm()
   }
 
-  private poll(scheduledMs: number, onConnect?: () => void, onFail?: (e: Error) => void): void {
+  private poll(scheduledMs: number, onFail?: (e: Error) => void): void {
     if (this.stopped) return
     this.inFlight = true
     const sent = nowMs()
@@ -52,7 +52,7 @@ export class ShortPollClient extends BaseClient {
     }
     this.counters.requests++
     const path = this.since === undefined ? '/poll' : `/poll?since=${this.since}`
-    get(this.ctx.base, path, this.agent, this.ctx.sockets, onConnect).then(
+    this.conn?.get(path).then(
       (r) => {
         if (r.status === 200) {
           for (const u of parseBatch(r.body)) {
@@ -87,6 +87,6 @@ export class ShortPollClient extends BaseClient {
   stop(): void {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
-    this.agent.destroy()
+    this.conn?.close()
   }
 }
