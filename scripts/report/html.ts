@@ -12,6 +12,7 @@ import { type ChartSpec, chartConfigs } from './chart-configs.ts'
 import { describeEnv, describeParams, formatBytes } from './format.ts'
 import {
   autocannonRuns,
+  buildBaselineTable,
   buildCapacityTable,
   buildMicroTable,
   buildSummaryTable,
@@ -154,6 +155,12 @@ function scenarioSection(s: Scenario, specs: ChartSpec[], warnings: ReportWarnin
     parts.push(
       '<h3>Capacity: the highest rate each transport sustained within the limits</h3>',
       plainTable(buildCapacityTable(s.capacity), new Set(['max', 'clients', 'steps'])),
+    )
+  const held = buildBaselineTable(s)
+  if (held)
+    parts.push(
+      '<h3>Held against the bare baselines (server CPU per delivered update, same scenario)</h3>',
+      plainTable(held, new Set(['own', 'base', 'ownMax', 'baseMax', 'ratio', 'cap', 'ok'])),
     )
   for (const a of autocannonRuns(s)) parts.push(`<p class="autocannon">${esc(describeAutocannon(a))}</p>`)
   if (specs.length > 0) parts.push(charts(specs))

@@ -271,3 +271,65 @@ function formatNs(ns: number): string {
   if (ns >= 1e3) return `${sig3(ns / 1e3)} us`
   return `${sig3(ns)} ns`
 }
+
+/** DESIGN target: the suite's server reaches at least this share of the bare baseline's throughput. */
+export const BASELINE_TARGET_RATIO = 0.9
+
+/**
+ * The suite's servers held against the bare baselines of the same scenario, per transport that has both.
+ * A server's throughput on its one core is what its CPU cost per delivered update allows
+ * (1e6 / us per update): the ratio of the two costs is the ratio of what each pushes at saturation,
+ * and it is measured without the generator in the way. When both ran a capacity search, its ratio too.
+ */
+export function buildBaselineTable(s: Scenario): PlainTable | undefined {
+  const completed = s.results.filter(isCompleted)
+  const rows: string[][] = []
+  for (const own of completed.filter((r) => r.server !== 'baseline')) {
+    const base = completed.find((r) => r.server === 'baseline' && r.transport === own.transport)
+    if (!base) continue
+    const ownUs = own.serverCpu.usPerDeliveredUpdate
+    const baseUs = base.serverCpu.usPerDeliveredUpdate
+    const ratio = ownUs > 0 ? baseUs / ownUs : 0
+    const capOwn = s.capacity?.find((c) => c.transport === own.transport && c.server !== 'baseline')
+    const capBase = s.capacity?.find((c) => c.transport === own.transport && c.server === 'baseline')
+    const capOwnMax = capOwn?.maxSustainedDeliveredPerSecond ?? 0
+    const capBaseMax = capBase?.maxSustainedDeliveredPerSecond ?? 0
+    const capRatio = capOwnMax > 0 && capBaseMax > 0 ? `${sig3(capOwnMax / capBaseMax)}x` : ''
+    rows.push([
+      own.transport,
+      sig3(ownUs),
+      sig3(baseUs),
+      ownUs > 0 ? formatCount(Math.round(1e6 / ownUs)) : '',
+      baseUs > 0 ? formatCount(Math.round(1e6 / baseUs)) : '',
+      `${sig3(ratio)}x`,
+      capRatio,
+      ratio >= BASELINE_TARGET_RATIO ? 'yes' : 'NO',
+    ])
+  }
+  if (rows.length === 0) return undefined
+  return {
+    columns: [
+      TRANSPORT_COLUMN,
+      { key: 'own', header: 'us/upd', title: "the suite's server: CPU microseconds per delivered update" },
+      { key: 'base', header: 'baseline us/upd', title: 'the bare baseline server, same scenario' },
+      {
+        key: 'ownMax',
+        header: 'upd/s per core',
+        title: "1e6 / us per update: the suite's server at saturation",
+      },
+      { key: 'baseMax', header: 'baseline upd/s per core', title: 'the same for the bare baseline' },
+      {
+        key: 'ratio',
+        header: 'ratio',
+        title: "baseline cost / the suite's cost: share of the baseline's throughput",
+      },
+      {
+        key: 'cap',
+        header: 'capacity ratio',
+        title: 'max sustained delivered/s, suite / baseline (when both searched)',
+      },
+      { key: 'ok', header: `>= ${BASELINE_TARGET_RATIO}x`, title: 'meets the target of DESIGN.md' },
+    ],
+    rows,
+  }
+}

@@ -3,6 +3,7 @@ import type { ResultsFile } from '../../results/schema.ts'
 import { describeEnv, describeParams } from './format.ts'
 import {
   autocannonRuns,
+  buildBaselineTable,
   buildCapacityTable,
   buildMicroTable,
   buildSummaryTable,
@@ -66,6 +67,16 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
     if (s.capacity && s.capacity.length > 0) {
       out.push('', st.bold('capacity: the highest rate each transport sustained within the limits'))
       out.push(...renderPlainTable(buildCapacityTable(s.capacity), st, new Set(['max', 'clients', 'steps'])))
+    }
+    const held = buildBaselineTable(s)
+    if (held) {
+      out.push(
+        '',
+        st.bold('held against the bare baselines (server CPU per delivered update, same scenario)'),
+      )
+      out.push(
+        ...renderPlainTable(held, st, new Set(['own', 'base', 'ownMax', 'baseMax', 'ratio', 'cap', 'ok'])),
+      )
     }
     const ac = autocannonRuns(s)
     if (ac.length > 0) out.push('', ...ac.map(describeAutocannon))

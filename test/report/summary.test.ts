@@ -70,3 +70,39 @@ test('colour is opt-in: ANSI codes only when asked, winners in bold green', () =
   assert.ok(!formatSummary(quick).includes(ESC))
   assert.ok(formatSummary(quick, { color: true }).includes(`${ESC}[1;32m8.4 ms*${ESC}[0m`))
 })
+
+test('a transport run against its bare baseline gets a ratio of CPU per update, and the 0.9x target is judged', () => {
+  const file = structuredClone(quick)
+  const s = file.scenarios[0]
+  assert.ok(s)
+  const ws = s.results.find((r) => r.transport === 'websocket' && r.state !== 'errored')
+  const sse = s.results.find((r) => r.transport === 'sse' && r.state !== 'errored')
+  assert.ok(ws && ws.state !== 'errored' && sse && sse.state !== 'errored')
+  // the baseline costs 8 us where the suite costs 10: the suite pushes 0.8x what the baseline does
+  ws.serverCpu.usPerDeliveredUpdate = 10
+  const wsBase = structuredClone(ws)
+  wsBase.server = 'baseline'
+  wsBase.serverCpu.usPerDeliveredUpdate = 8
+  // the baseline costs 10 us where the suite costs 10.5: 0.952x, within the target
+  sse.serverCpu.usPerDeliveredUpdate = 10.5
+  const sseBase = structuredClone(sse)
+  sseBase.server = 'baseline'
+  sseBase.serverCpu.usPerDeliveredUpdate = 10
+  s.results.push(wsBase, sseBase)
+  const text = formatSummary(file as ResultsFile)
+  const lines = text.split('\n')
+  const at = lines.findIndex((l) => l.startsWith('held against the bare baselines'))
+  assert.ok(at > 0, 'the baseline table is printed')
+  const held = lines.slice(at + 2, at + 4)
+  const wsRow = held.find((l) => l.startsWith('websocket')) ?? ''
+  const sseRow = held.find((l) => l.startsWith('sse')) ?? ''
+  assert.match(wsRow, /\b10\s+8\s+100,000\s+125,000\s+0\.8x\s+NO$/)
+  assert.match(sseRow, /\b10\.5\s+10\s+95,238\s+100,000\s+0\.952x\s+yes$/)
+  // baselines are references: they never win a column of the main table
+  const table = buildSummaryTable(s)
+  for (const row of table.rows.filter((r) => r.transport.endsWith('(baseline)')))
+    assert.ok(
+      row.cells.every((c) => !c.winner),
+      row.transport,
+    )
+})
