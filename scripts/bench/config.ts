@@ -143,9 +143,18 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
       checkChoice(`${at}.transports[${i}]`, t, TRANSPORTS),
     )
     const chosen = o.transports ? transports.filter((t) => o.transports?.includes(t)) : transports
-    if (chosen.length === 0 && !s.autocannon) return
+    const autocannon =
+      s.autocannon && (!o.transports || o.transports.includes('short-poll')) ? s.autocannon : undefined
+    if (chosen.length === 0 && !autocannon) return
+    // a bad value is reported where the file sets it: the scenario's params, else the file's defaults
+    const field = (key: string) =>
+      s.params && key in s.params
+        ? `${at}.params.${key}`
+        : config.defaults && key in config.defaults
+          ? `${source}: defaults.${key}`
+          : `${at}.params.${key}`
     for (const combo of combinations(merged, swept)) {
-      const params = checkParams(combo, `${at}.params`)
+      const params = checkParams(combo, field)
       const label = swept.map((k) => `${k}=${String(params[k])}`).join(' ')
       const cap = s.capacity
       const capTransports = (cap?.transports ?? ['long-poll', 'sse', 'websocket']).map((t, i) =>
@@ -170,8 +179,7 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
               maxSteps: cap.maxSteps ?? 12,
             }
           : undefined,
-        autocannon:
-          s.autocannon && (!o.transports || o.transports.includes('short-poll')) ? s.autocannon : undefined,
+        autocannon,
         baseline: s.baseline === true,
       })
     }
@@ -194,12 +202,12 @@ function* combinations(
   for (const value of merged[key] as unknown[]) yield* combinations({ ...merged, [key]: value }, swept, i + 1)
 }
 
-function checkParams(p: Record<string, unknown>, at: string): ScenarioParams {
+function checkParams(p: Record<string, unknown>, field: (key: string) => string): ScenarioParams {
   const out = {} as ScenarioParams
   for (const key of Object.keys(PARAM_RANGES) as (keyof typeof PARAM_RANGES)[]) {
-    out[key] = checkNumber(`${at}.${key}`, p[key], PARAM_RANGES[key])
+    out[key] = checkNumber(field(key), p[key], PARAM_RANGES[key])
   }
-  out.writePolicy = checkChoice(`${at}.writePolicy`, p.writePolicy, WRITE_POLICIES)
+  out.writePolicy = checkChoice(field('writePolicy'), p.writePolicy, WRITE_POLICIES)
   return out
 }
 

@@ -12,12 +12,19 @@ export interface Ran {
   stderr: string
 }
 
-export function runScript(script: string, args: string[]): Ran {
+export interface RunOptions {
+  /** variables added to the environment (NO_COLOR=1 is always set) */
+  env?: Record<string, string>
+  /** kill the child after this long (default 30 s) */
+  timeoutMs?: number
+}
+
+export function runScript(script: string, args: string[], opts: RunOptions = {}): Ran {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-    timeout: 30_000,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    timeout: opts.timeoutMs ?? 30_000,
   })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
