@@ -20,8 +20,11 @@ export type GeneratorRequest =
     }
   /** a measured window, reported drainMs after its end; after the `last` one the clients stop */
   | { type: 'window'; startMs: number; endMs: number; drainMs: number; last: boolean }
-  /** finish now (interrupt): report what was measured */
-  | { type: 'stop' }
+  /**
+   * finish early (interrupt): the window closes at `endMs` (default: now), updates published before it
+   * that arrive within `drainMs` after it still count, then what was measured is reported
+   */
+  | { type: 'stop'; endMs?: number; drainMs?: number }
 
 export interface GeneratorReport {
   clients: number

@@ -186,9 +186,22 @@ process.on('message', (m: GeneratorRequest) => {
       openWindow(m)
       return
     case 'stop': {
-      // an interrupt: the window ends now, what was measured is reported
-      if (window.endMs > nowMs()) window.endMs = nowMs()
-      report(mark(), true, true)
+      // an interrupt: the window ends where the orchestrator closes it (the server's counters and its
+      // published count end there too), then drains and reports as a planned end does
+      if (finished) return
+      // (a start mark still pending on a late timer is taken now, not dropped with the timers)
+      if (startMark === undefined && nowMs() >= window.startMs) startMark = mark()
+      for (const t of timers) clearTimeout(t)
+      window.endMs = Math.min(window.endMs, m.endMs ?? nowMs())
+      timers.push(
+        setTimeout(
+          () => {
+            const end = mark()
+            timers.push(setTimeout(() => report(end, true, true), m.drainMs ?? 0))
+          },
+          Math.max(0, window.endMs - nowMs()),
+        ),
+      )
       return
     }
   }

@@ -28,11 +28,14 @@ const ms = (us: number): number => Math.round(us) / 1000
 export function summarise(h: hdr.Histogram): Latency {
   const count = h.totalCount
   if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0, count: 0, min: 0, stddev: 0 }
+  // a percentile is its bucket's highest equivalent value, up to 0.1% above any sample in it: never
+  // report one above the largest sample recorded (p99.9 248.191 ms beside max 248.117 ms)
+  const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), h.maxValue))
   return {
-    p50: ms(h.getValueAtPercentile(50)),
-    p90: ms(h.getValueAtPercentile(90)),
-    p99: ms(h.getValueAtPercentile(99)),
-    p999: ms(h.getValueAtPercentile(99.9)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
     max: ms(h.maxValue),
     mean: ms(h.mean),
     count,

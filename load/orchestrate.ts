@@ -37,6 +37,9 @@ export interface RunSpec {
 
 export const DEFAULT_RAMP: RampOptions = { batch: 100, pauseMs: 20 }
 
+/** An interrupt closes the window this long after it: the generator must learn the end before it comes. */
+export const INTERRUPT_CLOSE_MS = 100
+
 /** How long clients keep listening after the window, so a late update counts as late, not missed. */
 export function drainMs(p: ScenarioParams, transport: Transport): number {
   return transport === 'short-poll' ? 2 * p.pollIntervalMs + 500 : 1000
@@ -61,6 +64,8 @@ const sleepUntil = (atMs: number, signal?: AbortSignal): Promise<void> =>
       resolve()
     }
     signal?.addEventListener('abort', done, { once: true })
+    // an abort that came before this wait began ends it at once ('abort' does not fire again)
+    if (signal?.aborted) done()
   })
 
 function onMessage<T extends GeneratorMessage['type']>(
@@ -196,11 +201,14 @@ export class Session {
     phase('measure', `${params.durationS} s`)
     await sleepUntil(endMs, signal)
     const partial = signal?.aborted === true
-    const s1 = partial ? await counters(server, 'counters') : await edge1
+    // interrupted: the window closes a moment from now, announced to both ends before it comes (as the
+    // planned end was), so the server's bytes, its published count and the generator's count all end on
+    // the same tick boundary; cutting at "now" let each end cut at a different instant
+    const closedMs = partial ? Math.min(endMs, nowMs() + INTERRUPT_CLOSE_MS) : endMs
+    if (partial) gen.proc.send({ type: 'stop', endMs: closedMs, drainMs: drain })
+    const s1 = closedMs < endMs ? await counters(server, 'counters', closedMs) : await edge1
     const host1 = hostBusyMs()
-    const closedMs = partial ? nowMs() : endMs
-    if (partial) gen.proc.send({ type: 'stop' })
-    else phase('drain', `${drain} ms`)
+    phase('drain', `${drain} ms`)
     const report = (await result).report
     const pub = await server.request<ServerReply>({ type: 'published', fromMs: startMs, toMs: closedMs })
     if (pub.type !== 'published')

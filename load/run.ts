@@ -2,7 +2,7 @@
  * One scenario, one transport, one results file (the single-run contract; scripts and CI call it):
  *   node --import tsx load/run.ts --transport sse --clients 100 --tick-hz 10 --duration-s 10 --out r.json
  */
-import { Option } from 'commander'
+import { InvalidArgumentError, Option } from 'commander'
 import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
 import { PbError } from '../lib/errors.ts'
 import {
@@ -23,6 +23,16 @@ import { newResultsFile } from './results-file.ts'
 const d = DEFAULT_PARAMS
 const R = PARAM_RANGES
 const range = (k: keyof typeof R) => `${R[k].min}..${R[k].max}`
+/** A scenario number flag: what is not a number is refused naming the range (numbers are range-checked once, later). */
+const numberIn =
+  (k: keyof typeof R) =>
+  (value: string): number => {
+    try {
+      return numberArg(value)
+    } catch {
+      throw new InvalidArgumentError(`not a number (allowed: ${range(k)}).`)
+    }
+  }
 
 const cmd = newCommand('load/run.ts', 'Measure one transport under one scenario and write one results file.')
   .addOption(
@@ -31,27 +41,42 @@ const cmd = newCommand('load/run.ts', 'Measure one transport under one scenario 
   .option(
     '--clients <n>',
     `concurrent clients, one connection each (${range('clients')})`,
-    numberArg,
+    numberIn('clients'),
     d.clients,
   )
-  .option('--tick-hz <n>', `ticks a second (${range('tickHz')})`, numberArg, d.tickHz)
+  .option('--tick-hz <n>', `ticks a second (${range('tickHz')})`, numberIn('tickHz'), d.tickHz)
   .option(
     '--updates-per-tick <n>',
     `updates per tick (${range('updatesPerTick')})`,
-    numberArg,
+    numberIn('updatesPerTick'),
     d.updatesPerTick,
   )
-  .option('--payload-bytes <n>', `bytes of one update (${range('payloadBytes')})`, numberArg, d.payloadBytes)
+  .option(
+    '--payload-bytes <n>',
+    `bytes of one update (${range('payloadBytes')})`,
+    numberIn('payloadBytes'),
+    d.payloadBytes,
+  )
   .option(
     '--poll-interval-ms <n>',
     `short polling: ms between polls (${range('pollIntervalMs')})`,
-    numberArg,
+    numberIn('pollIntervalMs'),
     d.pollIntervalMs,
   )
-  .option('--duration-s <n>', `measured window, s (${range('durationS')})`, numberArg, d.durationS)
-  .option('--warmup-s <n>', `warm-up before the window, s (${range('warmupS')})`, numberArg, d.warmupS)
-  .option('--seed <n>', `random-walk seed (${range('seed')})`, numberArg, d.seed)
-  .option('--symbols <n>', `ticker symbols (${range('symbols')})`, numberArg, d.symbols)
+  .option(
+    '--duration-s <n>',
+    `measured window, s (${range('durationS')})`,
+    numberIn('durationS'),
+    d.durationS,
+  )
+  .option(
+    '--warmup-s <n>',
+    `warm-up before the window, s (${range('warmupS')})`,
+    numberIn('warmupS'),
+    d.warmupS,
+  )
+  .option('--seed <n>', `random-walk seed (${range('seed')})`, numberIn('seed'), d.seed)
+  .option('--symbols <n>', `ticker symbols (${range('symbols')})`, numberIn('symbols'), d.symbols)
   .addOption(
     new Option('--write-policy <p>', 'push write policy').choices(WRITE_POLICIES).default(d.writePolicy),
   )
