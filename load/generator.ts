@@ -15,6 +15,7 @@ import { WebSocketClient } from './clients/websocket.ts'
 import type { Window } from './delivery.ts'
 import type { GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
 import { newHistogram, summarise } from './latency.ts'
+import { stratifiedPhases } from './poll-phases.ts'
 
 const CLIENTS: Record<Transport, new (ctx: ClientContext) => LoadClient> = {
   'short-poll': ShortPollClient,
@@ -60,7 +61,7 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
     latency,
     scheduleLag,
     sockets,
-    random: mulberry32(m.params.seed ^ 0x9e3779b9),
+    pollPhase: stratifiedPhases(m.clients, mulberry32(m.params.seed ^ 0x9e3779b9)),
   }
   const t0 = nowMs()
   let failed = 0

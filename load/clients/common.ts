@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type * as hdr from 'hdr-histogram-js'
 import type { ScenarioParams } from '../../lib/params.ts'
 import { Delivery, type Window } from '../delivery.ts'
+import type { PollPhase } from '../poll-phases.ts'
 
 export interface ClientContext {
   /** http://host:port of the server */
@@ -13,8 +14,8 @@ export interface ClientContext {
   /** short polling: how late each poll left against its schedule (coordinated omission) */
   scheduleLag: hdr.Histogram
   sockets: ClientSockets
-  /** uniform [0, 1): spreads poll phases */
-  random: () => number
+  /** the next client's short-poll phase (load/poll-phases.ts) */
+  pollPhase: () => PollPhase
 }
 
 export interface ClientCounters {

@@ -1,6 +1,6 @@
 /**
- * Short polling on a fixed schedule: poll k leaves at origin + phase + k x interval, phase uniform
- * in [0, interval) so clients never poll all at once. A poll cannot leave while the previous one is in
+ * Short polling on a fixed schedule: poll k leaves at origin + phase + k x interval, phases stratified
+ * over [0, interval) so clients never poll all at once and cover the interval evenly. A poll cannot leave while the previous one is in
  * flight (one connection): it leaves when that answer arrives, and how late it left is recorded
  * (coordinated omission is measured, not hidden). Missed slots collapse into that one late poll.
  */
@@ -21,7 +21,11 @@ export class ShortPollClient extends BaseClient {
 
   start(): Promise<void> {
     const interval = this.ctx.params.pollIntervalMs
-    this.origin = nowMs() + this.ctx.random() * interval
+    const { fraction, epochMs } = this.ctx.pollPhase()
+    // the schedule is epoch + phase + k x interval; clients that connect later join it at their next slot
+    this.origin = epochMs + fraction * interval
+    const now = nowMs()
+    if (this.origin < now) this.origin += Math.ceil((now - this.origin) / interval) * interval
     return new Promise((resolve, reject) => {
       this.conn = new KeepAliveGet(this.ctx.base, this.ctx.sockets, resolve)
       // the first poll leaves at once (to connect); the schedule starts at the phase
