@@ -27,6 +27,20 @@ export const DEFAULT_CAPACITY: Omit<CapacityOptions, 'onStep'> = Object.freeze({
   maxSteps: 12,
 })
 
+/** Below this a generator is not what held a step back, whatever the server's share. */
+export const GENERATOR_BUSY_PERCENT = 50
+
+/**
+ * Which process set the limit at a failed step: the busier of the two. A server that is far from its
+ * core while the generator is near its own did not fail; the generator queued the updates late.
+ */
+export function bottleneck(step: CapacityStep): 'server' | 'generator' {
+  if (step.generatorSaturated) return 'generator'
+  const gen = step.generatorCpuPercent
+  if (gen === undefined || gen < GENERATOR_BUSY_PERCENT) return 'server'
+  return gen > step.serverCpuPercent ? 'generator' : 'server'
+}
+
 export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Promise<Capacity> {
   if (spec.transport === 'short-poll') {
     throw new PbError('PB_ERR_OPTION', 'capacity search steps pushed updates; short polling uses autocannon')
@@ -56,6 +70,8 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
         serverCpuPercent: r.serverCpu.percentOfCore,
         bytesPerUpdate: r.bytes.perDeliveredUpdate,
         generatorSaturated: r.generator.saturated,
+        generatorCpuPercent: r.generator.cpuPercent,
+        serverUsPerDeliveredUpdate: r.serverCpu.usPerDeliveredUpdate,
         passed: ratio >= opts.limits.minDeliveryRatio && r.latencyMs.p99 <= opts.limits.maxP99Ms,
       }
       steps.push(step)
@@ -81,9 +97,24 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
   } finally {
     await session.close()
   }
+  const last = steps.at(-1)
+  const limitedBy = !last
+    ? 'none'
+    : last.passed
+      ? last.generatorSaturated
+        ? 'generator'
+        : 'none'
+      : bottleneck(last)
+  if (last && !last.passed && limitedBy === 'generator') {
+    stoppedBecause += `; the generator was the busier process (${last?.generatorCpuPercent?.toFixed(0)}% of its core, server ${last?.serverCpuPercent.toFixed(0)}%): this is the generator's limit, a lower bound for the server`
+  }
+  const usPerUpdate = best?.serverUsPerDeliveredUpdate ?? 0
   return {
     transport: spec.transport,
     server: spec.server ?? 'pushbench',
+    limitedBy,
+    // what one core of server CPU would push at the best step's cost per delivered update, per client
+    ...(usPerUpdate > 0 ? { serverCeilingPerSecond: Math.round(1e6 / usPerUpdate / p.clients) } : {}),
     unit: 'updates/s',
     clients: p.clients,
     limits: opts.limits,

@@ -31,6 +31,8 @@ export interface SpawnOptions {
   cpu?: number | undefined
   /** stderr lines kept for the error message if the child dies */
   label: string
+  /** node flags before the script (e.g. --cpu-prof) */
+  nodeArgs?: string[]
 }
 
 export interface Child {
@@ -51,7 +53,7 @@ let nextId = 1
 /** Spawns `node --import tsx <script> ...args` from the repo root, detached into its own process group
  * so the terminal's Ctrl-C reaches only the orchestrator, which then stops the children in order. */
 export function spawnNode(script: string, args: string[], opts: SpawnOptions): Child {
-  const nodeArgs = ['--import', 'tsx', script, ...args]
+  const nodeArgs = [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args]
   const pin = opts.cpu !== undefined && canPin()
   const cmd = pin ? 'taskset' : process.execPath
   const argv = pin ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs] : nodeArgs

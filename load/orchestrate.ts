@@ -45,6 +45,14 @@ export function drainMs(p: ScenarioParams, transport: Transport): number {
   return transport === 'short-poll' ? 2 * p.pollIntervalMs + 500 : 1000
 }
 
+/**
+ * Extra node flags for the measured server only, for diagnosis (never set by the suite itself):
+ * PB_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' profiles the server of every run.
+ */
+function serverNodeArgs(): string[] {
+  return (process.env.PB_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+}
+
 function serverArgs(spec: RunSpec): string[] {
   const p = spec.params
   const args = ['--transport', spec.transport, '--host', spec.host ?? '127.0.0.1', '--port', '0']
@@ -134,7 +142,11 @@ export class Session {
     let gen: Child | undefined
     try {
       phase('server')
-      server = spawnNode('servers/main.ts', serverArgs(spec), { cpu: pin ? 0 : undefined, label: 'server' })
+      server = spawnNode('servers/main.ts', serverArgs(spec), {
+        cpu: pin ? 0 : undefined,
+        label: 'server',
+        nodeArgs: serverNodeArgs(),
+      })
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
       phase('connect', `${p.clients} clients`)

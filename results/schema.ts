@@ -141,6 +141,10 @@ export const CapacityStepSchema = v.object({
   serverCpuPercent: nonNeg,
   bytesPerUpdate: nonNeg,
   generatorSaturated: v.boolean(),
+  /** the generator's own CPU, % of its core: beside serverCpuPercent it says which process set the limit */
+  generatorCpuPercent: v.optional(nonNeg),
+  /** server CPU microseconds per delivered update at this step */
+  serverUsPerDeliveredUpdate: v.optional(nonNeg),
   passed: v.boolean(),
 })
 
@@ -156,6 +160,13 @@ export const CapacitySchema = v.object({
   maxSustainedDeliveredPerSecond: v.optional(nonNeg),
   steps: v.array(CapacityStepSchema),
   stoppedBecause: v.string(),
+  /**
+   * which process was the busier at the step that ended the search: 'generator' means the maximum is
+   * the generator's limit and only a lower bound for the server
+   */
+  limitedBy: v.optional(v.picklist(['server', 'generator', 'none'])),
+  /** updates/s the server's CPU cost per delivered update allows on one core (1e6 / us per update) at the highest passed step, per client */
+  serverCeilingPerSecond: v.optional(nonNeg),
 })
 
 export const AutocannonSchema = v.object({

@@ -154,7 +154,7 @@ function scenarioSection(s: Scenario, specs: ChartSpec[], warnings: ReportWarnin
   if (s.capacity && s.capacity.length > 0)
     parts.push(
       '<h3>Capacity: the highest rate each transport sustained within the limits</h3>',
-      plainTable(buildCapacityTable(s.capacity), new Set(['max', 'clients', 'steps'])),
+      plainTable(buildCapacityTable(s.capacity), new Set(['max', 'clients', 'steps', 'ceiling'])),
     )
   const held = buildBaselineTable(s)
   if (held)

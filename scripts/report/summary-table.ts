@@ -204,18 +204,34 @@ export function buildCapacityTable(capacity: readonly Capacity[]): PlainTable {
       { key: 'clients', header: 'clients', title: 'connected clients during the search' },
       { key: 'limits', header: 'limits', title: 'a step passes when delivery and p99 stay within these' },
       { key: 'steps', header: 'steps', title: 'steps passed / run' },
+      {
+        key: 'limitedBy',
+        header: 'limited by',
+        title:
+          'the busier process at the step that ended the search: "generator" makes the maximum a lower bound for the server',
+      },
+      {
+        key: 'ceiling',
+        header: 'server ceiling (CPU)',
+        title: "updates/s one core of server CPU allows at the best step's cost per delivered update",
+      },
       { key: 'stopped', header: 'stopped because', title: 'why the search ended' },
     ],
     rows: capacity.map((c) => [
       resultLabel(c),
-      `${formatCount(c.maxSustainedPerSecond)} ${c.unit}`,
+      `${c.limitedBy === 'generator' ? '>= ' : ''}${formatCount(c.maxSustainedPerSecond)} ${c.unit}`,
       formatCount(c.clients),
       `delivery >= ${sig3(c.limits.minDeliveryRatio * 100)}%, p99 <= ${formatMs(c.limits.maxP99Ms)}`,
       `${c.steps.filter((st) => st.passed).length}/${c.steps.length}`,
+      c.limitedBy ?? '',
+      c.serverCeilingPerSecond !== undefined ? `~${formatCount(c.serverCeilingPerSecond)} ${c.unit}` : '',
       c.stoppedBecause,
     ]),
   }
 }
+
+/** autocannon reports latency in whole milliseconds: 0 means under 1 ms, not 0 us. */
+const acMs = (ms: number): string => (ms < 1 ? '< 1 ms' : `${sig3(ms)} ms`)
 
 /** autocannon against one endpoint, in one line. */
 export function describeAutocannon(a: AutocannonResult): string {
@@ -227,7 +243,7 @@ export function describeAutocannon(a: AutocannonResult): string {
     .join(', ')
   return (
     `autocannon${(a as { server?: string }).server === 'baseline' ? ' (baseline server)' : ''} GET ${a.path}, ${a.connections} connections, ${sig3(a.durationS)} s: ` +
-    `${formatCount(a.requestsPerSecond)} req/s, p50 ${formatMs(a.latencyMs.p50)}, p99 ${formatMs(a.latencyMs.p99)}, ` +
+    `${formatCount(a.requestsPerSecond)} req/s, p50 ${acMs(a.latencyMs.p50)}, p99 ${acMs(a.latencyMs.p99)}, ` +
     `${formatBytes(a.bytesReadPerSecond)}/s read, ${formatCount(a.non2xx)} non-2xx, ${formatCount(a.errors)} errors` +
     (cpu ? ` (${cpu})` : '')
   )
@@ -294,7 +310,14 @@ export function buildBaselineTable(s: Scenario): PlainTable | undefined {
     const capBase = s.capacity?.find((c) => c.transport === own.transport && c.server === 'baseline')
     const capOwnMax = capOwn?.maxSustainedDeliveredPerSecond ?? 0
     const capBaseMax = capBase?.maxSustainedDeliveredPerSecond ?? 0
-    const capRatio = capOwnMax > 0 && capBaseMax > 0 ? `${sig3(capOwnMax / capBaseMax)}x` : ''
+    // a search that stopped at the generator's limit measured the generator: no server ratio from it
+    const serverBound = capOwn?.limitedBy !== 'generator' && capBase?.limitedBy !== 'generator'
+    const capRatio =
+      capOwnMax > 0 && capBaseMax > 0
+        ? serverBound
+          ? `${sig3(capOwnMax / capBaseMax)}x`
+          : 'n/a (generator-bound)'
+        : ''
     rows.push([
       own.transport,
       sig3(ownUs),

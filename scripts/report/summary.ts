@@ -66,7 +66,13 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
     for (const w of mine) out.push(warningText(w, st))
     if (s.capacity && s.capacity.length > 0) {
       out.push('', st.bold('capacity: the highest rate each transport sustained within the limits'))
-      out.push(...renderPlainTable(buildCapacityTable(s.capacity), st, new Set(['max', 'clients', 'steps'])))
+      out.push(
+        ...renderPlainTable(
+          buildCapacityTable(s.capacity),
+          st,
+          new Set(['max', 'clients', 'steps', 'ceiling']),
+        ),
+      )
     }
     const held = buildBaselineTable(s)
     if (held) {

@@ -61,6 +61,15 @@ export function collectWarnings(file: ResultsFile): ReportWarning[] {
     }
     for (const c of s.capacity ?? []) {
       const sat = c.steps.find((st) => st.generatorSaturated)
+      const last = c.steps.at(-1)
+      if (!sat && c.limitedBy === 'generator' && last)
+        out.push({
+          level: 'warning',
+          kind: 'capacity',
+          scenario: s.name,
+          transport: resultLabel(c),
+          text: `capacity search: the generator, not the server, was the busier process when the search stopped at ${sig3(last.offeredPerSecond)} ${c.unit} (generator ${sig3(last.generatorCpuPercent ?? 0)}% of its core, server ${sig3(last.serverCpuPercent)}%), so the maximum found is a lower bound for the server`,
+        })
       if (sat)
         out.push({
           level: 'warning',

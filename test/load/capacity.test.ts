@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as v from 'valibot'
 import { resolveParams } from '../../lib/params.ts'
-import { searchCapacity } from '../../load/capacity.ts'
+import { bottleneck, searchCapacity } from '../../load/capacity.ts'
 import { CapacitySchema } from '../../results/schema.ts'
 import { wsFrameHeaderLength } from '../../servers/frames.ts'
 
@@ -56,6 +56,9 @@ test('capacity: the rate doubles each step; passing steps deliver everything; th
   assert.equal(first.deliveryRatio, 1)
   assert.equal(impossible.maxSustainedPerSecond, 0)
   assert.equal(impossible.stoppedBecause, `p99 ${first.latencyP99Ms} ms > 0.001 ms at 10 updates/s`)
+  // both processes near idle: the limit, not the generator, failed the step
+  assert.equal(impossible.limitedBy, 'server')
+  assert.equal(generous.limitedBy, 'none')
 })
 
 test('capacity: short polling is refused (its ceiling is measured with autocannon)', async () => {
@@ -66,4 +69,25 @@ test('capacity: short polling is refused (its ceiling is measured with autocanno
     ),
     /short polling uses autocannon/,
   )
+})
+
+test('a failed capacity step is blamed on the busier process', () => {
+  const step = {
+    offeredPerSecond: 320,
+    deliveredPerSecond: 309_333,
+    deliveryRatio: 1,
+    latencyP99Ms: 140,
+    serverCpuPercent: 13,
+    bytesPerUpdate: 132,
+    generatorSaturated: false,
+    passed: false,
+  }
+  // measured here: WebSocket at 1,000 clients failed p99 with the server at 13% of its core
+  assert.equal(bottleneck({ ...step, generatorCpuPercent: 85 }), 'generator')
+  assert.equal(bottleneck({ ...step, serverCpuPercent: 97, generatorCpuPercent: 60 }), 'server')
+  assert.equal(bottleneck({ ...step, generatorSaturated: true, serverCpuPercent: 99 }), 'generator')
+  // an older results file without the generator's CPU blames nobody but the server
+  assert.equal(bottleneck(step), 'server')
+  // a generator that is busier but far from busy did not hold the step back
+  assert.equal(bottleneck({ ...step, serverCpuPercent: 1, generatorCpuPercent: 2 }), 'server')
 })

@@ -106,3 +106,26 @@ test('a transport run against its bare baseline gets a ratio of CPU per update, 
       row.transport,
     )
 })
+
+test('a capacity search stopped by the generator reads as a lower bound, and gives no server ratio', () => {
+  const file = structuredClone(quick)
+  const s = file.scenarios[0]
+  assert.ok(s?.capacity)
+  const ws = s.capacity.find((c) => c.transport === 'websocket')
+  assert.ok(ws)
+  ws.limitedBy = 'generator'
+  ws.serverCeilingPerSecond = 90_000
+  ws.maxSustainedDeliveredPerSecond = 700_000_000
+  const wsBase = { ...structuredClone(ws), server: 'baseline' as const, limitedBy: 'server' as const }
+  s.capacity.push(wsBase)
+  const own = s.results.find((r) => r.transport === 'websocket' && r.state !== 'errored')
+  assert.ok(own && own.state !== 'errored')
+  s.results.push({ ...structuredClone(own), server: 'baseline' })
+  const lines = formatSummary(file as ResultsFile).split('\n')
+  const capRow = lines.find((l) => /^websocket\s+>= 700,000 updates\/s/.test(l))
+  assert.ok(capRow, 'the maximum is printed as a lower bound')
+  assert.match(capRow, /\bgenerator\b/)
+  assert.match(capRow, /~90,000 updates\/s/)
+  const held = lines.slice(lines.findIndex((l) => l.startsWith('held against the bare baselines')))
+  assert.match(held.find((l) => l.startsWith('websocket')) ?? '', /n\/a \(generator-bound\)/)
+})
