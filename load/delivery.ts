@@ -18,6 +18,8 @@ const MAX_TRACKED_GAPS = 100_000
 export class Delivery {
   /** highest seq seen */
   maxSeq = 0
+  /** newest publish instant seen: past the window's end, every in-window update that will come has come */
+  maxTs = 0
   /** in-window updates delivered once */
   delivered = 0
   duplicates = 0
@@ -39,6 +41,7 @@ export class Delivery {
 
   /** One received update; `nowMs` is the receive instant on the same clock as `ts`. */
   onUpdate(seq: number, ts: number, nowMs: number): void {
+    if (ts > this.maxTs) this.maxTs = ts
     const inWindow = ts >= this.window.startMs && ts < this.window.endMs
     if (seq > this.maxSeq) {
       if (this.maxSeq > 0 && seq > this.maxSeq + 1 && this.gaps.size < MAX_TRACKED_GAPS) {

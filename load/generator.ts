@@ -40,6 +40,8 @@ const latency = newHistogram()
 const scheduleLag = newHistogram()
 const sockets = new ClientSockets()
 const clients: LoadClient[] = []
+/** clients whose first connection failed: the drain does not wait for them */
+const unconnected = new Set<LoadClient>()
 let transport: Transport | undefined
 let startMark: Mark | undefined
 let finished = false
@@ -73,10 +75,13 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
       clients.push(c)
       batch.push(c.start())
     }
-    for (const r of await Promise.allSettled(batch)) {
+    const started = clients.slice(i)
+    for (const [k, r] of (await Promise.allSettled(batch)).entries()) {
       if (r.status === 'rejected') {
         failed++
         lastError = (r.reason as Error).message
+        const c = started[k]
+        if (c) unconnected.add(c)
       }
     }
     send({ type: 'progress', connected: clients.length - failed, total: m.clients })
@@ -84,6 +89,24 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
       await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
   }
   send({ type: 'connected', connected: clients.length - failed, failed, ms: nowMs() - t0, lastError })
+}
+
+/** How often the drain looks whether every client is past the window. */
+const DRAIN_CHECK_MS = 20
+
+/**
+ * After the window: waits until every connected client has seen an update published after the window's
+ * end (in order, so every in-window update that will come has come: a late one counts as late, not as
+ * missed), or until `capMs`, whichever is first.
+ */
+function drainThen(capMs: number, done: () => void): void {
+  const deadline = nowMs() + capMs
+  const check = (): void => {
+    const behind = clients.some((c) => !unconnected.has(c) && c.delivery.maxTs < window.endMs)
+    if (!behind || nowMs() >= deadline) done()
+    else timers.push(setTimeout(check, DRAIN_CHECK_MS))
+  }
+  check()
 }
 
 function openWindow(m: Extract<GeneratorRequest, { type: 'window' }>): void {
@@ -95,7 +118,7 @@ function openWindow(m: Extract<GeneratorRequest, { type: 'window' }>): void {
     setTimeout(
       () => {
         const end = mark()
-        timers.push(setTimeout(() => report(end, false, m.last), m.drainMs))
+        drainThen(m.drainMs, () => report(end, false, m.last))
       },
       Math.max(0, m.endMs - nowMs()),
     ),
@@ -198,7 +221,7 @@ process.on('message', (m: GeneratorRequest) => {
         setTimeout(
           () => {
             const end = mark()
-            timers.push(setTimeout(() => report(end, true, true), m.drainMs ?? 0))
+            drainThen(m.drainMs ?? 0, () => report(end, true, true))
           },
           Math.max(0, window.endMs - nowMs()),
         ),

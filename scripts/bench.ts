@@ -189,7 +189,7 @@ function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task[] {
     s.params.clients / 1000 +
     s.params.warmupS +
     s.params.durationS +
-    (t === 'short-poll' ? (2 * s.params.pollIntervalMs + 500) / 1000 : 1)
+    (t === 'short-poll' ? (s.params.pollIntervalMs + 1000 / s.params.tickHz) / 1000 : 0.2)
   for (const server of servers) {
     for (const transport of s.transports) {
       const label = `${s.name} · ${transport}${server === 'baseline' ? ' (baseline)' : ''}`
