@@ -10,6 +10,7 @@ import type { AutocannonResult } from '../results/schema.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { canPin, spawnNode, waitReady } from './children.ts'
+import { probeHostNsPerOp } from './host-probe.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -42,6 +43,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
   ]
   args.push('--updates-per-tick', String(p.updatesPerTick), '--payload-bytes', String(p.payloadBytes))
   if (spec.server === 'baseline') args.push('--server', 'baseline')
+  const hostProbeNsPerOp = probeHostNsPerOp()
   const server = spawnNode('servers/main.ts', args, { cpu: pin ? 0 : undefined, label: 'server' })
   try {
     const ready = await waitReady<ReadyLine>(server)
@@ -97,6 +99,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
       generatorCpuPercent: Math.round(r.generatorCpuPercent * 100) / 100,
       answersWithData: r.ok200,
       answersEmpty: r.ok204,
+      hostProbeNsPerOp,
     }
   } finally {
     await server.stop()

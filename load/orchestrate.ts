@@ -12,6 +12,7 @@ import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
 import type { GeneratorMessage, GeneratorReport, RampOptions } from './generator-ipc.ts'
 import { hostBusyMs, OTHER_CPU_LIMIT_PERCENT } from './host-cpu.ts'
+import { probeHostNsPerOp } from './host-probe.ts'
 import { modelBytes } from './model.ts'
 
 /** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
@@ -136,6 +137,8 @@ export class Session {
     readonly ready: ReadyLine,
     readonly connected: number,
     readonly failed: number,
+    /** load/host-probe.ts, timed before the server started */
+    readonly hostProbeNsPerOp: number,
   ) {}
 
   static async open(spec: RunSpec): Promise<Session> {
@@ -144,6 +147,8 @@ export class Session {
     const phase = spec.onPhase ?? (() => {})
     let server: Child | undefined
     let gen: Child | undefined
+    // before any child exists: how fast the host is, with nothing of ours running
+    const hostProbeNsPerOp = probeHostNsPerOp()
     try {
       phase('server')
       server = spawnNode('servers/main.ts', serverArgs(spec), {
@@ -174,7 +179,7 @@ export class Session {
         )
       }
       if (spec.signal?.aborted) throw interrupted()
-      return new Session(spec, server, gen, ready, conn.connected, conn.failed)
+      return new Session(spec, server, gen, ready, conn.connected, conn.failed, hostProbeNsPerOp)
     } catch (err) {
       await Promise.all([server?.stop(2000), gen?.stop(2000)])
       throw err
@@ -240,6 +245,7 @@ export class Session {
       partial,
       windowMs: closedMs - startMs,
       hostBusyMs: host0 !== undefined && host1 !== undefined ? host1 - host0 : undefined,
+      hostProbeNsPerOp: this.hostProbeNsPerOp,
     })
   }
 
@@ -274,6 +280,7 @@ interface Measured {
   windowMs: number
   /** CPU the whole host was busy over the window (all processes, all cores), when known */
   hostBusyMs: number | undefined
+  hostProbeNsPerOp: number
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100
@@ -368,6 +375,7 @@ function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): CompletedResul
     },
     deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,
     windowMs: r2(m.windowMs),
+    hostProbeNsPerOp: m.hostProbeNsPerOp,
     ...(warnings.length > 0 ? { warnings } : {}),
   }
 }

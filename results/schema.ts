@@ -120,6 +120,8 @@ export const CompletedResultSchema = v.object({
   /** delivered updates a second over the window, all clients */
   deliveredPerSecond: v.optional(nonNeg),
   windowMs: v.optional(nonNeg),
+  /** ns per op of load/host-probe.ts, timed just before the run: how fast the host was then */
+  hostProbeNsPerOp: v.optional(nonNeg),
   warnings: v.optional(v.array(v.string())),
 })
 
@@ -184,6 +186,8 @@ export const AutocannonSchema = v.object({
   /** 200 answers (carrying updates) and 204 answers (nothing newer) */
   answersWithData: v.optional(count),
   answersEmpty: v.optional(count),
+  /** ns per op of load/host-probe.ts, timed just before the run */
+  hostProbeNsPerOp: v.optional(nonNeg),
 })
 
 export const ScenarioSchema = v.object({

@@ -1,6 +1,7 @@
 /** What a reader must know before trusting the numbers of a results file, found in the file alone. */
 import { isCompleted, type ResultsFile } from '../../results/schema.ts'
 import { formatCount, formatPercent, resultLabel, sig3 } from './format.ts'
+import { autocannonRuns } from './summary-table.ts'
 
 export interface ReportWarning {
   /** 'error': a transport did not produce numbers; 'warning': numbers exist but need care */
@@ -12,6 +13,7 @@ export interface ReportWarning {
     | 'partial-result'
     | 'slow-consumers'
     | 'capacity'
+    | 'slow-host'
     | 'result'
   /** scenario name, absent for run-wide warnings */
   scenario?: string
@@ -19,9 +21,42 @@ export interface ReportWarning {
   text: string
 }
 
+/** A run whose host probe was this much slower than the file's fastest is flagged (load/host-probe.ts). */
+export const HOST_SLOWER_LIMIT = 0.25
+
+/** The host probes of every run in a file (results and autocannon runs). */
+function probesOf(s: ResultsFile['scenarios'][number]): { label: string; ns: number }[] {
+  const out: { label: string; ns: number }[] = []
+  for (const r of s.results) {
+    if (isCompleted(r) && r.hostProbeNsPerOp !== undefined)
+      out.push({ label: resultLabel(r), ns: r.hostProbeNsPerOp })
+  }
+  for (const a of autocannonRuns(s)) {
+    if (a.hostProbeNsPerOp !== undefined)
+      out.push({
+        label: `autocannon${(a as { server?: string }).server === 'baseline' ? ' (baseline)' : ''}`,
+        ns: a.hostProbeNsPerOp,
+      })
+  }
+  return out
+}
+
+function slowHostWarnings(s: ResultsFile['scenarios'][number], fastest: number): ReportWarning[] {
+  return probesOf(s)
+    .filter((p) => p.ns > fastest * (1 + HOST_SLOWER_LIMIT))
+    .map((p) => ({
+      level: 'warning' as const,
+      kind: 'slow-host' as const,
+      scenario: s.name,
+      transport: p.label,
+      text: `the host was ${Math.round((p.ns / fastest - 1) * 100)}% slower before this run than before the fastest run of the file (host probe ${p.ns} ns/op against ${fastest}): its figures are not comparable with the others'`,
+    }))
+}
+
 /** Run-wide warnings first, then per scenario in file order. */
 export function collectWarnings(file: ResultsFile): ReportWarning[] {
   const out: ReportWarning[] = []
+  const fastest = Math.min(...file.scenarios.flatMap((s) => probesOf(s).map((p) => p.ns)))
   if (file.partial)
     out.push({
       level: 'warning',
@@ -59,6 +94,7 @@ export function collectWarnings(file: ResultsFile): ReportWarning[] {
         })
       for (const w of r.warnings ?? []) out.push({ level: 'warning', kind: 'result', ...at, text: w })
     }
+    for (const w of slowHostWarnings(s, fastest)) out.push(w)
     for (const c of s.capacity ?? []) {
       const sat = c.steps.find((st) => st.generatorSaturated)
       const last = c.steps.at(-1)

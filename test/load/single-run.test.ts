@@ -84,6 +84,8 @@ function checkInvariants(kind: Kind, r: CompletedResult): void {
   // one connection per client, seqs followed in order: nothing seen twice or late, on any transport
   assert.equal(u.duplicates, 0, kind)
   assert.equal(u.outOfOrder, 0, kind)
+  // the host probe ran before the run (load/host-probe.ts): a positive time per op
+  assert.ok((r.hostProbeNsPerOp ?? 0) > 0, `${kind}: host probe ${r.hostProbeNsPerOp}`)
   // one latency sample per delivered update, and a histogram that is ordered
   const l = r.latencyMs
   assert.equal(l.count, u.delivered, `${kind}: latency count == delivered`)

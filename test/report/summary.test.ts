@@ -129,3 +129,23 @@ test('a capacity search stopped by the generator reads as a lower bound, and giv
   const held = lines.slice(lines.findIndex((l) => l.startsWith('held against the bare baselines')))
   assert.match(held.find((l) => l.startsWith('websocket')) ?? '', /n\/a \(generator-bound\)/)
 })
+
+test('a run made while the host was slower than for the rest of the file is flagged by its host probe', () => {
+  const file = structuredClone(quick)
+  const s = file.scenarios[0]
+  assert.ok(s)
+  for (const r of s.results) if (r.state !== 'errored') r.hostProbeNsPerOp = 800
+  const sse = s.results.find((r) => r.transport === 'sse' && r.state !== 'errored')
+  const ws = s.results.find((r) => r.transport === 'websocket' && r.state !== 'errored')
+  assert.ok(sse && sse.state !== 'errored' && ws && ws.state !== 'errored')
+  sse.hostProbeNsPerOp = 1_100 // 37.5% slower: past the 25% limit
+  ws.hostProbeNsPerOp = 950 // 18.75% slower: within it
+  const text = formatSummary(file as ResultsFile)
+  assert.match(
+    text,
+    /! sse: the host was 38% slower before this run .* \(host probe 1100 ns\/op against 800\)/,
+  )
+  assert.doesNotMatch(text, /websocket: the host was/)
+  // a file without probes (older) warns about nothing of the kind
+  assert.doesNotMatch(formatSummary(quick), /the host was/)
+})
