@@ -52,8 +52,8 @@ const cmd = newCommand(
   .addHelpText(
     'after',
     `
-Profiles: quick (default, ~90 s: the four transports at 1,000 clients), ci (~2 min, small and stable),
-full (~20 min: sweeps of clients, rate, payload, poll interval, capacity and baselines).
+Profiles: quick (default, ~1 min here: the four transports at 1,000 clients), ci (~1.5 min, small and stable),
+full (~19 min: sweeps of clients, rate, payload, poll interval, capacity and baselines).
 Exit codes: 0 done, 1 a transport failed, 2 bad flag or config, 130 interrupted (what was measured is kept).`,
   )
 
