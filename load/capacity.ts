@@ -98,15 +98,10 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
     await session.close()
   }
   const last = steps.at(-1)
-  const limitedBy = !last
-    ? 'none'
-    : last.passed
-      ? last.generatorSaturated
-        ? 'generator'
-        : 'none'
-      : bottleneck(last)
+  // a search that ended on a pass was cut by maxSteps or the rate cap, unless its generator saturated
+  const limitedBy = !last ? 'none' : last.passed && !last.generatorSaturated ? 'none' : bottleneck(last)
   if (last && !last.passed && limitedBy === 'generator') {
-    stoppedBecause += `; the generator was the busier process (${last?.generatorCpuPercent?.toFixed(0)}% of its core, server ${last?.serverCpuPercent.toFixed(0)}%): this is the generator's limit, a lower bound for the server`
+    stoppedBecause += `; the generator was the busier process (${last.generatorCpuPercent?.toFixed(0)}% of its core, server ${last.serverCpuPercent.toFixed(0)}%): this is the generator's limit, a lower bound for the server`
   }
   const usPerUpdate = best?.serverUsPerDeliveredUpdate ?? 0
   return {

@@ -66,28 +66,25 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
     pollPhase: stratifiedPhases(m.clients, mulberry32(m.params.seed ^ 0x9e3779b9)),
   }
   const t0 = nowMs()
-  let failed = 0
   let lastError: string | undefined
   for (let i = 0; i < m.clients && !finished; i += m.ramp.batch) {
     const batch: Promise<void>[] = []
     for (let k = i; k < Math.min(m.clients, i + m.ramp.batch); k++) {
       const c = new CLIENTS[m.transport](ctx)
       clients.push(c)
-      batch.push(c.start())
+      batch.push(
+        c.start().catch((err: Error) => {
+          unconnected.add(c)
+          lastError = err.message
+        }),
+      )
     }
-    const started = clients.slice(i)
-    for (const [k, r] of (await Promise.allSettled(batch)).entries()) {
-      if (r.status === 'rejected') {
-        failed++
-        lastError = (r.reason as Error).message
-        const c = started[k]
-        if (c) unconnected.add(c)
-      }
-    }
-    send({ type: 'progress', connected: clients.length - failed, total: m.clients })
+    await Promise.all(batch)
+    send({ type: 'progress', connected: clients.length - unconnected.size, total: m.clients })
     if (m.ramp.pauseMs > 0 && i + m.ramp.batch < m.clients)
       await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
   }
+  const failed = unconnected.size
   send({ type: 'connected', connected: clients.length - failed, failed, ms: nowMs() - t0, lastError })
 }
 
@@ -114,13 +111,18 @@ function openWindow(m: Extract<GeneratorRequest, { type: 'window' }>): void {
   window.endMs = m.endMs
   startMark = undefined
   timers.push(setTimeout(() => (startMark = mark()), Math.max(0, m.startMs - nowMs())))
+  closeWindowAt(m.endMs, m.drainMs, false, m.last)
+}
+
+/** At `endMs`: marks the window's end, drains, then reports it. */
+function closeWindowAt(endMs: number, drainMs: number, partial: boolean, last: boolean): void {
   timers.push(
     setTimeout(
       () => {
         const end = mark()
-        drainThen(m.drainMs, () => report(end, false, m.last))
+        drainThen(drainMs, () => report(end, partial, last))
       },
-      Math.max(0, m.endMs - nowMs()),
+      Math.max(0, endMs - nowMs()),
     ),
   )
 }
@@ -217,15 +219,7 @@ process.on('message', (m: GeneratorRequest) => {
       if (startMark === undefined && nowMs() >= window.startMs) startMark = mark()
       for (const t of timers) clearTimeout(t)
       window.endMs = Math.min(window.endMs, m.endMs ?? nowMs())
-      timers.push(
-        setTimeout(
-          () => {
-            const end = mark()
-            drainThen(m.drainMs ?? 0, () => report(end, true, true))
-          },
-          Math.max(0, window.endMs - nowMs()),
-        ),
-      )
+      closeWindowAt(window.endMs, m.drainMs ?? 0, true, true)
       return
     }
   }

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
 import { PbError } from '../lib/errors.ts'
+import { writeAtomic } from '../lib/write-atomic.ts'
 import { type ResultsFile, ResultsFileSchema } from './schema.ts'
 
 /** Names every invalid field by its path, e.g. `scenarios.0.results.1.latencyMs.p99: Invalid type`. */
@@ -32,14 +32,7 @@ export function validateResults(data: unknown, source = 'results'): ResultsFile 
 export async function writeResults(path: string, data: ResultsFile): Promise<void> {
   const valid = validateResults(data, path)
   await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    await writeFile(tmp, `${JSON.stringify(valid, null, 2)}\n`)
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw err
-  }
+  await writeAtomic(path, `${JSON.stringify(valid, null, 2)}\n`)
 }
 
 export function readResults(path: string): ResultsFile {

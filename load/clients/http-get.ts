@@ -50,7 +50,8 @@ export class KeepAliveGet {
         onConnect() {},
         onHeaders(statusCode: number, rawHeaders: Buffer[]) {
           status = statusCode
-          for (let i = 0; i < rawHeaders.length; i += 2) {
+          // pb-seq comes only with a 204: a 200 (the hot case, carrying updates) skips the scan
+          for (let i = 0; statusCode === 204 && i < rawHeaders.length; i += 2) {
             if (rawHeaders[i]?.toString('latin1').toLowerCase() === 'pb-seq') {
               pbSeq = Number(rawHeaders[i + 1]?.toString('latin1'))
             }

@@ -1,8 +1,8 @@
 /** One PNG per case group, made from the results file's MicroCase records only. */
-import { randomBytes } from 'node:crypto'
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ChartConfiguration } from 'chart.js'
+import { writeAtomic } from '../../lib/write-atomic.ts'
 import type { Env, MicroCase } from '../../results/schema.ts'
 import { renderChartPng } from '../report/render-png.ts'
 import { sizeLabel } from './fixtures.ts'
@@ -96,14 +96,7 @@ export async function writeMicroCharts(
       HEIGHT,
     )
     const path = join(dir, `${group}.png`)
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-    try {
-      await writeFile(tmp, png)
-      await rename(tmp, path)
-    } catch (err) {
-      await unlink(tmp).catch(() => {})
-      throw err
-    }
+    await writeAtomic(path, png)
     paths.push(path)
   }
   return paths

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { writeAtomic } from '../../lib/write-atomic.ts'
 import type { Params, ResultsFile, Scenario } from '../../results/schema.ts'
 import { type ChartSpec, chartConfigs } from './chart-configs.ts'
 import { describeEnv, describeParams, formatBytes } from './format.ts'
@@ -21,7 +22,6 @@ import {
   type SummaryTable,
 } from './summary-table.ts'
 import { collectWarnings, type ReportWarning, warningLine } from './warnings.ts'
-import { writeAtomic } from './write-charts.ts'
 
 let chartJs: string | undefined
 

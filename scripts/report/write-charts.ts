@@ -1,7 +1,7 @@
 /** Renders every chart of a results file to PNG files in one folder. */
-import { randomBytes } from 'node:crypto'
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
+import { writeAtomic } from '../../lib/write-atomic.ts'
 import type { ResultsFile } from '../../results/schema.ts'
 import { chartConfigs } from './chart-configs.ts'
 import { renderChartPng } from './render-png.ts'
@@ -29,16 +29,4 @@ export async function writeCharts(
     paths.push(path)
   }
   return paths
-}
-
-/** Temp file in the same folder, then rename: a reader never sees half a file. */
-export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  try {
-    await writeFile(tmp, data)
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw err
-  }
 }
