@@ -1,7 +1,7 @@
 /** The machine a run was made on, for the results file. */
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
-import type { Env } from '../results/schema.ts'
+import type { Env } from './results-schema.ts'
 
 function git(args: string[]): string | undefined {
   try {

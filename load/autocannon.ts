@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
 import type { ScenarioParams } from '../lib/params.ts'
-import type { AutocannonResult } from '../results/schema.ts'
+import type { AutocannonResult } from '../lib/results-schema.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { canPin, spawnNode, waitReady } from './children.ts'
@@ -44,7 +44,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
   args.push('--updates-per-tick', String(p.updatesPerTick), '--payload-bytes', String(p.payloadBytes))
   if (spec.server === 'baseline') args.push('--server', 'baseline')
   const hostProbeNsPerOp = probeHostNsPerOp()
-  const server = spawnNode('servers/main.ts', args, { cpu: pin ? 0 : undefined, label: 'server' })
+  const server = spawnNode('scripts/serve.ts', args, { cpu: pin ? 0 : undefined, label: 'server' })
   try {
     const ready = await waitReady<ReadyLine>(server)
     const input = JSON.stringify({

@@ -7,8 +7,8 @@
  */
 import { PbError } from '../lib/errors.ts'
 import { PARAM_RANGES } from '../lib/params.ts'
-import type { Capacity, CapacityStep } from '../results/schema.ts'
-import { type RunSpec, Session } from './orchestrate.ts'
+import type { Capacity, CapacityStep } from '../lib/results-schema.ts'
+import { type RunSpec, Session } from './session.ts'
 
 export interface CapacityOptions {
   limits: { minDeliveryRatio: number; maxP99Ms: number }

@@ -1,6 +1,6 @@
 /** Messages between the orchestrator and a generator process (node IPC, JSON). */
 import type { ScenarioParams, Transport } from '../lib/params.ts'
-import type { Latency } from '../results/schema.ts'
+import type { Latency } from '../lib/results-schema.ts'
 
 export interface RampOptions {
   /** clients connected per batch */

@@ -11,10 +11,10 @@ import { checkChoice, checkNumber, PARAM_RANGES, TRANSPORTS, type Transport } fr
 import { runAutocannon } from '../load/autocannon.ts'
 import { searchCapacity } from '../load/capacity.ts'
 import { canPin, stopAll } from '../load/children.ts'
-import { runOne } from '../load/orchestrate.ts'
-import { newResultsFile } from '../load/results-file.ts'
-import { writeResults } from '../results/io.ts'
-import type { RunResult, Scenario } from '../results/schema.ts'
+import { runOne } from '../load/session.ts'
+import { newResultsFile } from '../lib/results-file.ts'
+import { writeResults } from '../lib/results-io.ts'
+import type { RunResult, Scenario } from '../lib/results-schema.ts'
 import {
   loadConfig,
   type PlannedScenario,
@@ -23,24 +23,24 @@ import {
   plannedSeconds,
   planScenarios,
   profilePath,
-} from './bench/config.ts'
-import { createProgress } from './bench/progress.ts'
-import { writeHtmlReport } from './report/html.ts'
-import { formatSummary } from './report/summary.ts'
-import { defaultChartsDir, writeCharts } from './report/write-charts.ts'
+} from '../bench/config.ts'
+import { createProgress } from '../bench/progress.ts'
+import { writeHtmlReport } from '../report/html.ts'
+import { formatSummary } from '../report/summary.ts'
+import { defaultChartsDir, writeCharts } from '../report/write-charts.ts'
 
 const cmd = newCommand(
   'npm run bench --',
   'Measure short polling, long polling, SSE and WebSocket on the same ticker.',
 )
   .addOption(
-    new Option('--profile <name>', 'shipped profile (scripts/profiles/<name>.json)')
+    new Option('--profile <name>', 'shipped profile (bench/profiles/<name>.json)')
       .choices(PROFILES)
       .default('quick'),
   )
   .option(
     '--config <file>',
-    'a scenarios file of your own (same format as scripts/profiles/*.json); overrides --profile',
+    'a scenarios file of your own (same format as bench/profiles/*.json); overrides --profile',
   )
   .option('--transports <list>', `comma-separated subset of ${TRANSPORTS.join(',')}`)
   .option('--scenario <name>', 'run only the scenario of that name')

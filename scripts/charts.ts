@@ -6,11 +6,11 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
 import { PbOptionError } from '../lib/errors.ts'
-import { writeHtmlReport } from './report/html.ts'
-import { readResultsArg } from './report/read-input.ts'
-import { CHART_HEIGHT, CHART_WIDTH, defaultChartsDir, writeCharts } from './report/write-charts.ts'
+import { writeHtmlReport } from '../report/html.ts'
+import { readResultsArg } from '../report/read-input.ts'
+import { CHART_HEIGHT, CHART_WIDTH, defaultChartsDir, writeCharts } from '../report/write-charts.ts'
 
-export { defaultChartsDir, writeCharts } from './report/write-charts.ts'
+export { defaultChartsDir, writeCharts } from '../report/write-charts.ts'
 
 const PROG = 'charts'
 

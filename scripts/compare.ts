@@ -11,8 +11,8 @@ import {
   DEFAULT_THRESHOLDS,
   formatComparison,
   resolveThresholds,
-} from './report/compare.ts'
-import { readResultsArg } from './report/read-input.ts'
+} from '../report/compare.ts'
+import { readResultsArg } from '../report/read-input.ts'
 
 const PROG = 'compare'
 

@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import * as v from 'valibot'
 import { PbOptionError } from '../../lib/errors.ts'
 import { DEFAULT_PARAMS, TRANSPORTS } from '../../lib/params.ts'
-import { ParamsSchema } from '../../results/schema.ts'
+import { ParamsSchema } from '../../lib/results-schema.ts'
 import {
   type ConfigInput,
   loadConfig,
@@ -18,7 +18,7 @@ import {
   plannedSeconds,
   planScenarios,
   profilePath,
-} from '../../scripts/bench/config.ts'
+} from '../../bench/config.ts'
 
 /** Every planned scenario fits the results contract and has something to run. */
 function assertRunnable(plan: PlannedScenario[], source: string): void {

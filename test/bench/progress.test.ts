@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
-import { createProgress } from '../../scripts/bench/progress.ts'
+import { createProgress } from '../../bench/progress.ts'
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point
 const CONTROL = /[\x1b\r]/

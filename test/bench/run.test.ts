@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { TRANSPORTS } from '../../lib/params.ts'
-import { readResults } from '../../results/io.ts'
-import { isCompleted } from '../../results/schema.ts'
+import { readResults } from '../../lib/results-io.ts'
+import { isCompleted } from '../../lib/results-schema.ts'
 import { pngSize, runScript } from '../report/helpers.ts'
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point
@@ -50,7 +50,7 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
   const name = jsons[0] as string
   assert.match(name, /^tiny-\d{8}-\d{6}-[0-9a-f]{4}\.json$/)
   const resultsPath = join(out, name)
-  const file = readResults(resultsPath) // validates against results/schema.ts
+  const file = readResults(resultsPath) // validates against lib/results-schema.ts
   const runId = name.slice(0, -'.json'.length)
   assert.equal(file.runId, runId)
   assert.equal(file.profile, 'tiny')

@@ -1,11 +1,11 @@
-/** Runs servers/main.ts in its own process, as the bench does: `node --import tsx servers/main.ts ...`. */
+/** Runs scripts/serve.ts in its own process, as the bench does: `node --import tsx scripts/serve.ts ...`. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ReadyLine, ServerReply, ServerRequest } from '../../servers/ipc.ts'
 import { withTimeout } from './wait.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const MAIN = 'servers/main.ts'
+const MAIN = 'scripts/serve.ts'
 /** tsx compiles on start: allow for a slow machine */
 const START_TIMEOUT_MS = 20_000
 
@@ -68,7 +68,7 @@ export async function startMain(args: readonly string[], opts: { ipc?: boolean }
   return { child, ready, exited, stderr: () => stderr, kill }
 }
 
-/** Runs servers/main.ts to its end (for bad flags): exit code and output. */
+/** Runs scripts/serve.ts to its end (for bad flags): exit code and output. */
 export async function runMain(args: readonly string[]): Promise<Exit & { stdout: string; stderr: string }> {
   const child = spawnMain(args, false)
   let stdout = ''

@@ -1,5 +1,5 @@
 /**
- * Runs the single-run command as users and scripts do (`node --import tsx load/run.ts ...`), and looks at
+ * Runs the single-run command as users and scripts do (`node --import tsx scripts/run.ts ...`), and looks at
  * the processes it starts through /proc: its children are the server and the generator.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { withTimeout } from './wait.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const RUN = 'load/run.ts'
+const RUN = 'scripts/run.ts'
 
 export interface Ran {
   code: number | null
@@ -19,7 +19,7 @@ export interface Ran {
   stderr: string
 }
 
-/** A load/run.ts process with its output collected as it comes. */
+/** A scripts/run.ts process with its output collected as it comes. */
 export interface LoadRun {
   proc: ChildProcess
   stdout(): string
@@ -84,7 +84,7 @@ export function startRun(args: readonly string[]): LoadRun {
   }
 }
 
-/** Runs load/run.ts to its end; SIGKILLed (and the test fails) if it takes longer than `timeoutMs`. */
+/** Runs scripts/run.ts to its end; SIGKILLed (and the test fails) if it takes longer than `timeoutMs`. */
 export async function runLoad(args: readonly string[], timeoutMs = 60_000): Promise<Ran> {
   const run = startRun(args)
   return withTimeout(run.done, `${RUN} ${args.join(' ')} to exit`, timeoutMs).catch(async (err) => {

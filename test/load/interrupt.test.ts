@@ -1,13 +1,13 @@
 /**
- * Ctrl-C during the measured window: load/run.ts closes the window, keeps what was measured in a valid
+ * Ctrl-C during the measured window: scripts/run.ts closes the window, keeps what was measured in a valid
  * results file marked partial, stops the server and the generator, and exits 130.
  */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { readResults } from '../../results/io.ts'
-import { isCompleted } from '../../results/schema.ts'
+import { readResults } from '../../lib/results-io.ts'
+import { isCompleted } from '../../lib/results-schema.ts'
 import { wsFrameHeaderLength } from '../../servers/frames.ts'
 import { childrenOf, type Proc, startRun, stillRunning, tempDir } from '../helpers/load-cli.ts'
 import { withTimeout } from '../helpers/wait.ts'
@@ -15,7 +15,7 @@ import { withTimeout } from '../helpers/wait.ts'
 const CLIENTS = 20
 const PAYLOAD = 128
 /** fast ticks: an interrupt that cut the server's counters, its published count and the generator's
- * count at different instants (as load/orchestrate.ts once did) shows here in most runs */
+ * count at different instants (as load/session.ts once did) shows here in most runs */
 const TICK_HZ = 200
 
 test('SIGINT in the window: exit 130, no process left behind, a valid partial results file', async (t) => {
@@ -35,7 +35,7 @@ test('SIGINT in the window: exit 130, no process left behind, a valid partial re
   assert.ok(run.proc.pid)
   // (tsx may have an esbuild service among the children too: it is not the run's to stop)
   const all = childrenOf(run.proc.pid)
-  const server = all.filter((c) => c.cmdline.includes('servers/main.ts'))
+  const server = all.filter((c) => c.cmdline.includes('scripts/serve.ts'))
   const generator = all.filter((c) => c.cmdline.includes('load/generator.ts'))
   assert.equal(server.length, 1, `one server among ${JSON.stringify(all)}`)
   assert.equal(generator.length, 1, `one generator among ${JSON.stringify(all)}`)
@@ -43,7 +43,7 @@ test('SIGINT in the window: exit 130, no process left behind, a valid partial re
 
   await sleep(300) // a few ticks into the window
   run.proc.kill('SIGINT')
-  const ran = await withTimeout(run.done, 'load/run.ts to exit after SIGINT', 30_000)
+  const ran = await withTimeout(run.done, 'scripts/run.ts to exit after SIGINT', 30_000)
   assert.equal(ran.code, 130, `exit ${ran.code ?? ran.signal}; stderr: ${ran.stderr}`)
   assert.match(ran.stderr, /interrupted: closing the window and keeping what was measured/)
   assert.match(ran.stderr, /warning: interrupted: the window was cut short/)
@@ -51,7 +51,7 @@ test('SIGINT in the window: exit 130, no process left behind, a valid partial re
   // the run waited for its children: both are gone (not orphaned, not zombies) when it exits
   for (const c of children) assert.equal(stillRunning(c), false, `still running: ${c.pid} ${c.cmdline}`)
 
-  const file = readResults(out) // validates against results/schema.ts
+  const file = readResults(out) // validates against lib/results-schema.ts
   assert.equal(file.partial, true)
   const r = file.scenarios[0]?.results[0]
   assert.ok(r && isCompleted(r), JSON.stringify(r))

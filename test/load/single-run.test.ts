@@ -1,6 +1,6 @@
 /**
  * The single-run command end to end, at small scale: every transport (and the baseline server) through
- * `node --import tsx load/run.ts ... --out FILE --quiet`, the file read back through the validating reader.
+ * `node --import tsx scripts/run.ts ... --out FILE --quiet`, the file read back through the validating reader.
  * The runs go in parallel (20 clients each load the machine little); only correctness is asserted.
  */
 import assert from 'node:assert/strict'
@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { DEFAULT_PARAMS, TRANSPORTS, type Transport } from '../../lib/params.ts'
-import { readResults } from '../../results/io.ts'
-import { type CompletedResult, isCompleted, type ResultsFile } from '../../results/schema.ts'
+import { readResults } from '../../lib/results-io.ts'
+import { type CompletedResult, isCompleted, type ResultsFile } from '../../lib/results-schema.ts'
 import { chunkOverhead, SSE_HEARTBEAT, wsFrameHeaderLength } from '../../servers/frames.ts'
 import { SERVER_DEFAULTS } from '../../servers/options.ts'
 import { type Ran, runLoad } from '../helpers/load-cli.ts'
@@ -59,7 +59,7 @@ async function finished(kind: Kind): Promise<{ file: ResultsFile; r: CompletedRe
     // --quiet leaves only warnings; a disturbed host is the one a shared test machine may earn
     assert.match(line, /^warning: other processes used \d+% of a core/, `${kind}: stderr ${ran.stderr}`)
   }
-  const file = readResults(out) // validates against results/schema.ts
+  const file = readResults(out) // validates against lib/results-schema.ts
   assert.equal(file.schemaVersion, 1)
   assert.equal(file.profile, 'single')
   assert.equal(file.partial, undefined)

@@ -1,13 +1,13 @@
 /**
- * WebSocket byte accounting checked against RFC 6455, on real runs (load/orchestrate.ts): the server's
+ * WebSocket byte accounting checked against RFC 6455, on real runs (load/session.ts): the server's
  * socket counters over the window must be exactly the frames it sent, and the generator's own tally of
  * its sockets must agree with them but for what crossed a window edge.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { resolveParams, type ScenarioParams } from '../../lib/params.ts'
-import { runOne, Session } from '../../load/orchestrate.ts'
-import type { CompletedResult } from '../../results/schema.ts'
+import { runOne, Session } from '../../load/session.ts'
+import type { CompletedResult } from '../../lib/results-schema.ts'
 import { wsFrameHeaderLength } from '../../servers/frames.ts'
 import type { ByteReader } from '../helpers/byte-reader.ts'
 import { clientFrame, type Frame, OP, readFrame, wsOpen } from '../helpers/ws-frames.ts'

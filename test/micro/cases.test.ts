@@ -1,5 +1,5 @@
 /**
- * The micro cases' self-checks (scripts/micro/case.ts): every shipped case's output is right (checked
+ * The micro cases' self-checks (micro/case.ts): every shipped case's output is right (checked
  * here without any timing), and a case whose output is wrong fails its check, so a fast wrong case can
  * never be timed, let alone win.
  */
@@ -14,10 +14,10 @@ import {
   GROUPS,
   MicroAssertionError,
   type MicroCaseDef,
-} from '../../scripts/micro/case.ts'
-import { sampleUpdate, tickerUpdates } from '../../scripts/micro/fixtures.ts'
-import { buildCases } from '../../scripts/micro/groups.ts'
-import { RUN_DEFAULTS, runCases, verifyCases } from '../../scripts/micro/run.ts'
+} from '../../micro/case.ts'
+import { sampleUpdate, tickerUpdates } from '../../micro/fixtures.ts'
+import { buildCases } from '../../micro/groups.ts'
+import { RUN_DEFAULTS, runCases, verifyCases } from '../../micro/run.ts'
 import { sseEvent } from '../../servers/frames.ts'
 
 test("every group's cases pass their checks, and every label is unique", async (t) => {
@@ -38,7 +38,7 @@ test("every group's cases pass their checks, and every label is unique", async (
   assert.equal(new Set(labels).size, labels.length, 'a label names one case in a run')
 })
 
-/** A fan-out case checked as scripts/micro/cases-serialise.ts checks it. */
+/** A fan-out case checked as micro/cases-serialise.ts checks it. */
 function fanOutCase(recipients: number, fn: (out: Buffer[]) => Buffer[]): MicroCaseDef {
   const { json } = sampleUpdate(128)
   const out: Buffer[] = new Array(recipients)

@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { readResults } from '../../results/io.ts'
-import type { MicroCase } from '../../results/schema.ts'
-import { caseLabel, GROUPS, type Group } from '../../scripts/micro/case.ts'
-import { buildCases } from '../../scripts/micro/groups.ts'
+import { readResults } from '../../lib/results-io.ts'
+import type { MicroCase } from '../../lib/results-schema.ts'
+import { caseLabel, GROUPS, type Group } from '../../micro/case.ts'
+import { buildCases } from '../../micro/groups.ts'
 import { pngSize, runScript } from '../report/helpers.ts'
 
 const MICRO = 'scripts/micro.ts'
@@ -29,7 +29,7 @@ function readOnlyResults(out: string): { path: string; micro: MicroCase[] } {
   const name = files[0] as string
   assert.match(name, /^micro-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.json$/)
   const path = join(out, name)
-  const file = readResults(path) // throws PB_ERR_RESULTS_SCHEMA unless it matches results/schema.ts
+  const file = readResults(path) // throws PB_ERR_RESULTS_SCHEMA unless it matches lib/results-schema.ts
   assert.equal(file.profile, 'micro')
   assert.deepEqual(file.scenarios, [])
   assert.ok(file.finishedAt)

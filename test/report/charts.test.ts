@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { test } from 'node:test'
 import { createCanvas, loadImage } from '@napi-rs/canvas'
-import { readResults } from '../../results/io.ts'
-import { chartConfigs, isLogSpan } from '../../scripts/report/chart-configs.ts'
-import { defaultChartsDir, writeCharts } from '../../scripts/report/write-charts.ts'
+import { readResults } from '../../lib/results-io.ts'
+import { chartConfigs, isLogSpan } from '../../report/chart-configs.ts'
+import { defaultChartsDir, writeCharts } from '../../report/write-charts.ts'
 import { fixture, pngSize, runScript } from './helpers.ts'
 
 const quick = readResults(fixture('results-quick.json'))

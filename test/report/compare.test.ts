@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { PbOptionError } from '../../lib/errors.ts'
-import { readResults } from '../../results/io.ts'
-import type { ResultsFile } from '../../results/schema.ts'
+import { readResults } from '../../lib/results-io.ts'
+import type { ResultsFile } from '../../lib/results-schema.ts'
 import {
   compareResults,
   DEFAULT_THRESHOLDS,
   parseThreshold,
   resolveThresholds,
-} from '../../scripts/report/compare.ts'
+} from '../../report/compare.ts'
 import { fixture, runScript } from './helpers.ts'
 
 const BASE = fixture('compare-base.json')

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { readResults } from '../../results/io.ts'
-import { isCompleted } from '../../results/schema.ts'
-import { findSweeps } from '../../scripts/report/chart-configs.ts'
+import { readResults } from '../../lib/results-io.ts'
+import { isCompleted } from '../../lib/results-schema.ts'
+import { findSweeps } from '../../report/chart-configs.ts'
 import { fixture } from './helpers.ts'
 
 const NAMES = ['results-quick.json', 'results-sweep.json', 'compare-base.json', 'compare-head.json']

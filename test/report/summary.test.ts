@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { readResults } from '../../results/io.ts'
-import type { ResultsFile } from '../../results/schema.ts'
-import { formatSummary } from '../../scripts/report/summary.ts'
-import { buildSummaryTable } from '../../scripts/report/summary-table.ts'
+import { readResults } from '../../lib/results-io.ts'
+import type { ResultsFile } from '../../lib/results-schema.ts'
+import { formatSummary } from '../../report/summary.ts'
+import { buildSummaryTable } from '../../report/summary-table.ts'
 import { fixture } from './helpers.ts'
 
 const quick = readResults(fixture('results-quick.json'))

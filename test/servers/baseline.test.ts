@@ -229,7 +229,7 @@ test('websocket baseline: a bad since is a 400 at the upgrade, and the per-socke
 test('main.ts --server baseline: ready line, then SIGTERM closes an open WebSocket and exits 0', async () => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'servers/main.ts', '--server', 'baseline', '--transport', 'websocket', '--port', '0'],
+    ['--import', 'tsx', 'scripts/serve.ts', '--server', 'baseline', '--transport', 'websocket', '--port', '0'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const killer = setTimeout(() => child.kill('SIGKILL'), 20_000)

@@ -8,7 +8,7 @@ import { SseClient, WsClient } from '../helpers/clients.ts'
 import { HttpConnection, readResponse } from '../helpers/raw-http.ts'
 import { waitFor, withTimeout } from '../helpers/wait.ts'
 
-/** Starts servers/main.ts with IPC (to read its counters) and kills it after the test if it is still up. */
+/** Starts scripts/serve.ts with IPC (to read its counters) and kills it after the test if it is still up. */
 async function start(t: { after: (fn: () => Promise<void>) => void }, args: string[]): Promise<ChildServer> {
   const s = await startMain(['--port', '0', ...args], { ipc: true })
   t.after(() => s.kill())

@@ -2,7 +2,7 @@
  * Serialising an update for R recipients: JSON.stringify per connection (what naive code does) against
  * serialising once per update and handing every connection the same buffer (what the servers do).
  */
-import { encodeUpdate } from '../../servers/update.ts'
+import { encodeUpdate } from '../servers/update.ts'
 import { defineCase, expect, expectBytes, type MicroCaseDef, RECIPIENTS } from './case.ts'
 import { PAYLOAD_SIZES, sampleUpdate } from './fixtures.ts'
 

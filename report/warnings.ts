@@ -1,5 +1,5 @@
 /** What a reader must know before trusting the numbers of a results file, found in the file alone. */
-import { isCompleted, type ResultsFile } from '../../results/schema.ts'
+import { isCompleted, type ResultsFile } from '../lib/results-schema.ts'
 import { formatCount, formatPercent, resultLabel, sig3 } from './format.ts'
 import { autocannonRuns } from './summary-table.ts'
 

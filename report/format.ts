@@ -1,5 +1,5 @@
 /** Number and text formatting shared by the terminal summary, the HTML report, the chart titles and compare. */
-import type { CompletedResult, Env, Params, RunResult } from '../../results/schema.ts'
+import type { CompletedResult, Env, Params, RunResult } from '../lib/results-schema.ts'
 
 /** Three significant digits, grouped thousands from 1,000 up: 0.612, 8.41, 125, 10,000. */
 export function sig3(n: number): string {

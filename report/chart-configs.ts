@@ -3,7 +3,7 @@
  * objects render to PNG in Node and are serialised into the HTML report.
  */
 import type { ChartConfiguration, ChartDataset, ChartOptions, ChartType } from 'chart.js'
-import type { Transport } from '../../lib/params.ts'
+import type { Transport } from '../lib/params.ts'
 import {
   type CompletedResult,
   isCompleted,
@@ -11,7 +11,7 @@ import {
   type ResultsFile,
   type RunResult,
   type Scenario,
-} from '../../results/schema.ts'
+} from '../lib/results-schema.ts'
 import { deliveredPerSecond, describeParams, formatCount, sig3, slug } from './format.ts'
 
 export interface ChartSpec {

@@ -4,8 +4,8 @@
  * (load/clients/http-get.ts parseBatch).
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import { parseBatch } from '../../load/clients/http-get.ts'
-import { pollBody, sseEvent, wsTextFrame } from '../../servers/frames.ts'
+import { parseBatch } from '../load/clients/http-get.ts'
+import { pollBody, sseEvent, wsTextFrame } from '../servers/frames.ts'
 import { defineCase, expect, type MicroCaseDef, POLL_BATCH_UPDATES } from './case.ts'
 import { PAYLOAD_SIZES, tickerUpdates } from './fixtures.ts'
 import { CLIENT_RECEIVER_OPTIONS, ReceiverClass } from './ws-internals.ts'

@@ -1,5 +1,5 @@
 /** The terminal summary: one table per case group, read from MicroCase records only. */
-import type { MicroCase } from '../../results/schema.ts'
+import type { MicroCase } from '../lib/results-schema.ts'
 import { sizeLabel } from './fixtures.ts'
 
 /** 3 significant digits with thousands separators: 12,300 / 45.6 / 0.789 */

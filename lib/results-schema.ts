@@ -4,7 +4,7 @@
  * Fields may be added; the names DESIGN.md lists are never renamed.
  */
 import * as v from 'valibot'
-import { TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
+import { TRANSPORTS, WRITE_POLICIES } from './params.ts'
 
 const nonNeg = v.pipe(v.number(), v.minValue(0))
 const count = v.pipe(v.number(), v.integer(), v.minValue(0))

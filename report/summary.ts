@@ -1,5 +1,5 @@
 /** The terminal summary of a results file: returns a string, writes nothing (the caller picks stdout or stderr). */
-import type { ResultsFile } from '../../results/schema.ts'
+import type { ResultsFile } from '../lib/results-schema.ts'
 import { describeEnv, describeParams } from './format.ts'
 import {
   autocannonRuns,

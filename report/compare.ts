@@ -2,8 +2,8 @@
  * Compares two results files (BASE, HEAD) metric by metric and decides what regressed. Pure: the CLI
  * (scripts/compare.ts) reads the files, prints formatComparison and exits 1 when `regressed`.
  */
-import { PbOptionError } from '../../lib/errors.ts'
-import { type CompletedResult, isCompleted, type Params, type ResultsFile } from '../../results/schema.ts'
+import { PbOptionError } from '../lib/errors.ts'
+import { type CompletedResult, isCompleted, type Params, type ResultsFile } from '../lib/results-schema.ts'
 import { formatCount, formatDelta, formatMs, resultLabel, sig3 } from './format.ts'
 
 export const COMPARE_METRICS = [

@@ -1,9 +1,9 @@
 /** Reads a results file named on a command line: a missing, unreadable or invalid file is bad input (exit 2). */
 import { readFileSync } from 'node:fs'
 import * as v from 'valibot'
-import { PbError, PbOptionError } from '../../lib/errors.ts'
-import { readResults } from '../../results/io.ts'
-import { type ResultsFile, ResultsFileSchema } from '../../results/schema.ts'
+import { PbError, PbOptionError } from '../lib/errors.ts'
+import { readResults } from '../lib/results-io.ts'
+import { type ResultsFile, ResultsFileSchema } from '../lib/results-schema.ts'
 
 /** `field` names the argument in the message, e.g. `BASE` or `results file`. */
 export function readResultsArg(path: string, field: string): ResultsFile {

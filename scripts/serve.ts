@@ -7,12 +7,12 @@
 import { Option } from 'commander'
 import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
 import { flagName, TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
-import { startBaseline } from './baseline/index.ts'
-import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
-import { SERVER_DEFAULTS, type ServerOptions } from './options.ts'
-import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from './server.ts'
-import { atTickBoundary } from './tick-aligned.ts'
-import { MIN_PAYLOAD_BYTES } from './update.ts'
+import { startBaseline } from '../servers/baseline/index.ts'
+import type { ReadyLine, ServerReply, ServerRequest } from '../servers/ipc.ts'
+import { SERVER_DEFAULTS, type ServerOptions } from '../servers/options.ts'
+import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from '../servers/server.ts'
+import { atTickBoundary } from '../servers/tick-aligned.ts'
+import { MIN_PAYLOAD_BYTES } from '../servers/update.ts'
 
 const d = SERVER_DEFAULTS
 const cmd = newCommand(

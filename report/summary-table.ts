@@ -10,7 +10,7 @@ import {
   type MicroCase,
   type Params,
   type Scenario,
-} from '../../results/schema.ts'
+} from '../lib/results-schema.ts'
 import {
   expectedUpdates,
   formatBytes,

@@ -3,8 +3,8 @@
  * it: captured once from a live server on port 0, then used as a template with the body's length.
  */
 import { connect } from 'node:net'
-import { pollBody } from '../../servers/frames.ts'
-import { startServer } from '../../servers/server.ts'
+import { pollBody } from '../servers/frames.ts'
+import { startServer } from '../servers/server.ts'
 import { expectBytes, MicroAssertionError } from './case.ts'
 
 const CAPTURE_TIMEOUT_MS = 5000

@@ -1,7 +1,7 @@
 /** Builds a results file (DESIGN.md's contract) around measured scenarios. */
 import { randomBytes } from 'node:crypto'
-import { collectEnv } from '../lib/env.ts'
-import type { ResultsFile, Scenario } from '../results/schema.ts'
+import { collectEnv } from './env.ts'
+import type { ResultsFile, Scenario } from './results-schema.ts'
 
 export function newRunId(profile: string, at = new Date()): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\..+/, '').replace('T', '-')

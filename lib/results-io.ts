@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
-import { PbError } from '../lib/errors.ts'
-import { writeAtomic } from '../lib/write-atomic.ts'
-import { type ResultsFile, ResultsFileSchema } from './schema.ts'
+import { PbError } from './errors.ts'
+import { writeAtomic } from './write-atomic.ts'
+import { type ResultsFile, ResultsFileSchema } from './results-schema.ts'
 
 /** Names every invalid field by its path, e.g. `scenarios.0.results.1.latencyMs.p99: Invalid type`. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {

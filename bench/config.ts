@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
-import { PbOptionError } from '../../lib/errors.ts'
+import { PbOptionError } from '../lib/errors.ts'
 import {
   checkChoice,
   checkNumber,
@@ -16,13 +16,13 @@ import {
   TRANSPORTS,
   type Transport,
   WRITE_POLICIES,
-} from '../../lib/params.ts'
-import { describeIssues } from '../../results/io.ts'
+} from '../lib/params.ts'
+import { describeIssues } from '../lib/results-io.ts'
 
 export const PROFILES = ['quick', 'ci', 'full'] as const
 export type Profile = (typeof PROFILES)[number]
 
-const PROFILE_DIR = fileURLToPath(new URL('../profiles/', import.meta.url))
+const PROFILE_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
 
 const numOrList = v.union([v.number(), v.pipe(v.array(v.number()), v.minLength(1))])
 const ParamsInput = v.strictObject({

@@ -4,7 +4,7 @@
  * masking, which only a client pays. SSE: the event built once per update, and the chunk framing
  * node:http adds around every `res.write`, per connection.
  */
-import { chunkOverhead, sseEvent, sseEventLength, wsTextFrame } from '../../servers/frames.ts'
+import { chunkOverhead, sseEvent, sseEventLength, wsTextFrame } from '../servers/frames.ts'
 import { defineCase, expect, expectBytes, type MicroCaseDef, RECIPIENTS } from './case.ts'
 import { PAYLOAD_SIZES, tickerUpdates } from './fixtures.ts'
 import { type FrameOptions, Sender } from './ws-internals.ts'

@@ -3,10 +3,10 @@
  * whole per-update account (load/delivery.ts) that wraps them, so the suite states its own overhead.
  */
 import * as hdr from 'hdr-histogram-js'
-import { nowMs } from '../../lib/clock.ts'
-import { Delivery } from '../../load/delivery.ts'
-import { newHistogram, recordMs } from '../../load/latency.ts'
-import { mulberry32 } from '../../servers/ticker.ts'
+import { nowMs } from '../lib/clock.ts'
+import { Delivery } from '../load/delivery.ts'
+import { newHistogram, recordMs } from '../load/latency.ts'
+import { mulberry32 } from '../servers/ticker.ts'
 import { defineCase, expect, type MicroCaseDef } from './case.ts'
 
 /** Latencies to record, us: spread over 0.2..5 ms so successive records hit different buckets. */

@@ -3,8 +3,8 @@
  * mean of `batch` back-to-back ops (about 20 us of work), returned as tinybench's overriddenDuration.
  */
 import { Bench, type Task } from 'tinybench'
-import { PbError } from '../../lib/errors.ts'
-import type { MicroCase } from '../../results/schema.ts'
+import { PbError } from '../lib/errors.ts'
+import type { MicroCase } from '../lib/results-schema.ts'
 import { caseLabel, type MicroCaseDef } from './case.ts'
 
 export interface RunOptions {

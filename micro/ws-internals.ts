@@ -3,7 +3,7 @@
  * them, so they are typed here from node_modules/ws/lib/sender.js and receiver.js.
  */
 import * as wsModule from 'ws'
-import { PbError } from '../../lib/errors.ts'
+import { PbError } from '../lib/errors.ts'
 
 export interface FrameOptions {
   fin: boolean

@@ -1,5 +1,5 @@
 /** What a micro case is: one op, timed by tinybench, and the check its output must pass before it is timed. */
-import { PbError } from '../../lib/errors.ts'
+import { PbError } from '../lib/errors.ts'
 
 export const GROUPS = ['serialise', 'ws-frame', 'sse-event', 'poll-response', 'parse', 'measure'] as const
 export type Group = (typeof GROUPS)[number]

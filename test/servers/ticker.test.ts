@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { PARAM_RANGES } from '../lib/params.ts'
-import { Ticker } from '../servers/ticker.ts'
-import { MIN_PAYLOAD_BYTES } from '../servers/update.ts'
+import { PARAM_RANGES } from '../../lib/params.ts'
+import { Ticker } from '../../servers/ticker.ts'
+import { MIN_PAYLOAD_BYTES } from '../../servers/update.ts'
 
 const opts = { seed: 7, symbols: 50, tickHz: 10, updatesPerTick: 3, payloadBytes: 128, ringSize: 16 }
 

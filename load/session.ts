@@ -6,7 +6,7 @@
 import { nowMs } from '../lib/clock.ts'
 import { PbError } from '../lib/errors.ts'
 import { flagName, type ScenarioParams, type Transport } from '../lib/params.ts'
-import type { CompletedResult } from '../results/schema.ts'
+import type { CompletedResult } from '../lib/results-schema.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
@@ -151,7 +151,7 @@ export class Session {
     const hostProbeNsPerOp = probeHostNsPerOp()
     try {
       phase('server')
-      server = spawnNode('servers/main.ts', serverArgs(spec), {
+      server = spawnNode('scripts/serve.ts', serverArgs(spec), {
         cpu: pin ? 0 : undefined,
         label: 'server',
         nodeArgs: serverNodeArgs(),

@@ -1,6 +1,6 @@
 /** The updates the cases work on: made by the real Ticker and encodeUpdate, so the bytes are the shipped ones. */
-import { Ticker, type Update } from '../../servers/ticker.ts'
-import { encodeUpdate, MIN_PAYLOAD_BYTES, type UpdateJson } from '../../servers/update.ts'
+import { Ticker, type Update } from '../servers/ticker.ts'
+import { encodeUpdate, MIN_PAYLOAD_BYTES, type UpdateJson } from '../servers/update.ts'
 
 /**
  * The scenarios' sizes, bytes. The issue's 64 B cannot exist: 76 B is the smallest update the fixed

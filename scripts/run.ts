@@ -14,11 +14,11 @@ import {
   TRANSPORTS,
   WRITE_POLICIES,
 } from '../lib/params.ts'
-import { writeResults } from '../results/io.ts'
-import type { RunResult } from '../results/schema.ts'
-import { canPin, stopAll } from './children.ts'
-import { DEFAULT_RAMP, runOne } from './orchestrate.ts'
-import { newResultsFile } from './results-file.ts'
+import { writeResults } from '../lib/results-io.ts'
+import type { RunResult } from '../lib/results-schema.ts'
+import { canPin, stopAll } from '../load/children.ts'
+import { DEFAULT_RAMP, runOne } from '../load/session.ts'
+import { newResultsFile } from '../lib/results-file.ts'
 
 const d = DEFAULT_PARAMS
 const R = PARAM_RANGES
