@@ -1,7 +1,10 @@
 import { PbOptionError } from './errors.ts'
+import { transportNames } from './transports.ts'
 
-export const TRANSPORTS = ['short-poll', 'long-poll', 'sse', 'websocket'] as const
-export type Transport = (typeof TRANSPORTS)[number]
+// TODO(structure): callers move to lib/transports.ts; these two stay until they have
+export type { Transport } from './transports.ts'
+/** The registered transports' names, read when this module loads (after plugins: lib/plugins.ts). */
+export const TRANSPORTS: readonly string[] = transportNames()
 
 export const WRITE_POLICIES = ['per-tick', 'per-update'] as const
 export type WritePolicy = (typeof WRITE_POLICIES)[number]
@@ -101,3 +104,21 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 }
+
+/** The server-only flags of `pushbench serve`: the limits servers/options.ts enforces (test/scripts/cli.test.ts holds the two together). */
+export const SERVER_RANGES = Object.freeze({
+  port: { min: 0, max: 65_535, integer: true, unit: '' },
+  ringSize: { min: 0, max: 10_000_000, integer: true, unit: 'updates' },
+  maxBufferedBytes: { min: 1024, max: 1024 ** 3, integer: true, unit: 'bytes' },
+  heartbeatMs: { min: 10, max: 3_600_000, integer: true, unit: 'ms' },
+  pingIntervalMs: { min: 10, max: 3_600_000, integer: true, unit: 'ms' },
+  longPollTimeoutMs: { min: 10, max: 600_000, integer: true, unit: 'ms' },
+  maxClientMessageBytes: { min: 16, max: 1024 ** 2, integer: true, unit: 'bytes' },
+  backlog: { min: 1, max: 65_535, integer: true, unit: '' },
+} satisfies Record<string, NumberRange>)
+
+/** How `pushbench run` connects its clients: so many per batch, a pause between batches. */
+export const RAMP_RANGES = Object.freeze({
+  batch: { min: 1, max: 10_000, integer: true, unit: 'clients' },
+  pauseMs: { min: 0, max: 60_000, integer: true, unit: 'ms' },
+} satisfies Record<string, NumberRange>)

@@ -3,8 +3,8 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
 import { PbError } from './errors.ts'
-import { writeAtomic } from './write-atomic.ts'
 import { type ResultsFile, ResultsFileSchema } from './results-schema.ts'
+import { writeAtomic } from './write-atomic.ts'
 
 /** Names every invalid field by its path, e.g. `scenarios.0.results.1.latencyMs.p99: Invalid type`. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
@@ -18,7 +18,17 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string 
     .join('; ')
 }
 
+/** The results file format this suite writes and reads (DESIGN.md, "Results file"). */
+export const SCHEMA_VERSION = 1
+
 export function validateResults(data: unknown, source = 'results'): ResultsFile {
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion
+  if (data !== null && typeof data === 'object' && version !== SCHEMA_VERSION) {
+    throw new PbError(
+      'PB_ERR_RESULTS_SCHEMA',
+      `${source} has schemaVersion ${JSON.stringify(version)}; this pushbench reads schemaVersion ${SCHEMA_VERSION}`,
+    )
+  }
   const r = v.safeParse(ResultsFileSchema, data)
   if (!r.success)
     throw new PbError(

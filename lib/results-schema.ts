@@ -4,7 +4,7 @@
  * Fields may be added; the names DESIGN.md lists are never renamed.
  */
 import * as v from 'valibot'
-import { TRANSPORTS, WRITE_POLICIES } from './params.ts'
+import { WRITE_POLICIES } from './params.ts'
 
 const nonNeg = v.pipe(v.number(), v.minValue(0))
 const count = v.pipe(v.number(), v.integer(), v.minValue(0))
@@ -92,11 +92,23 @@ export const GeneratorSchema = v.object({
   otherHostCpuPercent: v.optional(nonNeg),
 })
 
-export const TransportSchema = v.picklist(TRANSPORTS)
+/**
+ * A transport's registered name (lib/transports.ts). Not a fixed list: a file measured with a plugin
+ * transport, or by a newer suite, still loads; the CLIs check names against the registry at the edge.
+ */
+export const TransportSchema = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/))
+
+/** What the server published and the clients had to receive (lib/workloads.ts); absent in older files: `ticker`. */
+export const WorkloadSchema = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/))
+
+/** Which client measured: `library` (ws, undici, eventsource-parser), later `lean` and `browser`; absent: `library`. */
+export const ClientKindSchema = v.picklist(['lean', 'library', 'browser'])
 
 export const CompletedResultSchema = v.object({
   state: v.optional(v.picklist(['completed', 'partial'])),
   transport: TransportSchema,
+  workload: v.optional(WorkloadSchema),
+  client: v.optional(ClientKindSchema),
   /** which server ran: the suite's own, or the bare baseline it is held against */
   server: v.optional(v.picklist(['pushbench', 'baseline'])),
   latencyMs: LatencySchema,
@@ -128,6 +140,8 @@ export const CompletedResultSchema = v.object({
 export const ErroredResultSchema = v.object({
   state: v.literal('errored'),
   transport: TransportSchema,
+  workload: v.optional(WorkloadSchema),
+  client: v.optional(ClientKindSchema),
   server: v.optional(v.picklist(['pushbench', 'baseline'])),
   error: v.string(),
 })

@@ -8,7 +8,8 @@ import autocannon from 'autocannon'
 
 interface WorkerInput {
   url: string
-  path: '/poll' | '/long-poll'
+  /** the polled transport's path */
+  path: string
   connections: number
   durationS: number
 }

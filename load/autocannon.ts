@@ -1,12 +1,13 @@
 /**
- * The poll endpoint's ceiling: autocannon (in its own pinned process) hammers `GET /poll` with
- * pollers that follow `since`, against the server pinned to the other core.
+ * A poll endpoint's ceiling: autocannon (in its own pinned process) hammers the polled transport's
+ * path with pollers that follow `since`, against the server pinned to the other core.
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { AutocannonResult } from '../lib/results-schema.ts'
+import { type Transport, transport, transportsOfKind } from '../lib/transports.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { canPin, spawnNode, waitReady } from './children.ts'
@@ -15,6 +16,8 @@ import { probeHostNsPerOp } from './host-probe.ts'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export interface AutocannonSpec {
+  /** a polled transport (registry kind `poll`); default: the first one registered (short polling) */
+  transport?: Transport
   params: ScenarioParams
   connections: number
   durationS: number
@@ -31,16 +34,11 @@ async function counters(server: ReturnType<typeof spawnNode>): Promise<CounterSn
 export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonResult> {
   const p = spec.params
   const pin = spec.pin !== false && canPin()
-  const args = [
-    '--transport',
-    'short-poll',
-    '--port',
-    '0',
-    '--seed',
-    String(p.seed),
-    '--tick-hz',
-    String(p.tickHz),
-  ]
+  const name = spec.transport ?? (transportsOfKind('poll')[0] as Transport)
+  const entry = transport(name)
+  if (entry.kind !== 'poll')
+    throw new PbError('PB_ERR_OPTION', `autocannon measures a polled transport, not ${name}`)
+  const args = ['--transport', name, '--port', '0', '--seed', String(p.seed), '--tick-hz', String(p.tickHz)]
   args.push('--updates-per-tick', String(p.updatesPerTick), '--payload-bytes', String(p.payloadBytes))
   if (spec.server === 'baseline') args.push('--server', 'baseline')
   const hostProbeNsPerOp = probeHostNsPerOp()
@@ -49,7 +47,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
     const ready = await waitReady<ReadyLine>(server)
     const input = JSON.stringify({
       url: ready.url,
-      path: '/poll',
+      path: entry.path,
       connections: spec.connections,
       durationS: spec.durationS,
     })

@@ -3,11 +3,12 @@
  * the scenario's tick rate) until delivery falls under the limit or p99 latency passes it. The
  * highest rate that passed is the transport's sustained capacity at that client count. A step whose
  * generator saturated ends the search: past it the generator, not the server, is measured.
- * Short polling's ceiling is measured by autocannon instead (load/autocannon.ts).
+ * A polled transport's ceiling is measured by autocannon instead (load/autocannon.ts).
  */
 import { PbError } from '../lib/errors.ts'
 import { PARAM_RANGES } from '../lib/params.ts'
 import type { Capacity, CapacityStep } from '../lib/results-schema.ts'
+import { transport } from '../lib/transports.ts'
 import { type RunSpec, Session } from './session.ts'
 
 export interface CapacityOptions {
@@ -42,8 +43,11 @@ export function bottleneck(step: CapacityStep): 'server' | 'generator' {
 }
 
 export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Promise<Capacity> {
-  if (spec.transport === 'short-poll') {
-    throw new PbError('PB_ERR_OPTION', 'capacity search steps pushed updates; short polling uses autocannon')
+  if (transport(spec.transport).kind !== 'push') {
+    throw new PbError(
+      'PB_ERR_OPTION',
+      `capacity search steps pushed updates; ${spec.transport} is polled (its endpoint's ceiling is autocannon's)`,
+    )
   }
   const p = spec.params
   const steps: CapacityStep[] = []

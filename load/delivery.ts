@@ -1,5 +1,6 @@
 /**
- * Per-client delivery accounting. An update belongs to the measured window by its publish instant
+ * Per-client, per-stream delivery accounting: each stream has its own sequence, so gaps, duplicates and
+ * reorderings are told apart per (client, stream). An update belongs to the measured window by its publish instant
  * (`ts` in [startMs, endMs)); seqs outside the window still move the client's position so that the
  * window's gaps, duplicates and reorderings are told apart.
  */
@@ -28,6 +29,8 @@ export class Delivery {
   private readonly gaps = new Set<number>()
 
   constructor(
+    /** the stream counted (lib/workloads.ts): seqs are this stream's */
+    readonly stream: number,
     private readonly window: Window,
     private readonly latency: hdr.Histogram,
   ) {}

@@ -1,6 +1,7 @@
 /** Messages between the orchestrator and a generator process (node IPC, JSON). */
-import type { ScenarioParams, Transport } from '../lib/params.ts'
+import type { ScenarioParams } from '../lib/params.ts'
 import type { Latency } from '../lib/results-schema.ts'
+import type { Transport } from '../lib/transports.ts'
 
 export interface RampOptions {
   /** clients connected per batch */
@@ -13,6 +14,7 @@ export type GeneratorRequest =
   | {
       type: 'start'
       transport: Transport
+      workload: string
       base: string
       params: ScenarioParams
       ramp: RampOptions
@@ -52,6 +54,14 @@ export interface GeneratorReport {
 
 export type GeneratorMessage =
   | { type: 'progress'; connected: number; total: number }
-  | { type: 'connected'; connected: number; failed: number; ms: number; lastError: string | undefined }
+  | {
+      type: 'connected'
+      connected: number
+      failed: number
+      /** connected clients per stream: what a window expects is published[s] x subscribers[s], summed */
+      subscribers: number[]
+      ms: number
+      lastError: string | undefined
+    }
   | { type: 'result'; report: GeneratorReport }
   | { type: 'error'; message: string }

@@ -5,24 +5,14 @@
  */
 import { performance } from 'node:perf_hooks'
 import { nowMs } from '../lib/clock.ts'
-import type { Transport } from '../lib/params.ts'
-import { mulberry32 } from '../servers/ticker.ts'
+import { mulberry32 } from '../lib/random.ts'
+import { type Transport, transport as transportEntry } from '../lib/transports.ts'
+import { workload } from '../lib/workloads.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
-import { LongPollClient } from './clients/long-poll.ts'
-import { ShortPollClient } from './clients/short-poll.ts'
-import { SseClient } from './clients/sse.ts'
-import { WebSocketClient } from './clients/websocket.ts'
 import type { Window } from './delivery.ts'
 import type { GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
 import { newHistogram, summarise } from './latency.ts'
 import { stratifiedPhases } from './poll-phases.ts'
-
-const CLIENTS: Record<Transport, new (ctx: ClientContext) => LoadClient> = {
-  'short-poll': ShortPollClient,
-  'long-poll': LongPollClient,
-  sse: SseClient,
-  websocket: WebSocketClient,
-}
 
 const send = (m: GeneratorMessage): void => {
   process.send?.(m)
@@ -56,8 +46,14 @@ const mark = (): Mark => ({
 
 async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<void> {
   transport = m.transport
+  const entry = transportEntry(m.transport)
+  const Client = await entry.clients.library()
+  const wl = workload(m.workload)
+  const streams = wl.streams(m.params)
   const ctx: ClientContext = {
     base: new URL(m.base),
+    path: entry.path,
+    streams,
     params: m.params,
     window,
     latency,
@@ -70,7 +66,7 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
   for (let i = 0; i < m.clients && !finished; i += m.ramp.batch) {
     const batch: Promise<void>[] = []
     for (let k = i; k < Math.min(m.clients, i + m.ramp.batch); k++) {
-      const c = new CLIENTS[m.transport](ctx)
+      const c = new Client(ctx, wl.streamOf(k, m.params))
       clients.push(c)
       batch.push(
         c.start().catch((err: Error) => {
@@ -85,7 +81,16 @@ async function start(m: Extract<GeneratorRequest, { type: 'start' }>): Promise<v
       await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
   }
   const failed = unconnected.size
-  send({ type: 'connected', connected: clients.length - failed, failed, ms: nowMs() - t0, lastError })
+  const subscribers = new Array<number>(streams).fill(0)
+  for (const c of clients) if (!unconnected.has(c)) subscribers[c.stream] = (subscribers[c.stream] ?? 0) + 1
+  send({
+    type: 'connected',
+    connected: clients.length - failed,
+    failed,
+    subscribers,
+    ms: nowMs() - t0,
+    lastError,
+  })
 }
 
 /** How often the drain looks whether every client is past the window. */
@@ -161,7 +166,7 @@ function report(end: Mark, partial: boolean, last: boolean): void {
   const result: GeneratorReport = {
     clients: clients.length,
     latency: summarise(latency),
-    scheduleLag: transport === 'short-poll' ? summarise(scheduleLag) : undefined,
+    scheduleLag: transport && transportEntry(transport).kind === 'poll' ? summarise(scheduleLag) : undefined,
     delivered,
     duplicates,
     outOfOrder,

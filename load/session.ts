@@ -5,23 +5,24 @@
  */
 import { nowMs } from '../lib/clock.ts'
 import { PbError } from '../lib/errors.ts'
-import { flagName, type ScenarioParams, type Transport } from '../lib/params.ts'
+import { flagName, type ScenarioParams } from '../lib/params.ts'
 import type { CompletedResult } from '../lib/results-schema.ts'
+import { type Transport, transport as transportEntry } from '../lib/transports.ts'
+import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
-import type { GeneratorMessage, GeneratorReport, RampOptions } from './generator-ipc.ts'
-import { hostBusyMs, OTHER_CPU_LIMIT_PERCENT } from './host-cpu.ts'
+import type { GeneratorMessage, RampOptions } from './generator-ipc.ts'
+import { hostBusyMs } from './host-cpu.ts'
 import { probeHostNsPerOp } from './host-probe.ts'
-import { modelBytes } from './model.ts'
-
-/** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
-export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
+import { toResult } from './to-result.ts'
 
 export type Phase = 'server' | 'connect' | 'warmup' | 'measure' | 'drain' | 'stop'
 
 export interface RunSpec {
   transport: Transport
+  /** what the server publishes (lib/workloads.ts); default `ticker` */
+  workload?: string
   params: ScenarioParams
   server?: 'pushbench' | 'baseline'
   /** server bind address; the load goes only there */
@@ -47,7 +48,7 @@ export const INTERRUPT_CLOSE_MS = 100
  * it lets a late update count as late, not as missed.
  */
 export function drainMs(p: ScenarioParams, transport: Transport): number {
-  return transport === 'short-poll' ? 2 * p.pollIntervalMs + 5000 : 10_000
+  return transportEntry(transport).kind === 'poll' ? 2 * p.pollIntervalMs + 5000 : 10_000
 }
 
 /**
@@ -137,6 +138,8 @@ export class Session {
     readonly ready: ReadyLine,
     readonly connected: number,
     readonly failed: number,
+    /** connected clients per stream */
+    readonly subscribers: number[],
     /** load/host-probe.ts, timed before the server started */
     readonly hostProbeNsPerOp: number,
   ) {}
@@ -166,6 +169,7 @@ export class Session {
       gen.proc.send({
         type: 'start',
         transport: spec.transport,
+        workload: spec.workload ?? DEFAULT_WORKLOAD,
         base: ready.url,
         params: p,
         ramp: spec.ramp ?? DEFAULT_RAMP,
@@ -179,7 +183,16 @@ export class Session {
         )
       }
       if (spec.signal?.aborted) throw interrupted()
-      return new Session(spec, server, gen, ready, conn.connected, conn.failed, hostProbeNsPerOp)
+      return new Session(
+        spec,
+        server,
+        gen,
+        ready,
+        conn.connected,
+        conn.failed,
+        conn.subscribers,
+        hostProbeNsPerOp,
+      )
     } catch (err) {
       await Promise.all([server?.stop(2000), gen?.stop(2000)])
       throw err
@@ -238,7 +251,8 @@ export class Session {
       s0,
       s1,
       report,
-      published: pub.count,
+      published: pub.perStream,
+      subscribers: this.subscribers,
       connected: this.connected,
       failed: this.failed,
       ready: this.ready,
@@ -264,118 +278,5 @@ export async function runOne(spec: RunSpec): Promise<CompletedResult> {
     return await session.measure(spec.params, true)
   } finally {
     await session.close()
-  }
-}
-
-interface Measured {
-  s0: CounterSnapshot
-  s1: CounterSnapshot
-  report: GeneratorReport
-  published: number
-  connected: number
-  failed: number
-  ready: ReadyLine
-  partial: boolean
-  /** publish-instant window, ms */
-  windowMs: number
-  /** CPU the whole host was busy over the window (all processes, all cores), when known */
-  hostBusyMs: number | undefined
-  hostProbeNsPerOp: number
-}
-
-const r2 = (n: number): number => Math.round(n * 100) / 100
-const r3 = (n: number): number => Math.round(n * 1000) / 1000
-
-function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): CompletedResult {
-  const { s0, s1, report: g } = m
-  const counterMs = s1.atMs - s0.atMs
-  const delivered = g.delivered
-  const expected = m.published * m.connected
-  const c2s = s1.bytesRead - s0.bytesRead
-  const s2c = s1.bytesWritten - s0.bytesWritten
-  const userUs = s1.cpuUserUs - s0.cpuUserUs
-  const systemUs = s1.cpuSystemUs - s0.cpuSystemUs
-  const dIdle = s1.eluIdleMs - s0.eluIdleMs
-  const dActive = s1.eluActiveMs - s0.eluActiveMs
-  const model = modelBytes(spec.transport, p, {
-    host: m.ready.host,
-    port: m.ready.port,
-    seqFrom: s0.lastSeq + 1,
-    seqTo: s0.lastSeq + Math.max(1, m.published),
-  })
-  const saturated =
-    g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
-  const warnings: string[] = []
-  if (saturated) {
-    warnings.push(
-      `generator saturated (CPU ${g.cpuPercent.toFixed(0)}% of a core, ELU ${g.eventLoopUtilization.toFixed(2)}): these figures measure the generator, not the server`,
-    )
-  }
-  if (m.failed > 0) warnings.push(`${m.failed} of ${p.clients} clients could not connect`)
-  const missed = Math.max(0, expected - delivered)
-  if (missed > 0 && spec.transport !== 'short-poll') warnings.push(`${missed} updates missed`)
-  if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
-  if (m.partial) warnings.push('interrupted: the window was cut short')
-  let otherCpuPercent: number | undefined
-  if (m.hostBusyMs !== undefined && counterMs > 0) {
-    const ours = (userUs + systemUs + g.cpuUserUs + g.cpuSystemUs) / 1000
-    otherCpuPercent = Math.max(0, ((m.hostBusyMs - ours) / counterMs) * 100)
-    if (otherCpuPercent > OTHER_CPU_LIMIT_PERCENT) {
-      warnings.push(
-        `other processes used ${otherCpuPercent.toFixed(0)}% of a core during the window: the host was not quiet, figures are disturbed`,
-      )
-    }
-  }
-  const seconds = m.windowMs / 1000
-  return {
-    state: m.partial ? 'partial' : 'completed',
-    transport: spec.transport,
-    server: spec.server ?? 'pushbench',
-    latencyMs: g.latency,
-    ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
-    updates: {
-      published: m.published,
-      expected,
-      delivered,
-      missed,
-      duplicates: g.duplicates,
-      outOfOrder: g.outOfOrder,
-    },
-    bytes: {
-      clientToServer: c2s,
-      serverToClient: s2c,
-      perDeliveredUpdate: delivered > 0 ? r2((c2s + s2c) / delivered) : 0,
-      modelPerUpdate: model.perUpdate,
-      perClientPerSecond: counterMs > 0 ? r2((c2s + s2c) / m.connected / (counterMs / 1000)) : 0,
-      serverToClientPerDeliveredUpdate: delivered > 0 ? r2(s2c / delivered) : 0,
-      clientTally: { read: g.clientBytes.read, written: g.clientBytes.written },
-    },
-    serverCpu: {
-      userMs: r3(userUs / 1000),
-      systemMs: r3(systemUs / 1000),
-      percentOfCore: counterMs > 0 ? r2(((userUs + systemUs) / 1000 / counterMs) * 100) : 0,
-      usPerDeliveredUpdate: delivered > 0 ? r3((userUs + systemUs) / delivered) : 0,
-      eventLoopUtilization: dIdle + dActive > 0 ? r3(dActive / (dIdle + dActive)) : 0,
-    },
-    serverMemory: { rssMaxBytes: s1.rssMaxBytes },
-    requests: s1.stats.requests - s0.stats.requests,
-    errors: g.errors + (s1.stats.errors - s0.stats.errors),
-    generator: {
-      cpuPercent: r2(g.cpuPercent),
-      eventLoopUtilization: r3(g.eventLoopUtilization),
-      saturated,
-      processes: 1,
-      ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),
-    },
-    connections: {
-      opened: s1.connectionsTotal - s0.connectionsTotal,
-      reconnects: g.reconnects,
-      slowConsumerDisconnects: s1.stats.slowConsumerDisconnects - s0.stats.slowConsumerDisconnects,
-      heldRequestsMax: s1.stats.heldRequestsMax,
-    },
-    deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,
-    windowMs: r2(m.windowMs),
-    hostProbeNsPerOp: m.hostProbeNsPerOp,
-    ...(warnings.length > 0 ? { warnings } : {}),
   }
 }

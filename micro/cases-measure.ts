@@ -4,9 +4,9 @@
  */
 import * as hdr from 'hdr-histogram-js'
 import { nowMs } from '../lib/clock.ts'
+import { mulberry32 } from '../lib/random.ts'
 import { Delivery } from '../load/delivery.ts'
 import { newHistogram, recordMs } from '../load/latency.ts'
-import { mulberry32 } from '../servers/ticker.ts'
 import { defineCase, expect, type MicroCaseDef } from './case.ts'
 
 /** Latencies to record, us: spread over 0.2..5 ms so successive records hit different buckets. */
@@ -27,6 +27,7 @@ export function measureCases(): MicroCaseDef[] {
   const generator = newHistogram()
   const accountHist = newHistogram()
   const delivery = new Delivery(
+    0,
     { startMs: Number.NEGATIVE_INFINITY, endMs: Number.POSITIVE_INFINITY },
     accountHist,
   )

@@ -27,8 +27,8 @@ export function pollResponse(t: PollHeadTemplate, jsons: readonly Buffer[]): [Bu
 export async function capturePollHead(): Promise<PollHeadTemplate> {
   const server = await startServer({ transport: 'short-poll', port: 0, autoStart: false })
   try {
-    for (let i = 0; i < 3; i++) server.ticker.publishTick()
-    const jsons = server.ticker.since(0).map((u) => u.json)
+    for (let i = 0; i < 3; i++) server.source.publishTick()
+    const jsons = server.source.since(0, 0).map((u) => u.json)
     const raw = await rawGet(server.port, '/poll?since=0')
     const end = raw.indexOf('\r\n\r\n')
     const head = raw.subarray(0, end + 4).toString('latin1')

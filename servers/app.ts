@@ -2,11 +2,15 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PbOptionError } from '../lib/errors.ts'
 import type { SocketCounters, TransportStats } from './counters.ts'
+import type { Feed } from './feed.ts'
+import { KEEP_ALIVE_TIMEOUT_MS } from './http-settings.ts'
 import type { ServerOptions } from './options.ts'
-import type { Ticker } from './ticker.ts'
 
 export interface TransportContext {
-  ticker: Ticker
+  /** the workload's messages, by stream */
+  feed: Feed
+  /** the URL path the transport serves (from the registry) */
+  path: string
   options: Readonly<ServerOptions>
   stats: TransportStats
   sockets: SocketCounters
@@ -14,8 +18,6 @@ export interface TransportContext {
 
 /** A transport registers its routes and its shutdown (preClose) on the shared app. */
 export type TransportPlugin = (app: FastifyInstance, ctx: TransportContext) => void
-
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000
 
 export function createApp(): FastifyInstance {
   const app = Fastify({
@@ -58,6 +60,19 @@ export function parseSeq(field: string, raw: unknown, lastSeq: number): number {
     throw new PbOptionError(field, `must be a non-negative integer seq, got ${JSON.stringify(raw)}`)
   }
   return Number(raw)
+}
+
+/** The stream a request subscribes to: `?stream=N`, 0 when absent; outside 0..streams-1 is a 400. */
+export function parseStream(raw: unknown, feed: Feed): number {
+  if (raw === undefined) return 0
+  const n = typeof raw === 'string' && SEQ.test(raw) ? Number(raw) : -1
+  if (n < 0 || n >= feed.streams) {
+    throw new PbOptionError(
+      'stream',
+      `must be an integer from 0 to ${feed.streams - 1}, got ${JSON.stringify(raw)}`,
+    )
+  }
+  return n
 }
 
 /** 204 for "nothing newer": carries the newest seq so a client that started without `since` learns where to resume. */

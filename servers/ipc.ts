@@ -12,7 +12,8 @@ export type ServerRequest =
 
 export type ServerReply =
   | { id: number; type: 'counters'; counters: CounterSnapshot }
-  | { id: number; type: 'published'; count: number; lastSeq: number }
+  /** messages published in the window, per stream */
+  | { id: number; type: 'published'; perStream: number[]; lastSeq: number }
   | { id: number; type: 'ok' }
   | { id: number; type: 'error'; message: string }
 

@@ -1,53 +1,57 @@
 /**
- * Long polling: `GET /long-poll?since=SEQ` answers at once when newer updates exist, else holds the
+ * Long polling: `GET <path>?since=SEQ` answers at once when newer updates exist, else holds the
  * request until the next publish (or 204 after longPollTimeoutMs). A client that goes away is released at once.
  */
 import type { FastifyReply } from 'fastify'
-import { parseSeq, sendNoContent, type TransportPlugin } from './app.ts'
+import { parseSeq, parseStream, sendNoContent, type TransportPlugin } from './app.ts'
 import { PollBatches } from './poll-batches.ts'
 
 interface Held {
   reply: FastifyReply
+  stream: number
   since: number
   timer: NodeJS.Timeout
 }
 
-export const longPoll: TransportPlugin = (app, { ticker, stats, options }) => {
-  const batches = new PollBatches(ticker)
-  const held = new Set<Held>()
+export const longPoll: TransportPlugin = (app, { feed, stats, options, path }) => {
+  const batches = new PollBatches(feed)
+  /** held requests, per stream */
+  const held = Array.from({ length: feed.streams }, () => new Set<Held>())
 
   const release = (h: Held): boolean => {
-    if (!held.delete(h)) return false
+    if (!held[h.stream]?.delete(h)) return false
     clearTimeout(h.timer)
     stats.heldRequests--
     return true
   }
 
-  ticker.onTick(() => {
-    for (const h of held) {
-      const body = batches.get(h.since)
+  feed.onPublish((stream) => {
+    for (const h of held[stream] ?? []) {
+      const body = batches.get(stream, h.since)
       if (body === undefined) continue
       release(h)
       h.reply.header('content-type', 'application/json').send(body)
     }
   })
 
-  app.get<{ Querystring: { since?: string } }>('/long-poll', (req, reply) => {
+  app.get<{ Querystring: { since?: string; stream?: string } }>(path, (req, reply) => {
     stats.requests++
-    const since = parseSeq('since', req.query.since, ticker.lastSeq)
-    const body = batches.get(since)
+    const stream = parseStream(req.query.stream, feed)
+    const since = parseSeq('since', req.query.since, feed.lastSeqOf(stream))
+    const body = batches.get(stream, since)
     if (body !== undefined) {
       reply.header('content-type', 'application/json').send(body)
       return
     }
     const h: Held = {
       reply,
+      stream,
       since,
       timer: setTimeout(() => {
-        if (release(h)) sendNoContent(reply, ticker.lastSeq)
+        if (release(h)) sendNoContent(reply, feed.lastSeqOf(stream))
       }, options.longPollTimeoutMs),
     }
-    held.add(h)
+    held[stream]?.add(h)
     stats.heldRequests++
     if (stats.heldRequests > stats.heldRequestsMax) stats.heldRequestsMax = stats.heldRequests
     // 'close' fires when the answer is done or when the client went away first: either way, not held any more
@@ -55,10 +59,10 @@ export const longPoll: TransportPlugin = (app, { ticker, stats, options }) => {
   })
 
   app.addHook('preClose', (done) => {
-    for (const h of held) {
+    for (const h of held.flatMap((set) => [...set])) {
       release(h)
       h.reply.header('connection', 'close')
-      sendNoContent(h.reply, ticker.lastSeq)
+      sendNoContent(h.reply, feed.lastSeqOf(h.stream))
     }
     done()
   })

@@ -1,17 +1,14 @@
 import { PbOptionError } from '../lib/errors.ts'
-import {
-  checkChoice,
-  checkNumber,
-  resolveParams,
-  TRANSPORTS,
-  type Transport,
-  type WritePolicy,
-} from '../lib/params.ts'
+import { checkChoice, checkNumber, resolveParams, type WritePolicy } from '../lib/params.ts'
+import { type Transport, transportNames } from '../lib/transports.ts'
+import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import { checkPayloadBytes } from './update.ts'
 
 /** Everything one server process is started with. */
 export interface ServerOptions {
   transport: Transport
+  /** what is published (lib/workloads.ts) */
+  workload: Workload
   host: string
   /** 0 picks a free port */
   port: number
@@ -42,6 +39,7 @@ export interface ServerOptions {
 }
 
 export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Object.freeze({
+  workload: DEFAULT_WORKLOAD,
   host: '127.0.0.1',
   port: 0,
   seed: 1,
@@ -73,7 +71,7 @@ export function resolveServerOptions(
     ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
   }
   const name = (k: keyof ServerOptions) => names[k] ?? k
-  const transport = checkChoice(name('transport'), o.transport, TRANSPORTS)
+  const transport = checkChoice(name('transport'), o.transport, transportNames())
   checkPayloadBytes(Number(o.payloadBytes), name('payloadBytes'))
   const p = resolveParams(
     {
@@ -90,6 +88,7 @@ export function resolveServerOptions(
     throw new PbOptionError(name('host'), 'must be a host name or address')
   return Object.freeze({
     transport,
+    workload: checkChoice(name('workload'), o.workload, WORKLOADS),
     host: o.host,
     port: checkNumber(name('port'), o.port, { min: 0, max: 65_535, integer: true, unit: '' }),
     seed: p.seed,

@@ -5,7 +5,7 @@
  */
 import type { WritePolicy } from '../lib/params.ts'
 import type { TransportStats } from './counters.ts'
-import type { Update } from './ticker.ts'
+import type { Message } from './feed.ts'
 
 export interface PushSink {
   /** queue bytes on the connection */
@@ -26,15 +26,15 @@ export class PushWriter<S extends PushSink> {
     private readonly maxBufferedBytes: number,
     private readonly stats: TransportStats,
     /** the framed bytes of one update (memoised on the update) */
-    private readonly frame: (u: Update) => Buffer,
+    private readonly frame: (u: Message) => Buffer,
   ) {}
 
   /** Writes one tick to every sink. */
-  publish(updates: readonly Update[]): void {
+  publish(updates: readonly Message[]): void {
     if (this.sinks.size === 0 || updates.length === 0) return
     if (this.policy === 'per-tick') {
       const buf =
-        updates.length === 1 ? this.frame(updates[0] as Update) : Buffer.concat(updates.map(this.frame))
+        updates.length === 1 ? this.frame(updates[0] as Message) : Buffer.concat(updates.map(this.frame))
       for (const s of this.sinks) this.deliver(s, buf)
     } else {
       const frames = updates.map(this.frame)
@@ -58,7 +58,7 @@ export class PushWriter<S extends PushSink> {
   }
 
   /** Writes a backlog (resume) to one sink with the same policy. */
-  backlog(s: S, updates: readonly Update[]): void {
+  backlog(s: S, updates: readonly Message[]): void {
     if (updates.length === 0) return
     if (this.policy === 'per-tick') this.deliver(s, Buffer.concat(updates.map(this.frame)))
     else for (const u of updates) if (!this.deliver(s, this.frame(u))) return

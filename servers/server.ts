@@ -1,8 +1,9 @@
-/** Starts one transport's server: ticker + shared fastify app + the transport's routes, on 127.0.0.1 by default. */
+/** Starts one transport's server: the workload's source + shared fastify app + the transport's routes, on 127.0.0.1 by default. */
 import type { Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import type { Transport } from '../lib/params.ts'
-import { createApp, type TransportPlugin } from './app.ts'
+import { transport } from '../lib/transports.ts'
+import { workload } from '../lib/workloads.ts'
+import { createApp } from './app.ts'
 import {
   type CounterSnapshot,
   newTransportStats,
@@ -11,27 +12,8 @@ import {
   snapshot,
   type TransportStats,
 } from './counters.ts'
-import { longPoll } from './long-poll.ts'
+import type { Source } from './feed.ts'
 import { resolveServerOptions, type ServerOptions } from './options.ts'
-import { shortPoll } from './short-poll.ts'
-import { sse } from './sse.ts'
-import { Ticker } from './ticker.ts'
-import { websocket } from './websocket.ts'
-
-export const TRANSPORT_PLUGINS: Readonly<Record<Transport, TransportPlugin>> = Object.freeze({
-  'short-poll': shortPoll,
-  'long-poll': longPoll,
-  sse,
-  websocket,
-})
-
-/** URL path each transport serves. */
-export const TRANSPORT_PATHS: Readonly<Record<Transport, string>> = Object.freeze({
-  'short-poll': '/poll',
-  'long-poll': '/long-poll',
-  sse: '/sse',
-  websocket: '/ws',
-})
 
 /** Which implementation serves: the suite's own, or the bare baseline it is held against (servers/baseline/). */
 export const SERVER_KINDS = ['pushbench', 'baseline'] as const
@@ -42,7 +24,8 @@ export interface RunningServer {
   readonly kind: ServerKind
   /** the node:http server that listens (every socket, upgraded ones included, goes through it) */
   readonly httpServer: Server
-  readonly ticker: Ticker
+  /** the workload's publisher: tick boundaries, rate steps and publish counts go through it */
+  readonly source: Source
   readonly options: Readonly<ServerOptions>
   readonly stats: TransportStats
   readonly host: string
@@ -52,7 +35,7 @@ export interface RunningServer {
   counters(): CounterSnapshot
   /** restarts the RSS peak (at the start of a measured window) */
   markRss(): void
-  /** Stops the ticker, closes every connection the proper way for its transport, stops listening. */
+  /** Stops publishing, closes every connection the proper way for its transport, stops listening. */
   close(): Promise<void>
 }
 
@@ -67,33 +50,35 @@ export async function startServer(
   names: Partial<Record<keyof ServerOptions, string>> = {},
 ): Promise<PushbenchServer> {
   const options = resolveServerOptions(input, names)
-  const ticker = new Ticker(options)
+  const entry = transport(options.transport)
+  const plugin = await entry.server()
+  const source = (await workload(options.workload).source())(options)
   const stats = newTransportStats()
   const sockets = new SocketCounters()
   const app = createApp()
   sockets.attach(app.server)
-  TRANSPORT_PLUGINS[options.transport](app, { ticker, options, stats, sockets })
+  plugin(app, { feed: source, path: entry.path, options, stats, sockets })
   await app.listen({ host: options.host, port: options.port, backlog: options.backlog })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port
   const rss = new RssSampler()
-  if (options.autoStart) ticker.start()
+  if (options.autoStart) source.start()
   let closing: Promise<void> | undefined
   return {
     kind: 'pushbench',
     httpServer: app.server,
     app,
-    ticker,
+    source,
     options,
     stats,
     host: options.host,
     port,
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
-    counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
+    counters: () => snapshot(sockets, rss, stats, source.lastSeqOf(0)),
     markRss: () => rss.mark(),
     close: () => {
       closing ??= (async () => {
-        ticker.stop()
+        source.stop()
         rss.stop()
         await app.close()
         // whatever is left (a peer that never finished its close handshake) is cut

@@ -1,12 +1,12 @@
 /**
- * Server-Sent Events: `GET /sse` (resume with `Last-Event-ID`, or `?lastEventId=` where a header
+ * Server-Sent Events: `GET <path>` (resume with `Last-Event-ID`, or `?lastEventId=` where a header
  * cannot be set), `text/event-stream`, one `id:`/`data:` event per update, comment heartbeats.
  */
 import type { ServerResponse } from 'node:http'
-import { parseSeq, type TransportPlugin } from './app.ts'
+import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
+import type { Message } from './feed.ts'
 import { SSE_HEARTBEAT, sseEvent } from './frames.ts'
 import { type PushSink, PushWriter } from './push-writer.ts'
-import type { Update } from './ticker.ts'
 
 class SseSink implements PushSink {
   constructor(readonly res: ServerResponse) {}
@@ -24,26 +24,32 @@ class SseSink implements PushSink {
   }
 }
 
-const frame = (u: Update): Buffer => {
+const frame = (u: Message): Buffer => {
   if (u.framed === undefined) u.framed = sseEvent(u.seq, u.json)
   return u.framed
 }
 
-export const sse: TransportPlugin = (app, { ticker, stats, options }) => {
-  const writer = new PushWriter<SseSink>(options.writePolicy, options.maxBufferedBytes, stats, frame)
-  ticker.onTick((updates) => writer.publish(updates))
+export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
+  /** one writer per stream: a connection is on the stream it asked for */
+  const writers = Array.from(
+    { length: feed.streams },
+    () => new PushWriter<SseSink>(options.writePolicy, options.maxBufferedBytes, stats, frame),
+  )
+  feed.onPublish((stream, messages) => writers[stream]?.publish(messages))
 
   const heartbeat = setInterval(() => {
-    for (const s of writer.sinks) writer.deliver(s, SSE_HEARTBEAT)
+    for (const w of writers) for (const s of w.sinks) w.deliver(s, SSE_HEARTBEAT)
   }, options.heartbeatMs)
   heartbeat.unref()
 
-  app.get<{ Querystring: { lastEventId?: string } }>('/sse', (req, reply) => {
+  app.get<{ Querystring: { lastEventId?: string; stream?: string } }>(path, (req, reply) => {
     stats.requests++
+    const stream = parseStream(req.query.stream, feed)
+    const writer = writers[stream] as PushWriter<SseSink>
     const header = req.headers['last-event-id']
     const resume = header !== undefined ? (Array.isArray(header) ? header[0] : header) : req.query.lastEventId
     const field = header !== undefined ? 'Last-Event-ID' : 'lastEventId'
-    const since = parseSeq(field, resume, ticker.lastSeq)
+    const since = parseSeq(field, resume, feed.lastSeqOf(stream))
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
@@ -54,14 +60,16 @@ export const sse: TransportPlugin = (app, { ticker, stats, options }) => {
       stats.streams--
       writer.sinks.delete(sink)
     })
-    writer.backlog(sink, ticker.since(since))
+    writer.backlog(sink, feed.since(stream, since))
     if (sink.open) writer.sinks.add(sink)
   })
 
   app.addHook('preClose', (done) => {
     clearInterval(heartbeat)
-    for (const s of writer.sinks) s.res.end()
-    writer.sinks.clear()
+    for (const w of writers) {
+      for (const s of w.sinks) s.res.end()
+      w.sinks.clear()
+    }
     done()
   })
 }

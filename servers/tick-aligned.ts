@@ -3,10 +3,10 @@
  * the server's counters right before the first tick at or after each edge makes the bytes and CPU in
  * the window exactly those of the updates in it (a push server writes a tick synchronously on publish).
  */
-import type { Ticker } from './ticker.ts'
+import type { Source } from './feed.ts'
 
 /** Runs `take` just before the first tick with ts >= atMs; if no tick comes (ticker stopped), shortly after. */
-export function atTickBoundary<T>(ticker: Ticker, atMs: number, take: () => T): Promise<T> {
+export function atTickBoundary<T>(ticker: Source, atMs: number, take: () => T): Promise<T> {
   return new Promise((resolve) => {
     let done = false
     const finish = () => {

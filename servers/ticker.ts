@@ -1,9 +1,12 @@
 /**
- * The ticker every server shares: S symbols whose prices move by a seeded random walk, published
- * `updatesPerTick` at a time, `tickHz` times a second. Each update is serialised once, on publish.
+ * The ticker workload's server side: S symbols whose prices move by a seeded random walk, published
+ * `updatesPerTick` at a time, `tickHz` times a second, on one stream. Each update is serialised once, on publish.
  */
+import { nowMs } from '../lib/clock.ts'
 import { PbOptionError } from '../lib/errors.ts'
 import { checkNumber, PARAM_RANGES } from '../lib/params.ts'
+import { mulberry32 } from '../lib/random.ts'
+import type { Message, PublishListener, Source } from './feed.ts'
 import { encodeUpdate, MAX_PX, MIN_PX } from './update.ts'
 
 export interface TickerOptions {
@@ -16,32 +19,15 @@ export interface TickerOptions {
   ringSize: number
 }
 
-/** The clock DESIGN.md names: sub-millisecond, the same across processes on one host. */
-export const nowMs = (): number => performance.timeOrigin + performance.now()
-
-/** One published update; the transports memoise their own framing of it on first use. */
-export class Update {
-  /** framed form for the one transport this process serves (SSE event, WebSocket frame) */
+/** One published update, on the ticker's one stream; the transports memoise their own framing of it. */
+export class Update implements Message {
+  readonly stream = 0
   framed: Buffer | undefined = undefined
   constructor(
     readonly seq: number,
     readonly ts: number,
     readonly json: Buffer,
   ) {}
-}
-
-export type TickListener = (updates: readonly Update[]) => void
-
-/** mulberry32: small, fast, good enough for a price walk, and the same on every platform. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const KNOWN =
@@ -63,7 +49,11 @@ export function defaultRingSize(payloadBytes: number): number {
   return Math.max(1024, Math.min(65_536, Math.floor(DEFAULT_RING_BYTES / payloadBytes)))
 }
 
-export class Ticker {
+/** The ticker's one stream. */
+const STREAM = 0
+
+export class Ticker implements Source {
+  readonly streams = 1
   readonly options: Readonly<TickerOptions>
   /** seq of the newest update; 0 before the first publish */
   lastSeq = 0
@@ -73,7 +63,7 @@ export class Ticker {
   private readonly prices: Float64Array
   private readonly rand: () => number
   private readonly pad: string
-  private readonly listeners = new Set<TickListener>()
+  private readonly listeners = new Set<PublishListener>()
   private readonly beforeListeners = new Set<(ts: number) => void>()
   private timer: NodeJS.Timeout | undefined
   private tickHz: number
@@ -104,9 +94,13 @@ export class Ticker {
   }
 
   /** Calls `fn` after every tick with that tick's updates (in seq order). Returns the unsubscribe. */
-  onTick(fn: TickListener): () => void {
+  onPublish(fn: PublishListener): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
+  }
+
+  lastSeqOf(_stream: number): number {
+    return this.lastSeq
   }
 
   /** Calls `fn(ts)` at the start of every tick, before its updates exist or are written. */
@@ -153,12 +147,12 @@ export class Ticker {
     this.ticks++
     this.tickLog.push(ts, n)
     if (this.tickLog.length > 4_000_000) this.tickLog = this.tickLog.slice(-2_000_000)
-    for (const fn of this.listeners) fn(out)
+    for (const fn of this.listeners) fn(STREAM, out)
     return out
   }
 
   /** Every update newer than `seq` still in the ring, oldest first: O(1) to find, O(k) to copy. */
-  since(seq: number): Update[] {
+  since(_stream: number, seq: number): Update[] {
     const size = this.ring.length
     const from = Math.max(seq + 1, this.lastSeq - size + 1, 1)
     if (from > this.lastSeq) return []
@@ -172,15 +166,15 @@ export class Ticker {
     return Math.max(1, this.lastSeq - this.ring.length + 1)
   }
 
-  /** Updates whose publish instant is in [fromMs, toMs). */
-  publishedBetween(fromMs: number, toMs: number): number {
+  /** Updates whose publish instant is in [fromMs, toMs), per stream (the ticker has one). */
+  publishedBetween(fromMs: number, toMs: number): number[] {
     let n = 0
     const log = this.tickLog
     for (let i = 0; i < log.length; i += 2) {
       const ts = log[i] as number
       if (ts >= fromMs && ts < toMs) n += log[i + 1] as number
     }
-    return n
+    return [n]
   }
 
   /** Starts the tick timer; ticks are scheduled from a fixed origin so they do not drift. */

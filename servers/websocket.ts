@@ -1,5 +1,5 @@
 /**
- * WebSocket (RFC 6455) with `ws` on the same HTTP server: upgrade on `/ws` (`?since=SEQ` resumes at
+ * WebSocket (RFC 6455) with `ws` on the same HTTP server: upgrade on its path (`?since=SEQ` resumes at
  * connect), each update framed once and that frame written to every socket, ping/pong keep-alive,
  * `{"resume":SEQ}` from the client fills what this connection has not had, close 1001 on shutdown.
  */
@@ -7,10 +7,10 @@ import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { PbOptionError } from '../lib/errors.ts'
-import { parseSeq, type TransportPlugin } from './app.ts'
+import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
+import type { Message } from './feed.ts'
 import { wsTextFrame } from './frames.ts'
 import { type PushSink, PushWriter } from './push-writer.ts'
-import type { Update } from './ticker.ts'
 
 const CLOSE_GRACE_MS = 2000
 
@@ -19,6 +19,8 @@ class WsSink implements PushSink {
   constructor(
     readonly ws: WebSocket,
     readonly socket: Socket,
+    /** the stream this connection is on */
+    readonly stream: number,
     /** lowest seq this connection has been sent (or will be, live): a resume fills below it */
     public floor: number,
   ) {}
@@ -47,7 +49,7 @@ class DeflateSink extends WsSink {
   }
 }
 
-const frame = (u: Update): Buffer => {
+const frame = (u: Message): Buffer => {
   if (u.framed === undefined) u.framed = wsTextFrame(u.json)
   return u.framed
 }
@@ -58,14 +60,18 @@ function rejectUpgrade(socket: Socket, status: number, reason: string, body: str
   )
 }
 
-export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
+export const websocket: TransportPlugin = (app, { feed, stats, options, path }) => {
   const deflate = options.perMessageDeflate
   // deflating, ws frames and compresses one message per update per socket: hand it the JSON, one write each
-  const writer = new PushWriter<WsSink>(
-    deflate ? 'per-update' : options.writePolicy,
-    options.maxBufferedBytes,
-    stats,
-    deflate ? (u) => u.json : frame,
+  const writers = Array.from(
+    { length: feed.streams },
+    () =>
+      new PushWriter<WsSink>(
+        deflate ? 'per-update' : options.writePolicy,
+        options.maxBufferedBytes,
+        stats,
+        deflate ? (u) => u.json : frame,
+      ),
   )
   const wss = new WebSocketServer({
     noServer: true,
@@ -75,7 +81,7 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
   })
   const all = new Set<WsSink>()
 
-  ticker.onTick((updates) => writer.publish(updates))
+  feed.onPublish((stream, messages) => writers[stream]?.publish(messages))
 
   const ping = setInterval(() => {
     for (const s of all) {
@@ -89,9 +95,10 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
   }, options.pingIntervalMs)
   ping.unref()
 
-  const onConnection = (ws: WebSocket, socket: Socket, since: number): void => {
+  const onConnection = (ws: WebSocket, socket: Socket, stream: number, since: number): void => {
     const Sink = deflate ? DeflateSink : WsSink
-    const s = new Sink(ws, socket, since + 1)
+    const s = new Sink(ws, socket, stream, since + 1)
+    const writer = writers[stream] as PushWriter<WsSink>
     all.add(s)
     stats.streams++
     ws.on('pong', () => {
@@ -106,7 +113,7 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
       if (resume + 1 < s.floor) {
         writer.backlog(
           s,
-          ticker.since(resume).filter((u) => u.seq < s.floor),
+          feed.since(stream, resume).filter((u) => u.seq < s.floor),
         )
         s.floor = resume + 1
       }
@@ -119,14 +126,14 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
       writer.sinks.delete(s)
       stats.streams--
     })
-    writer.backlog(s, ticker.since(since))
+    writer.backlog(s, feed.since(stream, since))
     if (s.open) writer.sinks.add(s)
   }
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     stats.requests++
     const url = new URL(req.url ?? '/', 'http://x')
-    if (url.pathname !== '/ws') {
+    if (url.pathname !== path) {
       stats.errors++
       rejectUpgrade(
         socket,
@@ -153,9 +160,11 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
       )
       return
     }
+    let stream: number
     let since: number
     try {
-      since = parseSeq('since', url.searchParams.get('since') ?? undefined, ticker.lastSeq)
+      stream = parseStream(url.searchParams.get('stream') ?? undefined, feed)
+      since = parseSeq('since', url.searchParams.get('since') ?? undefined, feed.lastSeqOf(stream))
     } catch (err) {
       stats.errors++
       const e = err as PbOptionError
@@ -167,7 +176,7 @@ export const websocket: TransportPlugin = (app, { ticker, stats, options }) => {
       )
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket, since))
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket, stream, since))
   })
 
   app.addHook('preClose', (done) => {

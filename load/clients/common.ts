@@ -8,6 +8,10 @@ import type { PollPhase } from '../poll-phases.ts'
 export interface ClientContext {
   /** http://host:port of the server */
   base: URL
+  /** the transport's URL path (from the registry) */
+  path: string
+  /** streams the workload publishes: with more than one, a client names its own with `stream=N` */
+  streams: number
   params: Readonly<ScenarioParams>
   window: Window
   latency: hdr.Histogram
@@ -27,6 +31,8 @@ export interface ClientCounters {
 
 /** One simulated client on its own connection. */
 export interface LoadClient {
+  /** the stream it receives, and its account of that stream */
+  readonly stream: number
   readonly delivery: Delivery
   readonly counters: ClientCounters
   /** Resolves when the client's connection is up (ramping waits on it); rejects if it cannot connect. */
@@ -35,12 +41,27 @@ export interface LoadClient {
   stop(): void
 }
 
+/** A transport's client, as the registry names it (lib/transports.ts): one per simulated client, on `stream`. */
+export type ClientClass = new (ctx: ClientContext, stream: number) => LoadClient
+
 export abstract class BaseClient implements LoadClient {
   readonly delivery: Delivery
   readonly counters: ClientCounters = { requests: 0, errors: 0, reconnects: 0 }
   protected stopped = false
-  constructor(protected readonly ctx: ClientContext) {
-    this.delivery = new Delivery(ctx.window, ctx.latency)
+  /** `stream=N` when the workload has several streams, else empty (the ticker's requests carry none) */
+  private readonly streamQuery: string
+  constructor(
+    protected readonly ctx: ClientContext,
+    readonly stream: number,
+  ) {
+    this.delivery = new Delivery(stream, ctx.window, ctx.latency)
+    this.streamQuery = ctx.streams > 1 ? `stream=${stream}` : ''
+  }
+
+  /** The transport's path with this client's stream and `query` (`since=N`, or empty). */
+  protected target(query = ''): string {
+    const q = this.streamQuery && query ? `${this.streamQuery}&${query}` : this.streamQuery || query
+    return q ? `${this.ctx.path}?${q}` : this.ctx.path
   }
   abstract start(): Promise<void>
   abstract stop(): void

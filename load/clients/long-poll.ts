@@ -16,8 +16,7 @@ export class LongPollClient extends BaseClient {
   private ask(onFail?: (e: Error) => void): void {
     if (this.stopped) return
     this.counters.requests++
-    const path = this.since === undefined ? '/long-poll' : `/long-poll?since=${this.since}`
-    this.conn?.get(path).then(
+    this.conn?.get(this.target(this.since === undefined ? '' : `since=${this.since}`)).then(
       (r) => {
         if (r.status === 200) {
           for (const u of parseBatch(r.body)) {

@@ -55,8 +55,7 @@ export class ShortPollClient extends BaseClient {
       recordMs(this.ctx.scheduleLag, sent - scheduledMs)
     }
     this.counters.requests++
-    const path = this.since === undefined ? '/poll' : `/poll?since=${this.since}`
-    this.conn?.get(path).then(
+    this.conn?.get(this.target(this.since === undefined ? '' : `since=${this.since}`)).then(
       (r) => {
         if (r.status === 200) {
           for (const u of parseBatch(r.body)) {

@@ -25,7 +25,7 @@ export class SseClient extends BaseClient {
     const req = http.get({
       host: this.ctx.base.hostname,
       port: this.ctx.base.port,
-      path: '/sse',
+      path: this.target(),
       headers,
       agent: false,
     })

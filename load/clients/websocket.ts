@@ -13,9 +13,11 @@ export class WebSocketClient extends BaseClient {
   private open(onOpen?: () => void, onFail?: (e: Error) => void): void {
     if (this.stopped) return
     this.counters.requests++
-    const url = new URL('/ws', this.ctx.base)
+    const url = new URL(
+      this.target(this.delivery.maxSeq > 0 ? `since=${this.delivery.maxSeq}` : ''),
+      this.ctx.base,
+    )
     url.protocol = 'ws:'
-    if (this.delivery.maxSeq > 0) url.searchParams.set('since', String(this.delivery.maxSeq))
     const ws = new WebSocket(url, { perMessageDeflate: false })
     this.ws = ws
     ws.once('upgrade', (res) => this.ctx.sockets.track(res.socket))

@@ -1,11 +1,15 @@
 /** What the baseline transports share: their context, their shape, and how a node:http one listens and stops. */
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { SocketCounters, TransportStats } from '../counters.ts'
+import { KEEP_ALIVE_TIMEOUT_MS } from '../http-settings.ts'
 import type { ServerOptions } from '../options.ts'
 import type { Ticker } from '../ticker.ts'
 
+/** A baseline serves the ticker workload only: it is the bare reference for the ticker's four transports. */
 export interface BaselineContext {
   ticker: Ticker
+  /** the transport's URL path (from the registry) */
+  path: string
   options: Readonly<ServerOptions>
   stats: TransportStats
   sockets: SocketCounters
@@ -21,8 +25,6 @@ export interface BaselineTransport {
 
 export type BaselineFactory = (ctx: BaselineContext) => BaselineTransport
 
-/** Same keep-alive as the suite's fastify app, so both send the same `Keep-Alive:` header bytes. */
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000
 export const CLOSE_GRACE_MS = 2000
 
 export function bareHttpServer(): Server {

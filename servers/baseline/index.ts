@@ -3,22 +3,12 @@
  * same Ticker (same seed, same bytes), the same paths and answers, the same write policy and queue bound,
  * counted the same way (socket bytes, CPU, RSS). `startBaseline` returns the same RunningServer shape.
  */
-import type { Transport } from '../../lib/params.ts'
+import { PbOptionError } from '../../lib/errors.ts'
+import { transport } from '../../lib/transports.ts'
 import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../counters.ts'
 import { resolveServerOptions, type ServerOptions } from '../options.ts'
 import type { RunningServer } from '../server.ts'
 import { Ticker } from '../ticker.ts'
-import type { BaselineFactory } from './common.ts'
-import { baselineLongPoll, baselineShortPoll } from './poll.ts'
-import { baselineSse } from './sse.ts'
-import { baselineWebsocket } from './websocket.ts'
-
-export const BASELINES: Readonly<Record<Transport, BaselineFactory>> = Object.freeze({
-  'short-poll': baselineShortPoll,
-  'long-poll': baselineLongPoll,
-  sse: baselineSse,
-  websocket: baselineWebsocket,
-})
 
 /**
  * Starts the baseline for `input.transport`; same options and option errors as `startServer`.
@@ -29,10 +19,15 @@ export async function startBaseline(
   names: Partial<Record<keyof ServerOptions, string>> = {},
 ): Promise<RunningServer> {
   const options = resolveServerOptions(input, names)
+  const entry = transport(options.transport)
+  if (!entry.baseline) {
+    throw new PbOptionError(names.transport ?? 'transport', `${options.transport} has no baseline server`)
+  }
+  const factory = await entry.baseline()
   const ticker = new Ticker(options)
   const stats = newTransportStats()
   const sockets = new SocketCounters()
-  const t = BASELINES[options.transport]({ ticker, options, stats, sockets })
+  const t = factory({ ticker, path: entry.path, options, stats, sockets })
   sockets.attach(t.httpServer)
   await t.listen()
   const addr = t.httpServer.address()
@@ -43,7 +38,7 @@ export async function startBaseline(
   return {
     kind: 'baseline',
     httpServer: t.httpServer,
-    ticker,
+    source: ticker,
     options,
     stats,
     host: options.host,

@@ -1,6 +1,6 @@
 /**
- * Baseline polling: one bare fastify route each (no plugins, logger off). `GET /poll?since=` answers
- * at once; `GET /long-poll?since=` holds until the next tick (or a 204 after the timeout). Answers are
+ * Baseline polling: one bare fastify route each (no plugins, logger off). `GET <path>?since=` answers
+ * at once for short polling; long polling's route holds until the next tick (or a 204 after the timeout). Answers are
  * the stored update buffers joined (frames.ts pollBody), built once per tick for each distinct `since`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
@@ -15,12 +15,12 @@ type Query = { Querystring: { since?: string } }
 /** Every update newer than `since` as a JSON array, or undefined; cached until the next tick. */
 function bodies(ticker: Ticker): (since: number) => Buffer | undefined {
   const cache = new Map<number, Buffer>()
-  ticker.onTick(() => cache.clear())
+  ticker.onPublish(() => cache.clear())
   return (since) => {
     if (since >= ticker.lastSeq) return undefined
     let body = cache.get(since)
     if (body === undefined) {
-      const updates = ticker.since(since)
+      const updates = ticker.since(0, since)
       if (updates.length === 0) return undefined
       body = pollBody(updates.map((u) => u.json))
       // a bound, so odd `since` values cannot grow it within one tick
@@ -65,7 +65,7 @@ function fastifyTransport(app: FastifyInstance, ctx: BaselineContext): BaselineT
 export const baselineShortPoll: BaselineFactory = (ctx) => {
   const get = bodies(ctx.ticker)
   const app = Fastify({ logger: false })
-  app.get<Query>('/poll', (req, reply) => {
+  app.get<Query>(ctx.path, (req, reply) => {
     ctx.stats.requests++
     const since = sinceOrReject(ctx, req.query.since, reply)
     if (since === undefined) return
@@ -89,7 +89,7 @@ export const baselineLongPoll: BaselineFactory = (ctx) => {
     return true
   }
 
-  ticker.onTick(() => {
+  ticker.onPublish(() => {
     for (const [reply, h] of held) {
       const body = get(h.since)
       if (body === undefined) continue
@@ -99,7 +99,7 @@ export const baselineLongPoll: BaselineFactory = (ctx) => {
   })
 
   const app = Fastify({ logger: false, connectionTimeout: 0, requestTimeout: 0 })
-  app.get<Query>('/long-poll', (req, reply) => {
+  app.get<Query>(ctx.path, (req, reply) => {
     stats.requests++
     const since = sinceOrReject(ctx, req.query.since, reply)
     if (since === undefined) return

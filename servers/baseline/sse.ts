@@ -6,8 +6,8 @@
 import type { ServerResponse } from 'node:http'
 import type { PbOptionError } from '../../lib/errors.ts'
 import { parseSeq } from '../app.ts'
+import type { Message } from '../feed.ts'
 import { sseEvent } from '../frames.ts'
-import type { Update } from '../ticker.ts'
 import {
   type BaselineFactory,
   bareHttpServer,
@@ -18,12 +18,12 @@ import {
   stopHttp,
 } from './common.ts'
 
-const frame = (u: Update): Buffer => {
+const frame = (u: Message): Buffer => {
   if (u.framed === undefined) u.framed = sseEvent(u.seq, u.json)
   return u.framed
 }
 
-export const baselineSse: BaselineFactory = ({ ticker, options, stats, sockets }) => {
+export const baselineSse: BaselineFactory = ({ ticker, path: ssePath, options, stats, sockets }) => {
   const max = options.maxBufferedBytes
   const perTick = options.writePolicy === 'per-tick'
   const streams = new Set<ServerResponse>()
@@ -41,10 +41,10 @@ export const baselineSse: BaselineFactory = ({ ticker, options, stats, sockets }
     return true
   }
 
-  ticker.onTick((updates) => {
+  ticker.onPublish((_stream, updates) => {
     if (streams.size === 0) return
     if (perTick) {
-      const buf = updates.length === 1 ? frame(updates[0] as Update) : Buffer.concat(updates.map(frame))
+      const buf = updates.length === 1 ? frame(updates[0] as Message) : Buffer.concat(updates.map(frame))
       for (const res of streams) send(res, buf)
     } else {
       const frames = updates.map(frame)
@@ -58,7 +58,7 @@ export const baselineSse: BaselineFactory = ({ ticker, options, stats, sockets }
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q < 0 ? url : url.slice(0, q)
-    if (path !== '/sse' || req.method !== 'GET') {
+    if (path !== ssePath || req.method !== 'GET') {
       stats.errors++
       return notFound(res, path)
     }
@@ -85,7 +85,7 @@ export const baselineSse: BaselineFactory = ({ ticker, options, stats, sockets }
       stats.streams--
       streams.delete(res)
     })
-    const backlog = ticker.since(since)
+    const backlog = ticker.since(0, since)
     if (backlog.length > 0) {
       if (perTick) send(res, Buffer.concat(backlog.map(frame)))
       else for (const u of backlog) if (!send(res, frame(u))) break

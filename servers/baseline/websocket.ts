@@ -8,8 +8,8 @@ import type { Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { PbOptionError } from '../../lib/errors.ts'
 import { parseSeq } from '../app.ts'
+import type { Message } from '../feed.ts'
 import { wsTextFrame } from '../frames.ts'
-import type { Update } from '../ticker.ts'
 import {
   type BaselineFactory,
   bareHttpServer,
@@ -25,7 +25,7 @@ interface Conn {
   socket: Socket
 }
 
-const frame = (u: Update): Buffer => {
+const frame = (u: Message): Buffer => {
   if (u.framed === undefined) u.framed = wsTextFrame(u.json)
   return u.framed
 }
@@ -36,7 +36,7 @@ const sinceOf = (req: IncomingMessage, lastSeq: number): number => {
   return parseSeq('since', raw, lastSeq)
 }
 
-export const baselineWebsocket: BaselineFactory = ({ ticker, options, stats, sockets }) => {
+export const baselineWebsocket: BaselineFactory = ({ ticker, path, options, stats, sockets }) => {
   if (options.perMessageDeflate) {
     throw new PbOptionError('perMessageDeflate', 'the baseline serves uncompressed frames only')
   }
@@ -51,7 +51,7 @@ export const baselineWebsocket: BaselineFactory = ({ ticker, options, stats, soc
   })
   const wss = new WebSocketServer({
     server: httpServer,
-    path: '/ws',
+    path,
     perMessageDeflate: false,
     clientTracking: false,
     maxPayload: options.maxClientMessageBytes,
@@ -80,10 +80,10 @@ export const baselineWebsocket: BaselineFactory = ({ ticker, options, stats, soc
     return true
   }
 
-  ticker.onTick((updates) => {
+  ticker.onPublish((_stream, updates) => {
     if (conns.size === 0) return
     if (perTick) {
-      const buf = updates.length === 1 ? frame(updates[0] as Update) : Buffer.concat(updates.map(frame))
+      const buf = updates.length === 1 ? frame(updates[0] as Message) : Buffer.concat(updates.map(frame))
       for (const c of conns) send(c, buf)
     } else {
       const frames = updates.map(frame)
@@ -101,7 +101,7 @@ export const baselineWebsocket: BaselineFactory = ({ ticker, options, stats, soc
       conns.delete(c)
       stats.streams--
     })
-    const backlog = ticker.since(sinceOf(req, ticker.lastSeq))
+    const backlog = ticker.since(0, sinceOf(req, ticker.lastSeq))
     if (backlog.length > 0) {
       if (perTick) send(c, Buffer.concat(backlog.map(frame)))
       else for (const u of backlog) if (!send(c, frame(u))) break

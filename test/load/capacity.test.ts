@@ -67,7 +67,7 @@ test('capacity: short polling is refused (its ceiling is measured with autocanno
       { transport: 'short-poll', params },
       { limits: { minDeliveryRatio: 0.99, maxP99Ms: 100 }, stepS: 1, settleS: 0.3, maxSteps: 1 },
     ),
-    /short polling uses autocannon/,
+    /short-poll is polled \(its endpoint's ceiling is autocannon's\)/,
   )
 })
 

@@ -14,7 +14,7 @@ const UPDATES_PER_TICK = 3
 
 /** Publishes ticks with fixed instants so both servers produce the same bytes. */
 function publish(server: RunningServer, from: number, n: number): void {
-  for (let i = from; i < from + n; i++) server.ticker.publishTick(T0 + i * 100.125)
+  for (let i = from; i < from + n; i++) server.source.publishTick(T0 + i * 100.125)
 }
 
 function start(kind: ServerKind, options: Partial<ServerOptions> & { transport: string }) {
@@ -217,7 +217,7 @@ test('websocket baseline: a bad since is a 400 at the upgrade, and the per-socke
     ws.pause()
     const closed = new Promise((resolve) => ws.once('close', resolve))
     // a paused client stops reading: the kernel buffers fill, then the server's queue passes the bound
-    for (let i = 0; i < 2_000 && server.stats.slowConsumerDisconnects === 0; i++) server.ticker.publishTick()
+    for (let i = 0; i < 2_000 && server.stats.slowConsumerDisconnects === 0; i++) server.source.publishTick()
     assert.equal(server.stats.slowConsumerDisconnects, 1)
     ws.resume()
     await closed
@@ -229,7 +229,17 @@ test('websocket baseline: a bad since is a 400 at the upgrade, and the per-socke
 test('main.ts --server baseline: ready line, then SIGTERM closes an open WebSocket and exits 0', async () => {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'scripts/serve.ts', '--server', 'baseline', '--transport', 'websocket', '--port', '0'],
+    [
+      '--import',
+      'tsx',
+      'scripts/serve.ts',
+      '--server',
+      'baseline',
+      '--transport',
+      'websocket',
+      '--port',
+      '0',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const killer = setTimeout(() => child.kill('SIGKILL'), 20_000)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type Transport, WRITE_POLICIES } from '../../lib/params.ts'
+import { WRITE_POLICIES } from '../../lib/params.ts'
+import type { BuiltinTransport } from '../../lib/transports.ts'
 import { type RunningServer, startServer } from '../../servers/server.ts'
 import {
   LongPollClient,
@@ -21,8 +22,8 @@ const ts = (i: number) => TS0 + i * 100.125
 
 for (const writePolicy of WRITE_POLICIES) {
   test(`the four transports deliver byte-identical update JSON for the same seqs (${writePolicy})`, async (t) => {
-    const transports: Transport[] = ['short-poll', 'long-poll', 'sse', 'websocket']
-    const servers = {} as Record<Transport, RunningServer>
+    const transports: BuiltinTransport[] = ['short-poll', 'long-poll', 'sse', 'websocket']
+    const servers = {} as Record<BuiltinTransport, RunningServer>
     for (const transport of transports) {
       const s = await startServer({ transport, port: 0, autoStart: false, writePolicy, ...PARAMS })
       t.after(() => s.close())
@@ -42,7 +43,7 @@ for (const writePolicy of WRITE_POLICIES) {
     for (let tick = 0; tick < TICKS; ) {
       await waitFor(() => servers['long-poll'].stats.heldRequests === 1, 'the long poll to be held')
       for (const end = tick + BATCH; tick < end; tick++) {
-        for (const transport of transports) servers[transport].ticker.publishTick(ts(tick))
+        for (const transport of transports) servers[transport].source.publishTick(ts(tick))
       }
       const last = tick * PARAMS.updatesPerTick
       await Promise.all([
@@ -55,7 +56,7 @@ for (const writePolicy of WRITE_POLICIES) {
 
     const total = TICKS * PARAMS.updatesPerTick
     assert.ok(total >= 200)
-    const logs: Record<Transport, UpdateLog> = {
+    const logs: Record<BuiltinTransport, UpdateLog> = {
       'short-poll': poll.log,
       'long-poll': longPoll.log,
       sse: sse.log,
@@ -64,7 +65,7 @@ for (const writePolicy of WRITE_POLICIES) {
     for (const transport of transports) {
       assert.deepEqual(logs[transport].seqs, range(1, total), `${transport}: every seq once, in order`)
     }
-    const reference = servers['short-poll'].ticker.since(0)
+    const reference = servers['short-poll'].source.since(0, 0)
     assert.equal(reference.length, total)
     for (const u of reference) {
       for (const transport of transports) {

@@ -23,22 +23,22 @@ const held = (s: RunningServer, n: number) =>
 
 test('answers at once when newer updates exist', async (t) => {
   const s = await server(t, { updatesPerTick: 2 })
-  for (let i = 0; i < 3; i++) s.ticker.publishTick(ts(i))
+  for (let i = 0; i < 3; i++) s.source.publishTick(ts(i))
   const res = await httpGet(s.port, '/long-poll?since=1')
   assert.equal(res.status, 200)
   assert.match(res.headers['content-type'] ?? '', /^application\/json/)
-  assert.deepEqual(res.body, pollBody(s.ticker.since(1).map((u) => u.json)))
+  assert.deepEqual(res.body, pollBody(s.source.since(0, 1).map((u) => u.json)))
   assert.equal(s.stats.heldRequests, 0)
 })
 
 test('a held request is answered by the next publish', async (t) => {
   const s = await server(t, { updatesPerTick: 3 })
-  s.ticker.publishTick(ts(0)) // 1..3
+  s.source.publishTick(ts(0)) // 1..3
   const c = await HttpConnection.open(s.port)
   t.after(() => c.close())
   c.send('/long-poll?since=3')
   await held(s, 1)
-  const published = s.ticker.publishTick(ts(1)) // 4..6
+  const published = s.source.publishTick(ts(1)) // 4..6
   const res = await readResponse(c.reader)
   assert.equal(res.status, 200)
   assert.deepEqual(res.body, pollBody(published.map((u) => u.json)))
@@ -48,7 +48,7 @@ test('a held request is answered by the next publish', async (t) => {
   // "from now": no since holds too, and the same keep-alive connection asks again
   c.send('/long-poll')
   await held(s, 1)
-  s.ticker.publishTick(ts(2))
+  s.source.publishTick(ts(2))
   assert.deepEqual(
     (JSON.parse((await readResponse(c.reader)).body.toString()) as { seq: number }[]).map((u) => u.seq),
     [7, 8, 9],
@@ -57,7 +57,7 @@ test('a held request is answered by the next publish', async (t) => {
 
 test('a held request gets 204 with pb-seq after longPollTimeoutMs', async (t) => {
   const s = await server(t, { longPollTimeoutMs: 200 })
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   const c = await HttpConnection.open(s.port)
   t.after(() => c.close())
   c.send('/long-poll?since=1')
@@ -81,7 +81,7 @@ test('a held request whose client disconnects is released at once', async (t) =>
   clients[1]?.socket.end() // a half-close (FIN) instead of a reset
   await held(s, 1)
   // the one left is still answered, and nothing is written to the ones gone
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   const res = await readResponse((clients[2] as HttpConnection).reader)
   assert.equal(res.status, 200)
   assert.equal(s.stats.heldRequests, 0)
@@ -93,19 +93,19 @@ test('resume: asking again from the last seq seen after a disconnect misses noth
   const a = await LongPollClient.open(s.port)
   for (let i = 0; i < 10; i++) {
     await held(s, 1)
-    s.ticker.publishTick(ts(i))
+    s.source.publishTick(ts(i))
     await a.waitForSeq(2 * (i + 1))
   }
   await held(s, 1)
   await a.close() // drops the held request
   await held(s, 0)
-  for (let i = 10; i < 20; i++) s.ticker.publishTick(ts(i)) // 21..40 while away
+  for (let i = 10; i < 20; i++) s.source.publishTick(ts(i)) // 21..40 while away
 
   const b = await LongPollClient.open(s.port, a.last)
   t.after(() => b.close())
   await b.waitForSeq(40)
   await held(s, 1)
-  s.ticker.publishTick(ts(20))
+  s.source.publishTick(ts(20))
   await b.waitForSeq(42)
   assert.deepEqual([...a.log.seqs, ...b.log.seqs], range(1, 42))
 })

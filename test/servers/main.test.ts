@@ -8,7 +8,7 @@ import { SseClient, WsClient } from '../helpers/clients.ts'
 import { HttpConnection, readResponse } from '../helpers/raw-http.ts'
 import { waitFor, withTimeout } from '../helpers/wait.ts'
 
-/** Starts scripts/serve.ts with IPC (to read its counters) and kills it after the test if it is still up. */
+/** Starts scripts/serve.ts with IPC as the orchestrator does (to read its counters); kills it after the test if still up. */
 async function start(t: { after: (fn: () => Promise<void>) => void }, args: string[]): Promise<ChildServer> {
   const s = await startMain(['--port', '0', ...args], { ipc: true })
   t.after(() => s.kill())
@@ -43,7 +43,9 @@ async function terminate(s: ChildServer): Promise<void> {
 
 test('bad flags and config values exit 2 with stderr naming the flag', async () => {
   const cases: [string[], RegExp][] = [
-    [['--transport', 'sse', '--tick-hz', 'abc'], /--tick-hz/],
+    [['--transport', 'sse', '--tick-hz', 'abc'], /--tick-hz.*'abc'.*not a number \(allowed: 0\.1\.\.1000\)/],
+    [['--transport', 'sse', '--port', '99999'], /--port: must be an integer from 0 to 65535, got 99999/],
+    [['--transport', 'sse', '--port', 'http'], /--port.*not a number \(allowed: 0\.\.65535\)/],
     [['--transport', 'sse', '--payload-bytes', '10'], new RegExp(`--payload-bytes.*${MIN_PAYLOAD_BYTES}`)],
     [['--transport', 'carrier-pigeon'], /--transport.*carrier-pigeon/],
     [['--transport', 'sse', '--carrier-pigeon'], /--carrier-pigeon/],
@@ -59,6 +61,21 @@ test('bad flags and config values exit 2 with stderr naming the flag', async () 
     assert.match(run.stderr, flag, args.join(' '))
     assert.equal(run.stdout, '', `${args.join(' ')} printed no ready line`)
   })
+})
+
+test('pushbench serve in a terminal (no IPC): a JSON ready line, then exit 0 on SIGTERM', async (t) => {
+  const s = await startMain(['--transport', 'sse', '--port', '0'], { cli: true })
+  t.after(() => s.kill())
+  assert.equal(s.ready.event, 'ready')
+  assert.equal(s.ready.transport, 'sse')
+  assert.ok(s.ready.port > 0)
+  // one process: the CLI runs the server in itself, so the signal reaches the server directly
+  assert.equal(s.ready.pid, s.child.pid)
+  const c = await SseClient.open(s.ready.port)
+  t.after(() => c.close())
+  await c.waitForSeq(1)
+  await terminate(s)
+  await c.ended()
 })
 
 test('prints one JSON ready line and answers counters over IPC', async (t) => {

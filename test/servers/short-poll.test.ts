@@ -18,21 +18,21 @@ async function server(t: { after: (fn: () => Promise<void>) => void }, extra = {
 
 test('GET /poll?since=SEQ answers the stored update buffers as one JSON array, or 204', async (t) => {
   const s = await server(t, { updatesPerTick: 2 })
-  for (let i = 0; i < 3; i++) s.ticker.publishTick(ts(i)) // seqs 1..6
+  for (let i = 0; i < 3; i++) s.source.publishTick(ts(i)) // seqs 1..6
   const c = await HttpConnection.open(s.port)
   t.after(() => c.close())
 
   const all = await c.get('/poll?since=0')
   assert.equal(all.status, 200)
   assert.match(all.headers['content-type'] ?? '', /^application\/json/)
-  assert.deepEqual(all.body, pollBody(s.ticker.since(0).map((u) => u.json)))
+  assert.deepEqual(all.body, pollBody(s.source.since(0, 0).map((u) => u.json)))
   assert.deepEqual(
     (JSON.parse(all.body.toString()) as { seq: number }[]).map((u) => u.seq),
     range(1, 6),
   )
 
   const tail = await c.get('/poll?since=4')
-  assert.deepEqual(tail.body, pollBody(s.ticker.since(4).map((u) => u.json)))
+  assert.deepEqual(tail.body, pollBody(s.source.since(0, 4).map((u) => u.json)))
 
   // nothing newer: 204, and pb-seq says where to resume (also without since: "from now")
   for (const path of ['/poll?since=6', '/poll?since=99', '/poll']) {
@@ -45,11 +45,11 @@ test('GET /poll?since=SEQ answers the stored update buffers as one JSON array, o
 
 test('resume: a new connection polling from the last seq seen misses nothing and repeats nothing', async (t) => {
   const s = await server(t)
-  for (let i = 0; i < 10; i++) s.ticker.publishTick(ts(i))
+  for (let i = 0; i < 10; i++) s.source.publishTick(ts(i))
   const a = await ShortPollClient.open(s.port)
   await a.pollUntil(10)
   a.close()
-  for (let i = 10; i < 25; i++) s.ticker.publishTick(ts(i))
+  for (let i = 10; i < 25; i++) s.source.publishTick(ts(i))
 
   const b = await ShortPollClient.open(s.port, a.last)
   t.after(() => b.close())
@@ -59,7 +59,7 @@ test('resume: a new connection polling from the last seq seen misses nothing and
 
 test('bad since is a 400 naming the field; unknown path is a 404; the server keeps serving', async (t) => {
   const s = await server(t)
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   for (const bad of ['abc', '-1', '1.5', '1e3', '%20']) {
     const res = await httpGet(s.port, `/poll?since=${bad}`)
     assert.equal(res.status, 400, bad)
@@ -76,7 +76,7 @@ test('bad since is a 400 naming the field; unknown path is a 404; the server kee
 
 test('socket byte counters equal what the client sockets wrote and read, closed sockets included', async (t) => {
   const s = await server(t, { updatesPerTick: 3 })
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   assert.deepEqual([s.counters().bytesRead, s.counters().bytesWritten], [0, 0])
 
   // one exchange, then the client closes

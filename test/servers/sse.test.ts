@@ -50,7 +50,7 @@ test('per-update: one event is exactly HEX CRLF "id: N\\ndata: JSON\\n\\n" CRLF 
   assert.equal(head.headers['cache-control'], 'no-store')
   assert.equal(head.headers['transfer-encoding'], 'chunked')
 
-  const [u] = s.ticker.publishTick(ts(0))
+  const [u] = s.source.publishTick(ts(0))
   assert.ok(u)
   const { raw } = await readChunk(r)
   const text = raw.toString('latin1')
@@ -61,8 +61,8 @@ test('per-update: one event is exactly HEX CRLF "id: N\\ndata: JSON\\n\\n" CRLF 
   assert.equal(r.pending.length, 0)
 
   // per-update with three updates a tick: three chunks, one event each
-  s.ticker.setRate(10, 3)
-  const three = s.ticker.publishTick(ts(1))
+  s.source.setRate(10, 3)
+  const three = s.source.publishTick(ts(1))
   for (const x of three) assert.deepEqual((await readChunk(r)).raw, chunked(sseEvent(x.seq, x.json)))
 })
 
@@ -70,7 +70,7 @@ test('per-tick with updatesPerTick 3: one chunk carries the three events', async
   const s = await server(t, { writePolicy: 'per-tick', updatesPerTick: 3, payloadBytes: 200 })
   const { r } = await openRaw(t, s)
   for (let tick = 0; tick < 2; tick++) {
-    const us = s.ticker.publishTick(ts(tick))
+    const us = s.source.publishTick(ts(tick))
     const { raw, data } = await readChunk(r)
     const events = Buffer.concat(us.map((u) => sseEvent(u.seq, u.json)))
     assert.deepEqual(data, events)
@@ -94,16 +94,16 @@ test('resume with Last-Event-ID (header) and ?lastEventId= (query): no gap, no d
   for (const via of ['header', 'query'] as const) {
     const s = await server(t, { updatesPerTick: 2 })
     const a = await SseClient.open(s.port, { lastEventId: 0, via })
-    for (let i = 0; i < 10; i++) s.ticker.publishTick(ts(i))
+    for (let i = 0; i < 10; i++) s.source.publishTick(ts(i))
     await a.waitForSeq(20)
     await a.close()
     await waitFor(() => s.stats.streams === 0, 'the first stream to close')
-    for (let i = 10; i < 20; i++) s.ticker.publishTick(ts(i)) // 21..40 while away
+    for (let i = 10; i < 20; i++) s.source.publishTick(ts(i)) // 21..40 while away
 
     const b = await SseClient.open(s.port, { lastEventId: a.log.last, via })
     t.after(() => b.close())
     await b.waitForSeq(40) // the backlog
-    s.ticker.publishTick(ts(20))
+    s.source.publishTick(ts(20))
     await b.waitForSeq(42) // then live
     assert.deepEqual([...a.log.seqs, ...b.log.seqs], range(1, 42), via)
     assert.deepEqual([...a.ids, ...b.ids], range(1, 42), via)
@@ -112,10 +112,10 @@ test('resume with Last-Event-ID (header) and ?lastEventId= (query): no gap, no d
 
 test('without Last-Event-ID a stream starts from now', async (t) => {
   const s = await server(t)
-  for (let i = 0; i < 5; i++) s.ticker.publishTick(ts(i))
+  for (let i = 0; i < 5; i++) s.source.publishTick(ts(i))
   const c = await SseClient.open(s.port)
   t.after(() => c.close())
-  s.ticker.publishTick(ts(5))
+  s.source.publishTick(ts(5))
   await c.waitForSeq(6)
   assert.deepEqual(c.log.seqs, [6])
 })
@@ -144,13 +144,13 @@ test('a client that does not read is cut past maxBufferedBytes and counted; a re
 
   // bounded: 64 MiB at most, far past loopback's socket buffers (about 4 MiB were needed here)
   for (let i = 0; i < 4096 && s.stats.slowConsumerDisconnects === 0; i++) {
-    s.ticker.publishTick(ts(i))
-    await fast.waitForSeq(s.ticker.lastSeq)
+    s.source.publishTick(ts(i))
+    await fast.waitForSeq(s.source.lastSeqOf(0))
   }
   assert.equal(s.stats.slowConsumerDisconnects, 1)
   await waitFor(() => s.stats.streams === 1, 'the slow stream to be gone')
-  const cutAt = s.ticker.lastSeq
-  s.ticker.publishTick(ts(9999))
+  const cutAt = s.source.lastSeqOf(0)
+  s.source.publishTick(ts(9999))
   await fast.waitForSeq(cutAt + 1)
   assert.deepEqual(fast.log.seqs, range(1, cutAt + 1))
 })
@@ -159,7 +159,7 @@ test('close() ends every stream with the last chunk, then the connection', async
   const s = await server(t)
   const c = await SseClient.open(s.port)
   t.after(() => c.close())
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   await c.waitForSeq(1)
   await s.close()
   await c.ended()

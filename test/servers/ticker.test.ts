@@ -46,21 +46,21 @@ test('ring buffer returns everything after seq, bounded by its size', () => {
   const t = new Ticker(opts) // 3 updates a tick, ring of 16
   for (let i = 0; i < 10; i++) t.publishTick() // seqs 1..30
   assert.deepEqual(
-    t.since(27).map((u) => u.seq),
+    t.since(0, 27).map((u) => u.seq),
     [28, 29, 30],
   )
-  assert.deepEqual(t.since(30), [])
-  assert.deepEqual(t.since(99), [])
-  const all = t.since(0).map((u) => u.seq)
+  assert.deepEqual(t.since(0, 30), [])
+  assert.deepEqual(t.since(0, 99), [])
+  const all = t.since(0, 0).map((u) => u.seq)
   assert.equal(all.length, 16)
   assert.equal(all[0], 15)
   assert.equal(t.oldestSeq, 15)
 })
 
-test('publishedBetween counts updates by publish instant', () => {
+test('publishedBetween counts updates by publish instant, per stream (the ticker has one)', () => {
   const t = new Ticker(opts)
   for (let i = 0; i < 10; i++) t.publishTick(1000 + i * 100)
-  assert.equal(t.publishedBetween(1000, 1500), 15)
-  assert.equal(t.publishedBetween(1500, 99_999), 15)
-  assert.equal(t.publishedBetween(0, 1000), 0)
+  assert.deepEqual(t.publishedBetween(1000, 1500), [15])
+  assert.deepEqual(t.publishedBetween(1500, 99_999), [15])
+  assert.deepEqual(t.publishedBetween(0, 1000), [0])
 })

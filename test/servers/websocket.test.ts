@@ -85,7 +85,7 @@ test('a missing key or an unsupported version gets a 4xx, and the server keeps s
   }
   assert.equal(s.stats.streams, 0)
   const r = await open(s)
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   assert.equal((await readFrame(r)).opcode, OP.text)
 })
 
@@ -110,7 +110,7 @@ test('server text frames: 2-byte header under 126 bytes, 4-byte from 126, unmask
   ] as const) {
     const s = await server(t, { payloadBytes })
     const r = await open(s)
-    const [u] = s.ticker.publishTick(ts(0))
+    const [u] = s.source.publishTick(ts(0))
     assert.ok(u)
     const f = await readFrame(r)
     assert.equal(f.raw[0], 0x81, 'FIN + text')
@@ -175,16 +175,16 @@ test('a client message over maxClientMessageBytes closes with 1009', async (t) =
 test('resume with ?since=SEQ at connect: no gap, no duplicate', async (t) => {
   const s = await server(t, { updatesPerTick: 2 })
   const a = await WsClient.open(s.port, 0)
-  for (let i = 0; i < 10; i++) s.ticker.publishTick(ts(i))
+  for (let i = 0; i < 10; i++) s.source.publishTick(ts(i))
   await a.waitForSeq(20)
   await a.close()
   await waitFor(() => s.stats.streams === 0, 'the first socket to close')
-  for (let i = 10; i < 20; i++) s.ticker.publishTick(ts(i)) // 21..40 while away
+  for (let i = 10; i < 20; i++) s.source.publishTick(ts(i)) // 21..40 while away
 
   const b = await WsClient.open(s.port, a.log.last)
   t.after(() => b.close())
   await b.waitForSeq(40)
-  s.ticker.publishTick(ts(20))
+  s.source.publishTick(ts(20))
   await b.waitForSeq(42)
   assert.deepEqual([...a.log.seqs, ...b.log.seqs], range(1, 42))
 })
@@ -192,22 +192,22 @@ test('resume with ?since=SEQ at connect: no gap, no duplicate', async (t) => {
 test('resume with a {"resume":SEQ} message: fills only what this connection has not had', async (t) => {
   const s = await server(t, { updatesPerTick: 2 })
   const a = await WsClient.open(s.port)
-  for (let i = 0; i < 10; i++) s.ticker.publishTick(ts(i))
+  for (let i = 0; i < 10; i++) s.source.publishTick(ts(i))
   await a.waitForSeq(20)
   await a.close()
   await waitFor(() => s.stats.streams === 0, 'the first socket to close')
-  for (let i = 10; i < 20; i++) s.ticker.publishTick(ts(i)) // 21..40 while away
+  for (let i = 10; i < 20; i++) s.source.publishTick(ts(i)) // 21..40 while away
 
   const b = await WsClient.open(s.port) // from now: 41 on
   t.after(() => b.close())
   b.resume(a.log.last)
   await b.waitForSeq(40)
-  s.ticker.publishTick(ts(20))
+  s.source.publishTick(ts(20))
   await b.waitForSeq(42)
   // asking again for what it already has sends nothing twice
   b.resume(a.log.last)
   b.resume(30)
-  s.ticker.publishTick(ts(21))
+  s.source.publishTick(ts(21))
   await b.waitForSeq(44)
   assert.deepEqual([...a.log.seqs, ...b.log.seqs], range(1, 44))
 })
@@ -222,13 +222,13 @@ test('a client that does not read is cut past maxBufferedBytes and counted; a re
 
   // bounded: 64 MiB at most, far past loopback's socket buffers (about 4 MiB were needed here)
   for (let i = 0; i < 4096 && s.stats.slowConsumerDisconnects === 0; i++) {
-    s.ticker.publishTick(ts(i))
-    await fast.waitForSeq(s.ticker.lastSeq)
+    s.source.publishTick(ts(i))
+    await fast.waitForSeq(s.source.lastSeqOf(0))
   }
   assert.equal(s.stats.slowConsumerDisconnects, 1)
   await waitFor(() => s.stats.streams === 1, 'the slow socket to be gone')
-  const cutAt = s.ticker.lastSeq
-  s.ticker.publishTick(ts(9999))
+  const cutAt = s.source.lastSeqOf(0)
+  s.source.publishTick(ts(9999))
   await fast.waitForSeq(cutAt + 1)
   assert.deepEqual(fast.log.seqs, range(1, cutAt + 1))
 })
@@ -246,7 +246,7 @@ test('ping/pong keep-alive: a peer that answers stays, a peer that does not is t
   await waitFor(() => live.pings >= 5, 'five pings answered')
   assert.equal(live.closeCode, undefined)
   assert.equal(live.reader.ended, false)
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   await live.waitForSeq(1)
 })
 
@@ -256,7 +256,7 @@ test('permessage-deflate (an option, off by default): negotiated, and frames are
   track(reader)
   assert.equal(head.status, 101)
   assert.match(head.headers['sec-websocket-extensions'] ?? '', /^permessage-deflate/)
-  const [u] = s.ticker.publishTick(ts(0))
+  const [u] = s.source.publishTick(ts(0))
   assert.ok(u)
   const f = await readFrame(reader)
   assert.equal((f.raw[0] as number) & 0x40, 0x40, 'RSV1: compressed')
@@ -272,7 +272,7 @@ test('close() sends close 1001 to every socket, then the connection ends', async
   const s = await server(t)
   const clients = await Promise.all([WsClient.open(s.port), WsClient.open(s.port)])
   t.after(() => Promise.all(clients.map((c) => c.close())).then(() => undefined))
-  s.ticker.publishTick(ts(0))
+  s.source.publishTick(ts(0))
   await Promise.all(clients.map((c) => c.waitForSeq(1)))
   await s.close()
   for (const c of clients) assert.equal(await c.closedByServer(), 1001)
@@ -281,7 +281,7 @@ test('close() sends close 1001 to every socket, then the connection ends', async
 test('socket byte counters equal what a raw WebSocket client wrote and read, closed sockets included', async (t) => {
   const s = await server(t, { payloadBytes: 300 })
   const r = track(await wsOpen(s.port))
-  for (let i = 0; i < 5; i++) s.ticker.publishTick(ts(i))
+  for (let i = 0; i < 5; i++) s.source.publishTick(ts(i))
   for (let i = 0; i < 5; i++) assert.equal((await readFrame(r)).opcode, OP.text)
   r.socket.write(clientFrame(OP.ping, 'p'))
   assert.equal((await readFrame(r)).opcode, OP.pong)

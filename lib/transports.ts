@@ -1,0 +1,138 @@
+/**
+ * The transport registry: every transport is listed here once, and everything else reads it: the CLI
+ * choices, the servers and baselines, the generator's clients, the byte model, the charts and the report.
+ * Adding a transport = one entry here (or `registerTransport` from a plugin module) plus its own server,
+ * client and model files. An entry without a model does not compile.
+ */
+import type { ClientClass } from '../load/clients/common.ts'
+import { longPollModel } from '../load/model/long-poll.ts'
+import { shortPollModel } from '../load/model/short-poll.ts'
+import { sseModel } from '../load/model/sse.ts'
+import type { ByteModel } from '../load/model/types.ts'
+import { websocketModel } from '../load/model/websocket.ts'
+import type { TransportPlugin } from '../servers/app.ts'
+import type { BaselineFactory } from '../servers/baseline/common.ts'
+import { PbError } from './errors.ts'
+
+export interface TransportEntry {
+  /** what people call it: `short polling`, `WebSocket` */
+  readonly label: string
+  /** the URL path it serves; no other file names it */
+  readonly path: string
+  /**
+   * `poll`: the client decides when it asks (short polling: staleness is set by its interval, the
+   * capacity of the endpoint is measured with autocannon); `push`: the server decides when an update
+   * leaves (long polling, SSE, WebSocket: the capacity search steps the publish rate)
+   */
+  readonly kind: 'push' | 'poll'
+  /** how a client resumes from a seq it has: `?since=` on the request, a header, or a message on the socket */
+  readonly resume: 'query' | 'header' | 'message'
+  /** chart colour (Okabe-Ito: told apart with the common colour-vision deficiencies) */
+  readonly color: string
+  /** the suite's server: routes on the shared fastify app */
+  readonly server: () => Promise<TransportPlugin>
+  /** the bare reference server it is held against, where there is one */
+  readonly baseline?: () => Promise<BaselineFactory>
+  /** the generator's clients, by client kind */
+  readonly clients: { readonly library: () => Promise<ClientClass> }
+  /** the least bytes per delivered update it must cost (load/model/) */
+  readonly model: ByteModel
+}
+
+const BUILTIN = {
+  'short-poll': {
+    label: 'short polling',
+    path: '/poll',
+    kind: 'poll',
+    resume: 'query',
+    color: '#E69F00',
+    server: async () => (await import('../servers/short-poll.ts')).shortPoll,
+    baseline: async () => (await import('../servers/baseline/poll.ts')).baselineShortPoll,
+    clients: { library: async () => (await import('../load/clients/short-poll.ts')).ShortPollClient },
+    model: shortPollModel,
+  },
+  'long-poll': {
+    label: 'long polling',
+    path: '/long-poll',
+    kind: 'push',
+    resume: 'query',
+    color: '#CC79A7',
+    server: async () => (await import('../servers/long-poll.ts')).longPoll,
+    baseline: async () => (await import('../servers/baseline/poll.ts')).baselineLongPoll,
+    clients: { library: async () => (await import('../load/clients/long-poll.ts')).LongPollClient },
+    model: longPollModel,
+  },
+  sse: {
+    label: 'SSE',
+    path: '/sse',
+    kind: 'push',
+    resume: 'header',
+    color: '#0072B2',
+    server: async () => (await import('../servers/sse.ts')).sse,
+    baseline: async () => (await import('../servers/baseline/sse.ts')).baselineSse,
+    clients: { library: async () => (await import('../load/clients/sse.ts')).SseClient },
+    model: sseModel,
+  },
+  websocket: {
+    label: 'WebSocket',
+    path: '/ws',
+    kind: 'push',
+    resume: 'message',
+    color: '#009E73',
+    server: async () => (await import('../servers/websocket.ts')).websocket,
+    baseline: async () => (await import('../servers/baseline/websocket.ts')).baselineWebsocket,
+    clients: { library: async () => (await import('../load/clients/websocket.ts')).WebSocketClient },
+    model: websocketModel,
+  },
+} as const satisfies Record<string, TransportEntry>
+
+/** The four transports the suite ships. */
+export type BuiltinTransport = keyof typeof BUILTIN
+
+/** A registered transport's name: one of the built-in four, or one a plugin registered. */
+export type Transport = string
+
+const registry = new Map<string, TransportEntry>(Object.entries(BUILTIN))
+
+/** Names in registration order: the built-in four first. */
+export function transportNames(): string[] {
+  return [...registry.keys()]
+}
+
+export function isTransport(name: unknown): name is Transport {
+  return typeof name === 'string' && registry.has(name)
+}
+
+/** The entry of a registered transport; anything else is a bug in the caller (names are checked at the edge). */
+export function transport(name: Transport): TransportEntry {
+  const entry = registry.get(name)
+  if (!entry) {
+    throw new PbError(
+      'PB_ERR_TRANSPORT',
+      `no transport ${JSON.stringify(name)}; registered: ${transportNames().join(', ')}`,
+    )
+  }
+  return entry
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,31}$/
+
+/**
+ * Adds a transport (a plugin module calls this; see PUSHBENCH_PLUGINS in lib/plugins.ts). Its path must
+ * be free: two transports never share one.
+ */
+export function registerTransport(name: string, entry: TransportEntry): void {
+  if (!NAME.test(name))
+    throw new PbError('PB_ERR_TRANSPORT', `transport name ${JSON.stringify(name)} must match ${NAME}`)
+  if (registry.has(name)) throw new PbError('PB_ERR_TRANSPORT', `transport ${name} is registered already`)
+  for (const [other, e] of registry) {
+    if (e.path === entry.path)
+      throw new PbError('PB_ERR_TRANSPORT', `${name}: path ${entry.path} is ${other}'s`)
+  }
+  registry.set(name, Object.freeze({ ...entry }))
+}
+
+/** Transports of one kind, in registry order. */
+export function transportsOfKind(kind: TransportEntry['kind']): string[] {
+  return transportNames().filter((n) => transport(n).kind === kind)
+}

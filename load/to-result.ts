@@ -1,0 +1,139 @@
+/**
+ * The conversion of one measured window into a results entry (DESIGN.md's metrics): server counters
+ * diffed over the window, what the generator reported, what the server published, and the byte model.
+ * Pure: everything it needs comes in `Measured`, so it is tested without a run.
+ */
+import type { ScenarioParams } from '../lib/params.ts'
+import type { CompletedResult } from '../lib/results-schema.ts'
+import { transport as transportEntry } from '../lib/transports.ts'
+import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
+import type { CounterSnapshot } from '../servers/counters.ts'
+import type { ReadyLine } from '../servers/ipc.ts'
+import type { GeneratorReport } from './generator-ipc.ts'
+import { OTHER_CPU_LIMIT_PERCENT } from './host-cpu.ts'
+import type { RunSpec } from './session.ts'
+
+/** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
+export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
+
+export interface Measured {
+  s0: CounterSnapshot
+  s1: CounterSnapshot
+  report: GeneratorReport
+  /** messages published in the window, per stream */
+  published: number[]
+  /** connected clients per stream */
+  subscribers: number[]
+  connected: number
+  failed: number
+  ready: ReadyLine
+  partial: boolean
+  /** publish-instant window, ms */
+  windowMs: number
+  /** CPU the whole host was busy over the window (all processes, all cores), when known */
+  hostBusyMs: number | undefined
+  hostProbeNsPerOp: number
+}
+
+const r2 = (n: number): number => Math.round(n * 100) / 100
+const r3 = (n: number): number => Math.round(n * 1000) / 1000
+
+export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): CompletedResult {
+  const { s0, s1, report: g } = m
+  const counterMs = s1.atMs - s0.atMs
+  const delivered = g.delivered
+  const entry = transportEntry(spec.transport)
+  const published = m.published.reduce((a, b) => a + b, 0)
+  // every subscriber of a stream should see every message of it
+  const expected = m.published.reduce((sum, n, s) => sum + n * (m.subscribers[s] ?? 0), 0)
+  const c2s = s1.bytesRead - s0.bytesRead
+  const s2c = s1.bytesWritten - s0.bytesWritten
+  const userUs = s1.cpuUserUs - s0.cpuUserUs
+  const systemUs = s1.cpuSystemUs - s0.cpuSystemUs
+  const dIdle = s1.eluIdleMs - s0.eluIdleMs
+  const dActive = s1.eluActiveMs - s0.eluActiveMs
+  const model = entry.model(p, {
+    host: m.ready.host,
+    port: m.ready.port,
+    path: entry.path,
+    seqFrom: s0.lastSeq + 1,
+    seqTo: s0.lastSeq + Math.max(1, published),
+  })
+  const saturated =
+    g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
+  const warnings: string[] = []
+  if (saturated) {
+    warnings.push(
+      `generator saturated (CPU ${g.cpuPercent.toFixed(0)}% of a core, ELU ${g.eventLoopUtilization.toFixed(2)}): these figures measure the generator, not the server`,
+    )
+  }
+  if (m.failed > 0) warnings.push(`${m.failed} of ${p.clients} clients could not connect`)
+  const missed = Math.max(0, expected - delivered)
+  if (missed > 0 && entry.kind === 'push') warnings.push(`${missed} updates missed`)
+  if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
+  if (m.partial) warnings.push('interrupted: the window was cut short')
+  let otherCpuPercent: number | undefined
+  if (m.hostBusyMs !== undefined && counterMs > 0) {
+    const ours = (userUs + systemUs + g.cpuUserUs + g.cpuSystemUs) / 1000
+    otherCpuPercent = Math.max(0, ((m.hostBusyMs - ours) / counterMs) * 100)
+    if (otherCpuPercent > OTHER_CPU_LIMIT_PERCENT) {
+      warnings.push(
+        `other processes used ${otherCpuPercent.toFixed(0)}% of a core during the window: the host was not quiet, figures are disturbed`,
+      )
+    }
+  }
+  const seconds = m.windowMs / 1000
+  return {
+    state: m.partial ? 'partial' : 'completed',
+    transport: spec.transport,
+    workload: spec.workload ?? DEFAULT_WORKLOAD,
+    client: 'library',
+    server: spec.server ?? 'pushbench',
+    latencyMs: g.latency,
+    ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
+    updates: {
+      published,
+      expected,
+      delivered,
+      missed,
+      duplicates: g.duplicates,
+      outOfOrder: g.outOfOrder,
+    },
+    bytes: {
+      clientToServer: c2s,
+      serverToClient: s2c,
+      perDeliveredUpdate: delivered > 0 ? r2((c2s + s2c) / delivered) : 0,
+      modelPerUpdate: model.perUpdate,
+      perClientPerSecond: counterMs > 0 ? r2((c2s + s2c) / m.connected / (counterMs / 1000)) : 0,
+      serverToClientPerDeliveredUpdate: delivered > 0 ? r2(s2c / delivered) : 0,
+      clientTally: { read: g.clientBytes.read, written: g.clientBytes.written },
+    },
+    serverCpu: {
+      userMs: r3(userUs / 1000),
+      systemMs: r3(systemUs / 1000),
+      percentOfCore: counterMs > 0 ? r2(((userUs + systemUs) / 1000 / counterMs) * 100) : 0,
+      usPerDeliveredUpdate: delivered > 0 ? r3((userUs + systemUs) / delivered) : 0,
+      eventLoopUtilization: dIdle + dActive > 0 ? r3(dActive / (dIdle + dActive)) : 0,
+    },
+    serverMemory: { rssMaxBytes: s1.rssMaxBytes },
+    requests: s1.stats.requests - s0.stats.requests,
+    errors: g.errors + (s1.stats.errors - s0.stats.errors),
+    generator: {
+      cpuPercent: r2(g.cpuPercent),
+      eventLoopUtilization: r3(g.eventLoopUtilization),
+      saturated,
+      processes: 1,
+      ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),
+    },
+    connections: {
+      opened: s1.connectionsTotal - s0.connectionsTotal,
+      reconnects: g.reconnects,
+      slowConsumerDisconnects: s1.stats.slowConsumerDisconnects - s0.stats.slowConsumerDisconnects,
+      heldRequestsMax: s1.stats.heldRequestsMax,
+    },
+    deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,
+    windowMs: r2(m.windowMs),
+    hostProbeNsPerOp: m.hostProbeNsPerOp,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  }
+}
