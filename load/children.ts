@@ -7,6 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
+import { pluginNodeArgs } from '../lib/plugins.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -53,7 +54,8 @@ let nextId = 1
 /** Spawns `node --import tsx <script> ...args` from the repo root, detached into its own process group
  * so the terminal's Ctrl-C reaches only the orchestrator, which then stops the children in order. */
 export function spawnNode(script: string, args: string[], opts: SpawnOptions): Child {
-  const nodeArgs = [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args]
+  // plugin transports (PUSHBENCH_PLUGINS) load in every child, so all processes of a run share one registry
+  const nodeArgs = [...(opts.nodeArgs ?? []), '--import', 'tsx', ...pluginNodeArgs(), script, ...args]
   const pin = opts.cpu !== undefined && canPin()
   const cmd = pin ? 'taskset' : process.execPath
   const argv = pin ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs] : nodeArgs

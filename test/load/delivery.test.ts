@@ -1,0 +1,54 @@
+/** Per-client, per-stream delivery accounting (load/delivery.ts), by the publish instant of each update. */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { Delivery, type Window } from '../../load/delivery.ts'
+import { newHistogram } from '../../load/latency.ts'
+
+const setup = (window: Window = { startMs: 1000, endMs: 2000 }) => {
+  const latency = newHistogram()
+  return { latency, d: new Delivery(3, window, latency) }
+}
+
+test('counts in-window updates once and records their latency', () => {
+  const { d, latency } = setup()
+  d.onUpdate(1, 900, 905) // before the window: moves the position only
+  d.onUpdate(2, 1000, 1002.5)
+  d.onUpdate(3, 1500, 1501)
+  d.onUpdate(4, 2000, 2001) // at the end: outside [start, end)
+  assert.equal(d.stream, 3)
+  assert.equal(d.delivered, 2)
+  assert.equal(latency.totalCount, 2)
+  assert.equal(latency.maxValue, 2500) // 2.5 ms in us
+  assert.equal(d.maxSeq, 4)
+  assert.equal(d.maxTs, 2000)
+})
+
+test('tells duplicates from reordering: a gap filled later is out of order, a seq seen twice a duplicate', () => {
+  const { d } = setup()
+  d.onUpdate(1, 1100, 1101)
+  d.onUpdate(3, 1300, 1301) // 2 is a gap
+  d.onUpdate(2, 1200, 1302) // fills it: out of order, delivered
+  d.onUpdate(3, 1300, 1303) // again: duplicate, not delivered
+  assert.deepEqual([d.delivered, d.outOfOrder, d.duplicates], [3, 1, 1])
+})
+
+test('a duplicate or reordering outside the window is not counted against it', () => {
+  const { d } = setup()
+  d.onUpdate(2, 500, 501)
+  d.onUpdate(1, 400, 502)
+  d.onUpdate(2, 500, 503)
+  assert.deepEqual([d.delivered, d.outOfOrder, d.duplicates], [0, 0, 0])
+})
+
+test('resetCounts starts the next window clean and keeps the position in the stream', () => {
+  const window = { startMs: 1000, endMs: 2000 }
+  const { d } = setup(window)
+  d.onUpdate(1, 1100, 1101)
+  d.onUpdate(1, 1100, 1102)
+  d.resetCounts()
+  window.startMs = 2000
+  window.endMs = 3000
+  d.onUpdate(2, 2100, 2101)
+  d.onUpdate(1, 1100, 2102) // old and already seen: still a duplicate, but of the old window
+  assert.deepEqual([d.delivered, d.duplicates, d.maxSeq], [1, 0, 2])
+})

@@ -1,0 +1,99 @@
+/**
+ * The byte model, per transport, against the bytes the suite's own framing functions and the HTTP
+ * heads produce: each model is the least a delivered update must cost, so it is computed here from the
+ * protocol independently and compared to the registry's model.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DEFAULT_PARAMS, type ScenarioParams } from '../../../lib/params.ts'
+import { transport, transportNames } from '../../../lib/transports.ts'
+import { meanDigits, pollRequestHead, pollResponseHead } from '../../../load/model/http.ts'
+import type { ModelContext } from '../../../load/model/types.ts'
+import { sseEvent, wsTextFrame } from '../../../servers/frames.ts'
+
+const ctx = (path: string, seqFrom = 1, seqTo = 9): ModelContext => ({
+  host: '127.0.0.1',
+  port: 40123,
+  path,
+  seqFrom,
+  seqTo,
+})
+const params = (p: Partial<ScenarioParams> = {}): ScenarioParams => ({ ...DEFAULT_PARAMS, ...p })
+const model = (name: string, p: Partial<ScenarioParams> = {}, seqTo = 9) =>
+  transport(name).model(params(p), ctx(transport(name).path, 1, seqTo))
+const json = (n: number) => Buffer.alloc(n, 0x78)
+
+test('every registered transport has a model that gives finite, non-negative bytes', () => {
+  for (const name of transportNames()) {
+    const m = model(name)
+    for (const v of [m.clientToServer, m.serverToClient, m.perUpdate]) {
+      assert.ok(Number.isFinite(v) && v >= 0, `${name}: ${JSON.stringify(m)}`)
+    }
+    assert.ok(m.perUpdate > DEFAULT_PARAMS.payloadBytes, `${name} costs more than the payload`)
+  }
+})
+
+test('mean digits of a seq range are exact', () => {
+  assert.equal(meanDigits(1, 9), 1)
+  assert.equal(meanDigits(9, 10), 1.5)
+  assert.equal(meanDigits(1, 100), (9 * 1 + 90 * 2 + 3) / 100)
+  assert.equal(meanDigits(5, 4), 1)
+})
+
+test('WebSocket: one real text frame per update (2, 4 and 10-byte headers)', () => {
+  for (const P of [76, 125, 126, 65_535, 65_536]) {
+    const m = model('websocket', { payloadBytes: P })
+    assert.equal(m.serverToClient, wsTextFrame(json(P)).length, `payload ${P}`)
+    assert.equal(m.clientToServer, 0)
+  }
+})
+
+test('SSE: the real event plus its chunk framing, per update or shared by a tick', () => {
+  const P = 128
+  const ev = sseEvent(5, json(P)).length // a 1-digit seq, as the window 1..9 has
+  const chunk = (n: number) => n.toString(16).length + 4
+  assert.equal(model('sse', { payloadBytes: P, writePolicy: 'per-update' }).perUpdate, ev + chunk(ev))
+  const k = 10
+  const perTick = model('sse', { payloadBytes: P, updatesPerTick: k, writePolicy: 'per-tick' }).perUpdate
+  assert.equal(perTick, Math.round((ev + chunk(ev * k) / k) * 100) / 100)
+  // seqs of 10 to 99 have one more digit in `id:`
+  const wide = transport('sse').model(
+    params({ payloadBytes: P, writePolicy: 'per-update' }),
+    ctx('/sse', 10, 99),
+  )
+  assert.equal(wide.perUpdate, ev + 1 + chunk(ev + 1))
+})
+
+test('long polling: a request and a response head for every answer, shared by the updates of a tick', () => {
+  const P = 128
+  for (const k of [1, 4]) {
+    const body = k * P + (k - 1) + 2
+    const up = pollRequestHead('/long-poll?since=1', '127.0.0.1', 40123).length
+    const down = pollResponseHead(body).length + body
+    const m = model('long-poll', { payloadBytes: P, updatesPerTick: k })
+    assert.equal(m.clientToServer, Math.round((up / k) * 100) / 100)
+    assert.equal(m.serverToClient, Math.round((down / k) * 100) / 100)
+  }
+  // the heads are the real ones: `Connection: keep-alive` both ways, fastify's four response headers
+  assert.match(
+    pollRequestHead('/x', 'h', 1),
+    /^GET \/x HTTP\/1\.1\r\nHost: h:1\r\nConnection: keep-alive\r\n\r\n$/,
+  )
+  assert.equal(pollResponseHead(130).split('\r\n').length, 8)
+})
+
+test('short polling: cost follows the poll rate, not the updates', () => {
+  const slow = model('short-poll', { tickHz: 1, pollIntervalMs: 250 })
+  const fast = model('short-poll', { tickHz: 100, pollIntervalMs: 250 })
+  // 4 polls a second: at 1 update/s, four request heads and three 204s pay for one update
+  assert.ok(slow.perUpdate > 4 * fast.perUpdate, `${slow.perUpdate} vs ${fast.perUpdate}`)
+  const up = pollRequestHead('/poll?since=1', '127.0.0.1', 40123).length
+  assert.equal(slow.clientToServer, 4 * up)
+})
+
+test('a transport path is in the model: the same transport on a longer path costs more per poll', () => {
+  const p = params()
+  const short = transport('long-poll').model(p, ctx('/lp'))
+  const long = transport('long-poll').model(p, ctx('/a-much-longer-path'))
+  assert.equal(Math.round((long.clientToServer - short.clientToServer) * 100) / 100, 16)
+})
