@@ -12,7 +12,8 @@ import {
   type RunResult,
   type Scenario,
 } from '../lib/results-schema.ts'
-import { deliveredPerSecond, describeParams, formatCount, sig3, slug } from './format.ts'
+import { describeParams, formatCount, sig3, slug } from './format.ts'
+import { betterText, type ChartedMetricId, chartUnit, METRICS, type MetricId } from './metrics.ts'
 
 export interface ChartSpec {
   /** file-name-safe and unique within the file: `latency`, `clients-1000-bytes`, `sweep-clients-latency-p99` */
@@ -164,7 +165,7 @@ function flagsNote(s: Scenario): string[] {
   return notes
 }
 
-function valueAxis(title: string, values: number[]): Record<string, unknown> {
+function valueAxis(title: string, values: readonly (number | null)[]): Record<string, unknown> {
   return { type: isLogSpan(values) ? 'logarithmic' : 'linear', title: { display: true, text: title } }
 }
 
@@ -191,20 +192,36 @@ function baseOptions<T extends ChartType>(title: string, subtitle: string[], leg
   return options as ChartOptions<T>
 }
 
+/** The metrics the bar charts draw (report/metrics.ts defines them); the latency chart's share one unit. */
+const BAR_METRICS = {
+  latency: ['p50', 'p90', 'p99', 'p999'],
+  bytes: 'bytes-per-update',
+  model: 'model-bytes-per-update',
+  cpu: 'cpu-per-update',
+  throughput: 'delivered-per-second',
+} as const satisfies Record<string, MetricId | readonly MetricId[]>
+
+/** Each completed result's value of a metric, null for an errored run (a gap). */
+function valuesOf(s: Scenario, id: MetricId): (number | null)[] {
+  const m = METRICS[id]
+  return s.results.map((r) => (isCompleted(r) ? m.read(r, s.params) : null))
+}
+
 function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
   const done = s.results.filter(isCompleted)
   if (done.length === 0) return undefined
-  const pct = (r: CompletedResult) => [r.latencyMs.p50, r.latencyMs.p90, r.latencyMs.p99, r.latencyMs.p999]
+  const pct = (r: CompletedResult) => BAR_METRICS.latency.map((id) => METRICS[id].read(r, s.params))
   const all = done.flatMap(pct)
   const log = isLogSpan(all)
-  const title = `Latency percentiles per transport (ms${log ? ', log scale' : ''}; lower is better)`
+  const unit = METRICS.p50.unit
+  const title = `Latency percentiles per transport (${unit}${log ? ', log scale' : ''}; ${betterText(METRICS.p50)})`
   return {
     id: `${prefix}latency`,
     title,
     config: {
       type: 'bar',
       data: {
-        labels: ['p50', 'p90', 'p99', 'p99.9'],
+        labels: BAR_METRICS.latency.map((id) => METRICS[id].header),
         datasets: done.map((r) => ({
           label: transportLabel(r),
           data: pct(r),
@@ -215,7 +232,7 @@ function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
         ...baseOptions(title, [conditions(s), 'publish to receive, same clock', ...flagsNote(s)]),
         scales: {
           x: { title: { display: true, text: 'percentile' } },
-          y: valueAxis('latency (ms)', all),
+          y: valueAxis(`latency (${unit})`, all),
         },
       },
     },
@@ -224,10 +241,11 @@ function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
 
 function bytesChart(s: Scenario, prefix: string): ChartSpec | undefined {
   if (s.results.length === 0) return undefined
-  const val = (f: (r: CompletedResult) => number) => s.results.map((r) => (isCompleted(r) ? f(r) : null))
-  const measured = val((r) => r.bytes.perDeliveredUpdate)
-  const model = val((r) => r.bytes.modelPerUpdate)
-  const title = 'Bytes on the wire per delivered update, measured vs model (bytes; lower is better)'
+  const measuredM = METRICS[BAR_METRICS.bytes]
+  const modelM = METRICS[BAR_METRICS.model]
+  const measured = valuesOf(s, measuredM.id)
+  const model = valuesOf(s, modelM.id)
+  const title = `Bytes on the wire per delivered update, measured vs model (${chartUnit(measuredM)}; ${betterText(measuredM)})`
   return {
     id: `${prefix}bytes`,
     title,
@@ -236,15 +254,15 @@ function bytesChart(s: Scenario, prefix: string): ChartSpec | undefined {
       data: {
         labels: s.results.map(transportLabel),
         datasets: [
-          { label: 'measured (server sockets, both directions)', data: measured, backgroundColor: MEASURED },
-          { label: 'model (least the transport must cost)', data: model, backgroundColor: MODEL },
+          { label: measuredM.chart.legend, data: measured, backgroundColor: MEASURED },
+          { label: modelM.chart.legend, data: model, backgroundColor: MODEL },
         ],
       },
       options: {
         ...baseOptions(title, [conditions(s), ...flagsNote(s)]),
         scales: {
           x: { title: { display: true, text: 'transport' } },
-          y: { ...valueAxis('bytes per update', [...measured, ...model] as number[]), beginAtZero: true },
+          y: { ...valueAxis(measuredM.chart.axis, [...measured, ...model]), beginAtZero: true },
         },
       },
     },
@@ -253,8 +271,9 @@ function bytesChart(s: Scenario, prefix: string): ChartSpec | undefined {
 
 function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
   if (s.results.length === 0) return undefined
-  const data = s.results.map((r) => (isCompleted(r) ? r.serverCpu.usPerDeliveredUpdate : null))
-  const title = 'Server CPU per delivered update (microseconds, user + system; lower is better)'
+  const m = METRICS[BAR_METRICS.cpu]
+  const data = valuesOf(s, m.id)
+  const title = `${m.chart.title} (microseconds, user + system; ${betterText(m)})`
   return {
     id: `${prefix}cpu`,
     title,
@@ -264,7 +283,7 @@ function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
         labels: s.results.map(transportLabel),
         datasets: [
           {
-            label: 'server CPU per delivered update (us)',
+            label: m.chart.legend,
             data,
             backgroundColor: s.results.map((r) => TRANSPORT_COLORS[r.transport]),
           },
@@ -274,7 +293,7 @@ function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
         ...baseOptions(title, [conditions(s), ...flagsNote(s)], false),
         scales: {
           x: { title: { display: true, text: 'transport' } },
-          y: { ...valueAxis('us per delivered update', data as number[]), beginAtZero: true },
+          y: { ...valueAxis(m.chart.axis, data), beginAtZero: true },
         },
       },
     },
@@ -283,9 +302,10 @@ function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
 
 function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
   if (s.results.length === 0) return undefined
-  const data = s.results.map((r) => (isCompleted(r) ? deliveredPerSecond(r, s.params) : null))
+  const m = METRICS[BAR_METRICS.throughput]
+  const data = valuesOf(s, m.id)
   const offered = s.params.clients * s.params.tickHz * s.params.updatesPerTick
-  const title = 'Delivered updates per second, all clients (updates/s; higher is better)'
+  const title = `${m.chart.title}, all clients (${chartUnit(m)}; ${betterText(m)})`
   return {
     id: `${prefix}throughput`,
     title,
@@ -295,7 +315,7 @@ function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
         labels: s.results.map(transportLabel),
         datasets: [
           {
-            label: 'delivered updates/s',
+            label: m.chart.legend,
             data,
             backgroundColor: s.results.map((r) => TRANSPORT_COLORS[r.transport]),
           },
@@ -313,7 +333,7 @@ function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
         ),
         scales: {
           x: { title: { display: true, text: 'transport' } },
-          y: { ...valueAxis('updates/s', data as number[]), beginAtZero: true },
+          y: { ...valueAxis(m.unit, data), beginAtZero: true },
         },
       },
     },
@@ -376,53 +396,26 @@ function capacityChart(s: Scenario, prefix: string): ChartSpec | undefined {
   }
 }
 
-interface SweepMetric {
-  key: string
-  title: string
-  axis: string
-  value: (r: CompletedResult, p: Params) => number
-}
-
-const SWEEP_METRICS: readonly SweepMetric[] = [
-  {
-    key: 'latency-p50',
-    title: 'Latency p50',
-    axis: 'latency p50 (ms)',
-    value: (r) => r.latencyMs.p50,
-  },
-  {
-    key: 'latency-p99',
-    title: 'Latency p99',
-    axis: 'latency p99 (ms)',
-    value: (r) => r.latencyMs.p99,
-  },
-  {
-    key: 'bytes',
-    title: 'Bytes per delivered update',
-    axis: 'bytes per update',
-    value: (r) => r.bytes.perDeliveredUpdate,
-  },
-  {
-    key: 'cpu',
-    title: 'Server CPU per delivered update',
-    axis: 'us per delivered update',
-    value: (r) => r.serverCpu.usPerDeliveredUpdate,
-  },
-  {
-    key: 'throughput',
-    title: 'Delivered updates per second',
-    axis: 'delivered updates/s',
-    value: (r, p) => deliveredPerSecond(r, p),
-  },
+/** The sweep's charts, one per metric: the chart's id (in file names) and the metric it draws. */
+const SWEEP_CHARTS: readonly { chart: string; metric: ChartedMetricId<'title' | 'axis'> }[] = [
+  { chart: 'latency-p50', metric: 'p50' },
+  { chart: 'latency-p99', metric: 'p99' },
+  { chart: 'bytes', metric: 'bytes-per-update' },
+  { chart: 'cpu', metric: 'cpu-per-update' },
+  { chart: 'throughput', metric: 'delivered-per-second' },
 ]
 
-const METRIC_UNIT: Record<string, string> = {
-  'latency-p50': 'ms; lower is better',
-  'latency-p99': 'ms; lower is better',
-  bytes: 'bytes; lower is better',
-  cpu: 'us; lower is better',
-  throughput: 'updates/s; higher is better',
-}
+/** Every metric id the charts read, for the catalogue's test. */
+export const CHART_METRICS: readonly MetricId[] = [
+  ...new Set<MetricId>([
+    ...BAR_METRICS.latency,
+    BAR_METRICS.bytes,
+    BAR_METRICS.model,
+    BAR_METRICS.cpu,
+    BAR_METRICS.throughput,
+    ...SWEEP_CHARTS.map((c) => c.metric),
+  ]),
+]
 
 /** One line per transport against the swept param, a chart per metric. */
 export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): ChartSpec[] {
@@ -442,11 +435,12 @@ export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): Char
   ]
     .filter(Boolean)
     .join('; ')
-  return SWEEP_METRICS.map((m) => {
+  return SWEEP_CHARTS.map(({ chart, metric }) => {
+    const m = METRICS[metric]
     const series = transports.map((t) => {
       const pts = sw.scenarios.map((s) => {
         const r = s.results.find((x) => x.transport === t)
-        const y = r && isCompleted(r) ? m.value(r, s.params) : null
+        const y = r && isCompleted(r) ? m.read(r, s.params) : null
         return { r, x: s.params[sw.param], y }
       })
       return { t, pts }
@@ -454,9 +448,9 @@ export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): Char
     const ys = series.flatMap((se) => se.pts.map((p) => p.y))
     const yLog = isLogSpan(ys)
     const scaleNote = [xLog ? 'log x' : '', yLog ? 'log y' : ''].filter(Boolean).join(', ')
-    const title = `${m.title} vs ${PARAM_AXIS[sw.param]} (${METRIC_UNIT[m.key]}${scaleNote ? `; ${scaleNote}` : ''})`
+    const title = `${m.chart.title} vs ${PARAM_AXIS[sw.param]} (${chartUnit(m)}; ${betterText(m)}${scaleNote ? `; ${scaleNote}` : ''})`
     return {
-      id: `${idBase}-${m.key}`,
+      id: `${idBase}-${chart}`,
       title,
       sweep: sw.param,
       config: lineConfig({
@@ -483,7 +477,7 @@ export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): Char
               type: numeric ? (xLog ? 'logarithmic' : 'linear') : 'category',
               title: { display: true, text: PARAM_AXIS[sw.param] },
             },
-            y: { ...valueAxis(m.axis, ys as number[]), ...(yLog ? {} : { beginAtZero: true }) },
+            y: { ...valueAxis(m.chart.axis, ys), ...(yLog ? {} : { beginAtZero: true }) },
           },
         },
       }),

@@ -4,8 +4,10 @@
  */
 import { PbOptionError } from '../lib/errors.ts'
 import { type CompletedResult, isCompleted, type Params, type ResultsFile } from '../lib/results-schema.ts'
-import { formatCount, formatDelta, formatMs, resultLabel, sig3 } from './format.ts'
+import { formatDelta, resultLabel } from './format.ts'
+import { type ComparableMetricId, METRICS } from './metrics.ts'
 
+/** The metrics compared, in column order; their ids are the `--threshold` names (report/metrics.ts defines each). */
 export const COMPARE_METRICS = [
   'p50',
   'p99',
@@ -13,95 +15,19 @@ export const COMPARE_METRICS = [
   'bytes-per-update',
   'delivered',
   'missed',
-] as const
+] as const satisfies readonly ComparableMetricId[]
 export type CompareMetric = (typeof COMPARE_METRICS)[number]
 
 /** Allowed worsening per metric, percent of BASE; `null` switches the check off. */
 export type Thresholds = Readonly<Record<CompareMetric, number | null>>
 
-/**
- * Defaults for a noisy shared CI machine. Latency and CPU swing run to run by 10-20% on a busy 2-core
- * VM, hence +25% and +15%. Bytes per update are nearly deterministic (same seed, same framing) but a
- * heartbeat, a ping or a poll that straddles the window edge moves them by a fraction of a percent,
- * hence +1%. Delivered may drop by one tick's worth at the window edges, hence -5%. Missed: any
- * increase (from 0, anything missed at all).
- */
-export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
-  p50: 25,
-  p99: 25,
-  'cpu-per-update': 15,
-  'bytes-per-update': 1,
-  delivered: 5,
-  missed: 0,
-})
-
-interface MetricDef {
-  key: CompareMetric
-  label: string
-  header: string
-  better: 'lower' | 'higher'
-  value: (r: CompletedResult) => number
-  format: (n: number) => string
-  /** a change smaller than this (absolute, in the metric's unit) never counts: below it is timer and scheduler noise */
-  floor: number
-}
-
-const METRICS: readonly MetricDef[] = [
-  {
-    key: 'p50',
-    label: 'latency p50',
-    header: 'p50',
-    better: 'lower',
-    value: (r) => r.latencyMs.p50,
-    format: formatMs,
-    floor: 0.1,
-  },
-  {
-    key: 'p99',
-    label: 'latency p99',
-    header: 'p99',
-    better: 'lower',
-    value: (r) => r.latencyMs.p99,
-    format: formatMs,
-    floor: 0.1,
-  },
-  {
-    key: 'cpu-per-update',
-    label: 'CPU per update',
-    header: 'CPU us/upd',
-    better: 'lower',
-    value: (r) => r.serverCpu.usPerDeliveredUpdate,
-    format: (n) => `${sig3(n)} us`,
-    floor: 0.5,
-  },
-  {
-    key: 'bytes-per-update',
-    label: 'bytes per update',
-    header: 'B/update',
-    better: 'lower',
-    value: (r) => r.bytes.perDeliveredUpdate,
-    format: (n) => `${sig3(n)} B`,
-    floor: 0,
-  },
-  {
-    key: 'delivered',
-    label: 'delivered',
-    header: 'delivered',
-    better: 'higher',
-    value: (r) => r.updates.delivered,
-    format: formatCount,
-    floor: 0,
-  },
-  {
-    key: 'missed',
-    label: 'missed',
-    header: 'missed',
-    better: 'lower',
-    value: (r) => r.updates.missed,
-    format: formatCount,
-    floor: 0,
-  },
-]
+/** Each metric's default threshold from the catalogue (report/metrics.ts says why each is what it is). */
+export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze(
+  Object.fromEntries(COMPARE_METRICS.map((id) => [id, METRICS[id].compare.threshold])) as Record<
+    CompareMetric,
+    number
+  >,
+)
 
 /** Parses `metric=pct` (`p99=30`, `bytes-per-update=0.5`, `missed=off`). Throws naming `--threshold`. */
 export function parseThreshold(spec: string): [CompareMetric, number | null] {
@@ -259,7 +185,7 @@ export function compareResults(
           })
         continue
       }
-      const metrics = METRICS.map((m) => delta(m, br, hr, thresholds[m.key]))
+      const metrics = COMPARE_METRICS.map((id) => delta(id, br, bs.params, hr, hs.params, thresholds[id]))
       const notes: string[] = []
       const saturated = [br.generator.saturated ? 'BASE' : '', hr.generator.saturated ? 'HEAD' : ''].filter(
         Boolean,
@@ -268,11 +194,11 @@ export function compareResults(
         notes.push(`generator saturated in ${saturated.join(' and ')}: those numbers measure the generator`)
       pairs.push({ ...at, status: 'compared', metrics, notes })
       for (const d of metrics.filter((x) => x.regressed)) {
-        const def = METRICS.find((m) => m.key === d.metric) as MetricDef
+        const m = METRICS[d.metric]
         regressions.push({
           ...at,
           metric: d.metric,
-          text: `${d.label} ${def.format(d.base)} -> ${def.format(d.head)} (${formatDelta(d.deltaPct)}, limit ${limitText(d.metric, d.limitPct)})`,
+          text: `${d.label} ${m.format(d.base)} -> ${m.format(d.head)} (${formatDelta(d.deltaPct)}, limit ${limitText(d.metric, d.limitPct)})`,
         })
       }
     }
@@ -302,20 +228,35 @@ export function compareResults(
   }
 }
 
-function delta(m: MetricDef, br: CompletedResult, hr: CompletedResult, limitPct: number | null): MetricDelta {
-  const base = m.value(br)
-  const head = m.value(hr)
+function delta(
+  id: CompareMetric,
+  br: CompletedResult,
+  bp: Params,
+  hr: CompletedResult,
+  hp: Params,
+  limitPct: number | null,
+): MetricDelta {
+  const m = METRICS[id]
+  const base = m.read(br, bp)
+  const head = m.read(hr, hp)
+  const floor = m.compare.floor ?? 0
   const deltaPct = base === 0 ? (head === 0 ? 0 : Number.POSITIVE_INFINITY) : ((head - base) / base) * 100
   const worsePct = m.better === 'lower' ? deltaPct : -deltaPct
   const worse = m.better === 'lower' ? head > base : head < base
-  const regressed = limitPct !== null && worse && worsePct > limitPct && Math.abs(head - base) > m.floor
-  return { metric: m.key, label: m.label, base, head, deltaPct, limitPct, regressed }
+  const regressed = limitPct !== null && worse && worsePct > limitPct && Math.abs(head - base) > floor
+  return { metric: id, label: m.label, base, head, deltaPct, limitPct, regressed }
 }
 
 function limitText(metric: CompareMetric, pct: number | null): string {
   if (pct === null) return 'off'
   if (pct === 0) return 'any increase'
-  return METRICS.find((m) => m.key === metric)?.better === 'higher' ? `-${pct}%` : `+${pct}%`
+  return METRICS[metric].better === 'higher' ? `-${pct}%` : `+${pct}%`
+}
+
+/** A noise floor with its unit: `0.1 ms`. */
+function floorText(metric: CompareMetric): string {
+  const m = METRICS[metric]
+  return `${m.compare.floor ?? 0} ${m.unit}`
 }
 
 function paramsDiff(a: Params, b: Params): string {
@@ -356,7 +297,7 @@ export function formatComparison(c: Comparison, opts: { color?: boolean } = {}):
   out.push(`HEAD ${c.head.runId} (commit ${c.head.commit.slice(0, 12)}, profile ${c.head.profile})`)
   out.push(
     dim(
-      `thresholds: ${COMPARE_METRICS.map((m) => `${m} ${limitText(m, c.thresholds[m])}`).join(', ')}; latency changes under 0.1 ms and CPU under 0.5 us/update are noise`,
+      `thresholds: ${COMPARE_METRICS.map((m) => `${m} ${limitText(m, c.thresholds[m])}`).join(', ')}; latency changes under ${floorText('p50')} and CPU under ${floorText('cpu-per-update')}/update are noise`,
     ),
   )
   for (const n of c.envNotes) out.push(`note: ${n}`)
@@ -370,7 +311,9 @@ export function formatComparison(c: Comparison, opts: { color?: boolean } = {}):
     const pairs = c.pairs.filter((p) => p.scenario === name)
     if (pairs.length === 0) continue
     // metric headers get the two-character mark slot the cells have, so they line up
-    const rows: string[][] = [['transport', ...METRICS.map((m) => `${m.header}  `)].map(bold)]
+    const rows: string[][] = [
+      ['transport', ...COMPARE_METRICS.map((id) => `${METRICS[id].header}  `)].map(bold),
+    ]
     for (const p of pairs) {
       if (p.status !== 'compared') {
         rows.push([
@@ -382,11 +325,11 @@ export function formatComparison(c: Comparison, opts: { color?: boolean } = {}):
       rows.push([
         p.transport,
         ...p.metrics.map((d) => {
-          // missed is a count that should stay 0: show the counts, not a percentage
-          const text =
-            d.metric === 'missed'
-              ? `${formatCount(d.base)} -> ${formatCount(d.head)}`
-              : formatDelta(d.deltaPct)
+          // a count that should stay 0 (missed) shows the counts, not a percentage
+          const m = METRICS[d.metric]
+          const text = m.compare.values
+            ? `${m.format(d.base)} -> ${m.format(d.head)}`
+            : formatDelta(d.deltaPct)
           return d.regressed ? red(`${text} !`) : `${text}  `
         }),
       ])

@@ -11,103 +11,21 @@ import {
   type Params,
   type Scenario,
 } from '../lib/results-schema.ts'
-import {
-  expectedUpdates,
-  formatBytes,
-  formatCount,
-  formatMs,
-  formatPercent,
-  resultLabel,
-  sig3,
-} from './format.ts'
+import { formatBytes, formatCount, formatMs, formatPercent, resultLabel, sig3 } from './format.ts'
+import { METRICS, type MetricId } from './metrics.ts'
 
-interface MetricColumn {
-  key: string
-  header: string
-  /** what the column means, shown as a tooltip in HTML and in the terminal legend */
-  title: string
-  better: 'lower' | 'higher'
-  value: (r: CompletedResult, p: Params) => number
-  format: (n: number, r: CompletedResult, p: Params) => string
-}
-
-const METRICS: readonly MetricColumn[] = [
-  {
-    key: 'p50',
-    header: 'p50',
-    title: 'median latency, publish to receive',
-    better: 'lower',
-    value: (r) => r.latencyMs.p50,
-    format: formatMs,
-  },
-  {
-    key: 'p99',
-    header: 'p99',
-    title: '99th percentile latency',
-    better: 'lower',
-    value: (r) => r.latencyMs.p99,
-    format: formatMs,
-  },
-  {
-    key: 'delivered',
-    header: 'delivered',
-    title: 'updates delivered, all clients (share of what they should have seen)',
-    better: 'higher',
-    value: (r, p) => {
-      const e = expectedUpdates(r, p)
-      return e > 0 ? r.updates.delivered / e : 0
-    },
-    format: (ratio, r) => `${formatCount(r.updates.delivered)} (${sig3(Math.min(ratio, 9.99) * 100)}%)`,
-  },
-  {
-    key: 'missed',
-    header: 'missed',
-    title: 'updates a client should have seen and never did',
-    better: 'lower',
-    value: (r) => r.updates.missed,
-    format: formatCount,
-  },
-  {
-    key: 'bytes',
-    header: 'B/update',
-    title: 'bytes on the wire per delivered update, both directions, measured at the server sockets',
-    better: 'lower',
-    value: (r) => r.bytes.perDeliveredUpdate,
-    format: (n) => sig3(n),
-  },
-  {
-    key: 'model',
-    header: 'model B/upd',
-    title: 'the least bytes per update the transport must cost, from the params',
-    better: 'lower',
-    value: (r) => r.bytes.modelPerUpdate,
-    format: (n) => sig3(n),
-  },
-  {
-    key: 'cpu',
-    header: 'CPU %',
-    title: 'server CPU (user + system) as % of one core',
-    better: 'lower',
-    value: (r) => r.serverCpu.percentOfCore,
-    format: formatPercent,
-  },
-  {
-    key: 'cpuPerUpdate',
-    header: 'CPU us/upd',
-    title: 'server CPU microseconds per delivered update',
-    better: 'lower',
-    value: (r) => r.serverCpu.usPerDeliveredUpdate,
-    format: (n) => sig3(n),
-  },
-  {
-    key: 'rss',
-    header: 'RSS max',
-    title: 'peak resident memory of the server process',
-    better: 'lower',
-    value: (r) => r.serverMemory.rssMaxBytes,
-    format: formatBytes,
-  },
-]
+/** The metric columns of the summary table, in order (report/metrics.ts defines each). */
+export const SUMMARY_METRICS = [
+  'p50',
+  'p99',
+  'delivered',
+  'missed',
+  'bytes-per-update',
+  'model-bytes-per-update',
+  'cpu-percent',
+  'cpu-per-update',
+  'rss-max',
+] as const satisfies readonly MetricId[]
 
 export interface SummaryColumn {
   key: string
@@ -156,14 +74,17 @@ export function buildSummaryTable(s: Scenario): SummaryTable {
   const fair = completed.filter((r) => !r.generator.saturated)
   const candidates = new Set<CompletedResult>(fair.length > 0 ? fair : completed)
   const winners = new Map<string, Set<CompletedResult>>()
-  for (const m of METRICS) {
+  for (const id of SUMMARY_METRICS) {
+    const m = METRICS[id]
+    if (!m.better) continue
+    const rank = m.rank ?? m.read
     // ties are judged at the 3 significant digits the reader sees, so equal-looking cells are both marked
-    const vals = [...candidates].map((r) => ({ r, v: Number(m.value(r, s.params).toPrecision(3)) }))
+    const vals = [...candidates].map((r) => ({ r, v: Number(rank(r, s.params).toPrecision(3)) }))
     if (vals.length < 2) continue
     const best = m.better === 'lower' ? Math.min(...vals.map((t) => t.v)) : Math.max(...vals.map((t) => t.v))
     const won = vals.filter((t) => t.v === best)
     if (won.length === vals.length) continue
-    winners.set(m.key, new Set(won.map((t) => t.r)))
+    winners.set(id, new Set(won.map((t) => t.r)))
   }
   const rows: SummaryRow[] = s.results.map((r) => {
     if (!isCompleted(r))
@@ -172,10 +93,14 @@ export function buildSummaryTable(s: Scenario): SummaryTable {
       transport: resultLabel(r),
       saturated: r.generator.saturated,
       partial: r.state === 'partial',
-      cells: METRICS.map((m) => ({
-        text: m.format(m.value(r, s.params), r, s.params),
-        winner: winners.get(m.key)?.has(r) ?? false,
-      })),
+      cells: SUMMARY_METRICS.map((id) => {
+        const m = METRICS[id]
+        const v = m.read(r, s.params)
+        return {
+          text: m.cell ? m.cell(v, r, s.params) : m.format(v),
+          winner: winners.get(id)?.has(r) ?? false,
+        }
+      }),
     }
   })
   return {
@@ -183,7 +108,7 @@ export function buildSummaryTable(s: Scenario): SummaryTable {
     params: s.params,
     columns: [
       TRANSPORT_COLUMN,
-      ...METRICS.map(({ key, header, title }) => ({ key, header, title })),
+      ...SUMMARY_METRICS.map((id) => ({ key: id, header: METRICS[id].header, title: METRICS[id].doc })),
       SATURATED_COLUMN,
     ],
     rows,
@@ -300,11 +225,12 @@ export const BASELINE_TARGET_RATIO = 0.9
 export function buildBaselineTable(s: Scenario): PlainTable | undefined {
   const completed = s.results.filter(isCompleted)
   const rows: string[][] = []
+  const cpu = METRICS['cpu-per-update']
   for (const own of completed.filter((r) => r.server !== 'baseline')) {
     const base = completed.find((r) => r.server === 'baseline' && r.transport === own.transport)
     if (!base) continue
-    const ownUs = own.serverCpu.usPerDeliveredUpdate
-    const baseUs = base.serverCpu.usPerDeliveredUpdate
+    const ownUs = cpu.read(own, s.params)
+    const baseUs = cpu.read(base, s.params)
     const ratio = ownUs > 0 ? baseUs / ownUs : 0
     const capOwn = s.capacity?.find((c) => c.transport === own.transport && c.server !== 'baseline')
     const capBase = s.capacity?.find((c) => c.transport === own.transport && c.server === 'baseline')
@@ -320,8 +246,8 @@ export function buildBaselineTable(s: Scenario): PlainTable | undefined {
         : ''
     rows.push([
       own.transport,
-      sig3(ownUs),
-      sig3(baseUs),
+      cpu.cell(ownUs, own, s.params),
+      cpu.cell(baseUs, base, s.params),
       ownUs > 0 ? formatCount(Math.round(1e6 / ownUs)) : '',
       baseUs > 0 ? formatCount(Math.round(1e6 / baseUs)) : '',
       `${sig3(ratio)}x`,

@@ -1,8 +1,8 @@
 /** Renders every chart of a results file to PNG files in one folder. */
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
-import { writeAtomic } from '../lib/write-atomic.ts'
 import type { ResultsFile } from '../lib/results-schema.ts'
+import { writeAtomic } from '../lib/write-atomic.ts'
 import { chartConfigs } from './chart-configs.ts'
 import { renderChartPng } from './render-png.ts'
 
