@@ -3,7 +3,6 @@
  * objects render to PNG in Node and are serialised into the HTML report.
  */
 import type { ChartConfiguration, ChartDataset, ChartOptions, ChartType } from 'chart.js'
-import type { Transport } from '../lib/params.ts'
 import {
   type CompletedResult,
   isCompleted,
@@ -12,6 +11,7 @@ import {
   type RunResult,
   type Scenario,
 } from '../lib/results-schema.ts'
+import { isTransport, transport } from '../lib/transports.ts'
 import { describeParams, formatCount, sig3, slug } from './format.ts'
 import { betterText, type ChartedMetricId, chartUnit, METRICS, type MetricId } from './metrics.ts'
 
@@ -27,12 +27,9 @@ export interface ChartSpec {
   config: ChartConfiguration
 }
 
-/** Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. */
-export const TRANSPORT_COLORS: Readonly<Record<Transport, string>> = {
-  'short-poll': '#E69F00',
-  'long-poll': '#CC79A7',
-  sse: '#0072B2',
-  websocket: '#009E73',
+/** A transport's colour from the registry; a name this suite does not know (a file from a plugin) gets grey. */
+export function transportColor(name: string): string {
+  return isTransport(name) ? transport(name).color : '#777777'
 }
 const MEASURED = '#0072B2'
 const MODEL = '#BBBBBB'
@@ -225,7 +222,7 @@ function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
         datasets: done.map((r) => ({
           label: transportLabel(r),
           data: pct(r),
-          backgroundColor: TRANSPORT_COLORS[r.transport],
+          backgroundColor: transportColor(r.transport),
         })),
       },
       options: {
@@ -285,7 +282,7 @@ function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
           {
             label: m.chart.legend,
             data,
-            backgroundColor: s.results.map((r) => TRANSPORT_COLORS[r.transport]),
+            backgroundColor: s.results.map((r) => transportColor(r.transport)),
           },
         ],
       },
@@ -317,7 +314,7 @@ function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
           {
             label: m.chart.legend,
             data,
-            backgroundColor: s.results.map((r) => TRANSPORT_COLORS[r.transport]),
+            backgroundColor: s.results.map((r) => transportColor(r.transport)),
           },
         ],
       },
@@ -351,8 +348,8 @@ function capacityChart(s: Scenario, prefix: string): ChartSpec | undefined {
   const datasets: ChartDataset<'line', { x: number; y: number }[]>[] = caps.map((c) => ({
     label: `${c.transport}${c.server === 'baseline' ? ' (baseline)' : ''}: max ${sig3(c.maxSustainedPerSecond)} ${c.unit}`,
     data: c.steps.map((st) => ({ x: st.offeredPerSecond, y: st.deliveredPerSecond })),
-    borderColor: TRANSPORT_COLORS[c.transport],
-    backgroundColor: TRANSPORT_COLORS[c.transport],
+    borderColor: transportColor(c.transport),
+    backgroundColor: transportColor(c.transport),
     // a failed step is drawn as a cross, a step with a saturated generator as a triangle
     pointStyle: c.steps.map((st) => (st.generatorSaturated ? 'triangle' : st.passed ? 'circle' : 'crossRot')),
     pointRadius: c.steps.map((st) => (st.passed && !st.generatorSaturated ? 3 : 7)),
@@ -460,8 +457,8 @@ export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): Char
           datasets: series.map(({ t, pts }) => ({
             label: t,
             data: numeric ? pts.map((p) => ({ x: p.x as number, y: p.y as number })) : pts.map((p) => p.y),
-            borderColor: TRANSPORT_COLORS[t],
-            backgroundColor: TRANSPORT_COLORS[t],
+            borderColor: transportColor(t),
+            backgroundColor: transportColor(t),
             pointStyle: pts.map((p) =>
               p.r && isCompleted(p.r) && p.r.generator.saturated ? 'triangle' : 'circle',
             ),
