@@ -38,9 +38,20 @@ export function fail(err: unknown, prog: string): never {
   process.exit(1)
 }
 
-/** commander argParser for a number; range checks happen once, later, with the flag's name. */
-export function numberArg(value: string): number {
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('not a number.')
-  return n
+/** `MIN..MAX`, as the help and the errors of a ranged flag show it. */
+export function rangeText(range: { min: number; max: number }): string {
+  return `${range.min}..${range.max}`
+}
+
+/**
+ * commander argParser for a number flag with a known range (e.g. `PARAM_RANGES.tickHz`): what is not
+ * a number is refused naming the range; numbers are range-checked once, later, with the flag's name.
+ */
+export function numberIn(range: { min: number; max: number }): (value: string) => number {
+  return (value) => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new InvalidArgumentError(`not a number (allowed: ${rangeText(range)}).`)
+    return n
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * npm run compare -- BASE.json HEAD.json [--threshold METRIC=PCT ...] [--allow-missing] [--json]
+ * `pushbench compare`: BASE.json HEAD.json [--threshold METRIC=PCT ...] [--allow-missing] [--json]
  * Exit 0: no regression; 1: a metric regressed past its threshold (or a transport errored or went
  * missing in HEAD); 2: bad input (missing or invalid file, bad flag).
  */
@@ -14,7 +14,7 @@ import {
 } from '../report/compare.ts'
 import { readResultsArg } from '../report/read-input.ts'
 
-const PROG = 'compare'
+const PROG = 'pushbench compare'
 
 const defaults = COMPARE_METRICS.map((m) => `${m}=${DEFAULT_THRESHOLDS[m]}`).join(' ')
 
@@ -31,7 +31,7 @@ const cmd = newCommand(PROG, 'Compare two results files metric by metric; exit 1
   .option('--json', 'print the comparison as JSON instead of the table', false)
   .addHelpText(
     'after',
-    '\nExit status: 0 no regression, 1 regression, 2 bad input.\nExample: npm run compare -- baseline.json results/head/run.json --threshold p99=40 --threshold missed=off',
+    '\nExit status: 0 no regression, 1 regression, 2 bad input.\nExample: pushbench compare baseline.json results/head/run.json --threshold p99=40 --threshold missed=off',
   )
 
 parseArgs(cmd)

@@ -1,12 +1,12 @@
 /**
  * Per-message costs in-process (tinybench): serialising, framing, building and parsing an update, and
  * the load generator's own recording cost.
- *   npm run bench:micro -- [--time-ms N] [--group NAME]... [--out DIR] [--no-charts]
+ *   pushbench micro [--time-ms N] [--group NAME]... [--out DIR] [--no-charts]
  * Writes <out>/micro-<stamp>.json (profile "micro", a `micro` section) and <out>/micro-<stamp>/<group>.png.
  */
 import { join } from 'node:path'
 import { InvalidArgumentError } from 'commander'
-import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
+import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { checkNumber } from '../lib/params.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
@@ -17,8 +17,9 @@ import { buildCases, GROUP_TITLES } from '../micro/groups.ts'
 import { RUN_DEFAULTS, runCases } from '../micro/run.ts'
 import { formatTable } from '../micro/table.ts'
 
-const PROG = 'bench:micro'
+const PROG = 'pushbench micro'
 const DEFAULT_TIME_MS = 400
+const TIME_MS = { min: 1, max: 60_000, integer: true, unit: 'ms' }
 
 function groupArg(value: string, previous: Group[] | undefined): Group[] {
   if (!(GROUPS as readonly string[]).includes(value)) {
@@ -31,7 +32,12 @@ const cmd = newCommand(
   PROG,
   'Per-message costs in-process with tinybench: a results file, a summary table and a chart per case group.',
 )
-  .option('--time-ms <n>', 'tinybench time budget per case, ms (1..60000)', numberArg, DEFAULT_TIME_MS)
+  .option(
+    '--time-ms <n>',
+    `tinybench time budget per case, ms (${rangeText(TIME_MS)})`,
+    numberIn(TIME_MS),
+    DEFAULT_TIME_MS,
+  )
   .option(`--group <name>`, `run only this case group, repeatable (${GROUPS.join(', ')})`, groupArg)
   .option('--out <dir>', 'folder for the results file and its charts folder', 'results')
   .option('--no-charts', 'do not render the PNG charts')
@@ -46,7 +52,7 @@ function stamp(at: Date): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(cmd).opts<{ timeMs: number; group?: Group[]; out: string; charts: boolean }>()
-  const timeMs = checkNumber('--time-ms', o.timeMs, { min: 1, max: 60_000, integer: true, unit: 'ms' })
+  const timeMs = checkNumber('--time-ms', o.timeMs, TIME_MS)
   const groups = o.group ? GROUPS.filter((g) => o.group?.includes(g)) : [...GROUPS]
   const startedAt = new Date()
   const wallStart = performance.now()

@@ -1,22 +1,26 @@
 /**
- * One transport's server in its own process:
- *   node --import tsx servers/main.ts --transport sse --port 0 [--tick-hz 10 ...] [--server baseline]
- * Prints one JSON line when it listens ({"event":"ready","port":...}), answers counter requests over
- * IPC, and on SIGTERM/SIGINT (or when its parent goes away) closes every connection properly and exits 0.
+ * `pushbench serve`: one transport's server in its own process, in the foreground:
+ *   pushbench serve --transport sse --port 0 [--tick-hz 10 ...] [--server baseline]
+ * The orchestrator (load/session.ts, load/autocannon.ts) spawns this file as
+ * `node --import tsx scripts/serve.ts ...` with an IPC channel. It prints one JSON line when it listens
+ * ({"event":"ready","port":...}), answers counter requests over IPC, and on SIGTERM/SIGINT (or when its
+ * parent goes away) closes every connection properly and exits 0.
  */
 import { Option } from 'commander'
-import { fail, newCommand, numberArg, parseArgs } from '../lib/cli.ts'
-import { flagName, TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
+import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
+import { flagName, PARAM_RANGES, SERVER_RANGES, TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
 import { startBaseline } from '../servers/baseline/index.ts'
 import type { ReadyLine, ServerReply, ServerRequest } from '../servers/ipc.ts'
 import { SERVER_DEFAULTS, type ServerOptions } from '../servers/options.ts'
 import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from '../servers/server.ts'
 import { atTickBoundary } from '../servers/tick-aligned.ts'
-import { MIN_PAYLOAD_BYTES } from '../servers/update.ts'
 
+const PROG = 'pushbench serve'
 const d = SERVER_DEFAULTS
+const P = PARAM_RANGES
+const S = SERVER_RANGES
 const cmd = newCommand(
-  'servers/main.ts',
+  PROG,
   'Serve the ticker over one transport (binds 127.0.0.1 unless --host says otherwise).',
 )
   .addOption(new Option('--transport <name>', 'transport to serve').choices(TRANSPORTS).makeOptionMandatory())
@@ -29,30 +33,55 @@ const cmd = newCommand(
       .default('pushbench'),
   )
   .option('--host <addr>', 'address to bind', d.host)
-  .option('--port <n>', 'port (0 = any free port)', numberArg, d.port)
-  .option('--seed <n>', 'random-walk seed (0..2^32-1)', numberArg, d.seed)
-  .option('--symbols <n>', 'ticker symbols (1..10000)', numberArg, d.symbols)
-  .option('--tick-hz <n>', 'ticks a second (0.1..1000)', numberArg, d.tickHz)
-  .option('--updates-per-tick <n>', 'updates published per tick (1..10000)', numberArg, d.updatesPerTick)
+  .option('--port <n>', `port (${rangeText(S.port)}; 0 = any free port)`, numberIn(S.port), d.port)
+  .option('--seed <n>', `random-walk seed (${rangeText(P.seed)})`, numberIn(P.seed), d.seed)
+  .option('--symbols <n>', `ticker symbols (${rangeText(P.symbols)})`, numberIn(P.symbols), d.symbols)
+  .option('--tick-hz <n>', `ticks a second (${rangeText(P.tickHz)})`, numberIn(P.tickHz), d.tickHz)
+  .option(
+    '--updates-per-tick <n>',
+    `updates published per tick (${rangeText(P.updatesPerTick)})`,
+    numberIn(P.updatesPerTick),
+    d.updatesPerTick,
+  )
   .option(
     '--payload-bytes <n>',
-    `bytes of one serialised update (${MIN_PAYLOAD_BYTES}..1048576)`,
-    numberArg,
+    `bytes of one serialised update (${rangeText(P.payloadBytes)})`,
+    numberIn(P.payloadBytes),
     d.payloadBytes,
   )
   .addOption(
     new Option('--write-policy <p>', 'push write policy').choices(WRITE_POLICIES).default(d.writePolicy),
   )
-  .option('--ring-size <n>', 'updates kept for resume (0 = sized from the payload)', numberArg, d.ringSize)
+  .option(
+    '--ring-size <n>',
+    `updates kept for resume (${rangeText(S.ringSize)}; 0 = sized from the payload)`,
+    numberIn(S.ringSize),
+    d.ringSize,
+  )
   .option(
     '--max-buffered-bytes <n>',
-    'unsent bytes before a slow consumer is cut',
-    numberArg,
+    `unsent bytes before a slow consumer is cut (${rangeText(S.maxBufferedBytes)})`,
+    numberIn(S.maxBufferedBytes),
     d.maxBufferedBytes,
   )
-  .option('--heartbeat-ms <n>', 'SSE comment heartbeat period (pushbench only)', numberArg, d.heartbeatMs)
-  .option('--ping-interval-ms <n>', 'WebSocket ping period (pushbench only)', numberArg, d.pingIntervalMs)
-  .option('--long-poll-timeout-ms <n>', 'long poll: hold before 204', numberArg, d.longPollTimeoutMs)
+  .option(
+    '--heartbeat-ms <n>',
+    `SSE comment heartbeat period (${rangeText(S.heartbeatMs)}; pushbench only)`,
+    numberIn(S.heartbeatMs),
+    d.heartbeatMs,
+  )
+  .option(
+    '--ping-interval-ms <n>',
+    `WebSocket ping period (${rangeText(S.pingIntervalMs)}; pushbench only)`,
+    numberIn(S.pingIntervalMs),
+    d.pingIntervalMs,
+  )
+  .option(
+    '--long-poll-timeout-ms <n>',
+    `long poll: hold before 204 (${rangeText(S.longPollTimeoutMs)})`,
+    numberIn(S.longPollTimeoutMs),
+    d.longPollTimeoutMs,
+  )
   .option(
     '--per-message-deflate',
     'WebSocket permessage-deflate (changes the bytes; pushbench only)',
@@ -60,11 +89,15 @@ const cmd = newCommand(
   )
   .option(
     '--max-client-message-bytes <n>',
-    'largest client WebSocket message (else close 1009)',
-    numberArg,
+    `largest client WebSocket message, else close 1009 (${rangeText(S.maxClientMessageBytes)})`,
+    numberIn(S.maxClientMessageBytes),
     d.maxClientMessageBytes,
   )
-  .option('--backlog <n>', 'listen backlog', numberArg, d.backlog)
+  .option('--backlog <n>', `listen backlog (${rangeText(S.backlog)})`, numberIn(S.backlog), d.backlog)
+  .addHelpText(
+    'after',
+    '\nPrints one JSON ready line on stdout when it listens, then serves until SIGINT or SIGTERM (exit 0).\nExit codes: 0 stopped, 1 failed, 2 bad flag.',
+  )
 
 async function main(): Promise<void> {
   const { server: kind, ...opts } = parseArgs(cmd).opts<
@@ -76,7 +109,7 @@ async function main(): Promise<void> {
   try {
     server = await start({ ...opts, autoStart: true, transport: opts.transport }, names)
   } catch (err) {
-    fail(err, 'servers/main.ts')
+    fail(err, PROG)
   }
   const ready: ReadyLine = {
     event: 'ready',
@@ -113,7 +146,7 @@ async function main(): Promise<void> {
             return server.counters()
           }
           if (m.atMs === undefined) return reply({ id: m.id, type: 'counters', counters: take() })
-          void atTickBoundary(server.ticker, m.atMs, take).then((counters) =>
+          void atTickBoundary(server.source, m.atMs, take).then((counters) =>
             reply({ id: m.id, type: 'counters', counters }),
           )
           return
@@ -122,11 +155,11 @@ async function main(): Promise<void> {
           return reply({
             id: m.id,
             type: 'published',
-            count: server.ticker.publishedBetween(m.fromMs, m.toMs),
-            lastSeq: server.ticker.lastSeq,
+            perStream: server.source.publishedBetween(m.fromMs, m.toMs),
+            lastSeq: server.source.lastSeqOf(0),
           })
         case 'set-rate':
-          server.ticker.setRate(m.tickHz, m.updatesPerTick)
+          server.source.setRate(m.tickHz, m.updatesPerTick)
           return reply({ id: m.id, type: 'ok' })
       }
     } catch (err) {
@@ -138,4 +171,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(ready)}\n`)
 }
 
-main().catch((err) => fail(err, 'servers/main.ts'))
+main().catch((err) => fail(err, PROG))

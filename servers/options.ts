@@ -2,7 +2,6 @@ import { PbOptionError } from '../lib/errors.ts'
 import { checkChoice, checkNumber, resolveParams, type WritePolicy } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
-import { checkPayloadBytes } from './update.ts'
 
 /** Everything one server process is started with. */
 export interface ServerOptions {
@@ -72,7 +71,6 @@ export function resolveServerOptions(
   }
   const name = (k: keyof ServerOptions) => names[k] ?? k
   const transport = checkChoice(name('transport'), o.transport, transportNames())
-  checkPayloadBytes(Number(o.payloadBytes), name('payloadBytes'))
   const p = resolveParams(
     {
       seed: o.seed,

@@ -16,16 +16,6 @@ export function encodeUpdateString(seq: number, sym: string, px: string, ts: str
 /** Smallest payload the fixed fields fit in, whatever seq, symbol and price the run reaches. */
 export const MIN_PAYLOAD_BYTES = encodeUpdateString(WIDEST.seq, WIDEST.sym, WIDEST.px, WIDEST.ts, '').length
 
-export function checkPayloadBytes(payloadBytes: number, field = 'payloadBytes'): number {
-  if (!Number.isInteger(payloadBytes) || payloadBytes < MIN_PAYLOAD_BYTES) {
-    throw new PbOptionError(
-      field,
-      `must be an integer of at least ${MIN_PAYLOAD_BYTES} bytes (the fixed fields of an update), got ${payloadBytes}`,
-    )
-  }
-  return payloadBytes
-}
-
 export function formatTs(ts: number): string {
   return ts.toFixed(3)
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` on bad input: exit 2 before anything is started or written, the message naming the
+ * `pushbench bench` (`npm run bench`) on bad input: exit 2 before anything is started or written, the message naming the
  * flag or the config file and field (and what is allowed). Each case runs the CLI as users do.
  */
 import assert from 'node:assert/strict'
@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { type Ran, runScript } from '../report/helpers.ts'
+import { type Ran, runCli } from '../report/helpers.ts'
 
-const BENCH = 'scripts/bench.ts'
+const BENCH = 'bench'
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'pb-bench-cli-'))
@@ -20,7 +20,7 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 /** Runs bench with `args` and an --out folder inside `dir`; asserts exit 2 and that nothing was written. */
 function usageError(dir: string, args: string[]): Ran {
   const out = join(dir, 'out')
-  const r = runScript(BENCH, [...args, '--out', out])
+  const r = runCli(BENCH, [...args, '--out', out])
   assert.equal(r.status, 2, `exit status for ${args.join(' ')}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
   assert.equal(existsSync(out), false, 'bad input must not create the output folder')
   assert.equal(r.stdout.trim(), '', 'errors go to stderr only')
@@ -34,7 +34,7 @@ function writeConfig(dir: string, name: string, text: string): string {
 }
 
 test('--help exits 0 and lists every flag', () => {
-  const r = runScript(BENCH, ['--help'])
+  const r = runCli(BENCH, ['--help'])
   assert.equal(r.status, 0, r.stderr)
   for (const flag of [
     '--profile',

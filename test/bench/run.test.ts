@@ -12,7 +12,7 @@ import { test } from 'node:test'
 import { TRANSPORTS } from '../../lib/params.ts'
 import { readResults } from '../../lib/results-io.ts'
 import { isCompleted } from '../../lib/results-schema.ts'
-import { pngSize, runScript } from '../report/helpers.ts'
+import { pngSize, runCli } from '../report/helpers.ts'
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point
 const CONTROL = /[\x1b\r]/
@@ -38,7 +38,7 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
   writeFileSync(config, JSON.stringify(CONFIG, null, 2))
   const out = join(dir, 'out')
 
-  const r = runScript('scripts/bench.ts', ['--config', config, '--out', out], {
+  const r = runCli('bench', ['--config', config, '--out', out], {
     env: { CI: 'true' },
     timeoutMs: 120_000,
   })

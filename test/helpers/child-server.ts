@@ -1,4 +1,7 @@
-/** Runs scripts/serve.ts in its own process, as the bench does: `node --import tsx scripts/serve.ts ...`. */
+/**
+ * Runs a server in its own process: as the bench does (`node --import tsx scripts/serve.ts ...`, with an
+ * IPC channel if asked), or as users do (`node bin/pushbench.js serve ...`).
+ */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ReadyLine, ServerReply, ServerRequest } from '../../servers/ipc.ts'
@@ -6,6 +9,7 @@ import { withTimeout } from './wait.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const MAIN = 'scripts/serve.ts'
+const BIN = 'bin/pushbench.js'
 /** tsx compiles on start: allow for a slow machine */
 const START_TIMEOUT_MS = 20_000
 
@@ -23,8 +27,10 @@ export interface ChildServer {
   kill(): Promise<void>
 }
 
-function spawnMain(args: readonly string[], ipc: boolean): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+/** `cli`: through the one CLI (`pushbench serve`), else the way the orchestrator spawns it */
+function spawnMain(args: readonly string[], ipc: boolean, cli = false): ChildProcess {
+  const argv = cli ? [BIN, 'serve', ...args] : ['--import', 'tsx', MAIN, ...args]
+  return spawn(process.execPath, argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
   })
@@ -35,9 +41,12 @@ function exitOf(child: ChildProcess, event: 'exit' | 'close' = 'exit'): Promise<
   return new Promise((resolve) => child.once(event, (code, signal) => resolve({ code, signal })))
 }
 
-/** Starts a server process and waits for its ready line. */
-export async function startMain(args: readonly string[], opts: { ipc?: boolean } = {}): Promise<ChildServer> {
-  const child = spawnMain(args, opts.ipc ?? false)
+/** Starts a server process and waits for its ready line; `cli`: as `pushbench serve` (see spawnMain). */
+export async function startMain(
+  args: readonly string[],
+  opts: { ipc?: boolean; cli?: boolean } = {},
+): Promise<ChildServer> {
+  const child = spawnMain(args, opts.ipc ?? false, opts.cli ?? false)
   const exited = exitOf(child)
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => {
@@ -68,9 +77,9 @@ export async function startMain(args: readonly string[], opts: { ipc?: boolean }
   return { child, ready, exited, stderr: () => stderr, kill }
 }
 
-/** Runs scripts/serve.ts to its end (for bad flags): exit code and output. */
+/** Runs `pushbench serve` to its end, as users do (for bad flags): exit code and output. */
 export async function runMain(args: readonly string[]): Promise<Exit & { stdout: string; stderr: string }> {
-  const child = spawnMain(args, false)
+  const child = spawnMain(args, false, true)
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (d: Buffer) => {
@@ -81,7 +90,7 @@ export async function runMain(args: readonly string[]): Promise<Exit & { stdout:
   })
   const exit = await withTimeout(
     exitOf(child, 'close'),
-    `${MAIN} ${args.join(' ')} to exit`,
+    `pushbench serve ${args.join(' ')} to exit`,
     START_TIMEOUT_MS,
   ).catch((err) => {
     child.kill('SIGKILL')

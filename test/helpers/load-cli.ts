@@ -1,5 +1,5 @@
 /**
- * Runs the single-run command as users and scripts do (`node --import tsx scripts/run.ts ...`), and looks at
+ * Runs the single-run command as users and scripts do (`node bin/pushbench.js run ...`), and looks at
  * the processes it starts through /proc: its children are the server and the generator.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url'
 import { withTimeout } from './wait.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const RUN = 'scripts/run.ts'
+/** one process: the CLI registers tsx in-process and runs scripts/run.ts in it */
+const BIN = 'bin/pushbench.js'
+const RUN = 'pushbench run'
 
 export interface Ran {
   code: number | null
@@ -19,7 +21,7 @@ export interface Ran {
   stderr: string
 }
 
-/** A scripts/run.ts process with its output collected as it comes. */
+/** A `pushbench run` process with its output collected as it comes. */
 export interface LoadRun {
   proc: ChildProcess
   stdout(): string
@@ -33,7 +35,7 @@ export interface LoadRun {
 }
 
 export function startRun(args: readonly string[]): LoadRun {
-  const proc = spawn(process.execPath, ['--import', 'tsx', RUN, ...args], {
+  const proc = spawn(process.execPath, [BIN, 'run', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
@@ -84,7 +86,7 @@ export function startRun(args: readonly string[]): LoadRun {
   }
 }
 
-/** Runs scripts/run.ts to its end; SIGKILLed (and the test fails) if it takes longer than `timeoutMs`. */
+/** Runs `pushbench run` to its end; SIGKILLed (and the test fails) if it takes longer than `timeoutMs`. */
 export async function runLoad(args: readonly string[], timeoutMs = 60_000): Promise<Ran> {
   const run = startRun(args)
   return withTimeout(run.done, `${RUN} ${args.join(' ')} to exit`, timeoutMs).catch(async (err) => {

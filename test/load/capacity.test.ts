@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as v from 'valibot'
 import { resolveParams } from '../../lib/params.ts'
-import { bottleneck, searchCapacity } from '../../load/capacity.ts'
 import { CapacitySchema } from '../../lib/results-schema.ts'
+import { bottleneck, searchCapacity } from '../../load/capacity.ts'
 import { wsFrameHeaderLength } from '../../servers/frames.ts'
 
 const params = resolveParams({ clients: 20, tickHz: 10, updatesPerTick: 1, durationS: 1, warmupS: 0.3 })

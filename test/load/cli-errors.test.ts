@@ -1,5 +1,5 @@
 /**
- * scripts/run.ts refuses bad scenario values before it starts anything: exit 2, the flag named with what it
+ * `pushbench run` refuses bad scenario values before it starts anything: exit 2, the flag named with what it
  * allows, nothing written. `--help` exits 0 and documents every flag of the single-run contract.
  */
 import assert from 'node:assert/strict'

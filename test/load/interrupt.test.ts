@@ -1,5 +1,5 @@
 /**
- * Ctrl-C during the measured window: scripts/run.ts closes the window, keeps what was measured in a valid
+ * Ctrl-C during the measured window: `pushbench run` closes the window, keeps what was measured in a valid
  * results file marked partial, stops the server and the generator, and exits 130.
  */
 import assert from 'node:assert/strict'
@@ -43,7 +43,7 @@ test('SIGINT in the window: exit 130, no process left behind, a valid partial re
 
   await sleep(300) // a few ticks into the window
   run.proc.kill('SIGINT')
-  const ran = await withTimeout(run.done, 'scripts/run.ts to exit after SIGINT', 30_000)
+  const ran = await withTimeout(run.done, 'pushbench run to exit after SIGINT', 30_000)
   assert.equal(ran.code, 130, `exit ${ran.code ?? ran.signal}; stderr: ${ran.stderr}`)
   assert.match(ran.stderr, /interrupted: closing the window and keeping what was measured/)
   assert.match(ran.stderr, /warning: interrupted: the window was cut short/)

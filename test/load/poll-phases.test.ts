@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { stratifiedPhases } from '../../load/poll-phases.ts'
 import { mulberry32 } from '../../lib/random.ts'
+import { stratifiedPhases } from '../../load/poll-phases.ts'
 
 test('short-poll phases: one per 1/n of the interval, from one epoch, whatever the random draw', () => {
   for (const n of [1, 7, 100, 1000]) {

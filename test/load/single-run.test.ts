@@ -1,6 +1,6 @@
 /**
  * The single-run command end to end, at small scale: every transport (and the baseline server) through
- * `node --import tsx scripts/run.ts ... --out FILE --quiet`, the file read back through the validating reader.
+ * `node bin/pushbench.js run ... --out FILE --quiet`, the file read back through the validating reader.
  * The runs go in parallel (20 clients each load the machine little); only correctness is asserted.
  */
 import assert from 'node:assert/strict'

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:micro` as users run it, with a 1 ms budget per case: every case of every group is
+ * `pushbench micro` (`npm run bench:micro`) as users run it, with a 1 ms budget per case: every case of every group is
  * checked, timed and written to a results file that validates against the results schema (its
  * `micro` section), with a PNG per group; bad flags exit 2 naming the flag.
  */
@@ -12,9 +12,9 @@ import { readResults } from '../../lib/results-io.ts'
 import type { MicroCase } from '../../lib/results-schema.ts'
 import { caseLabel, GROUPS, type Group } from '../../micro/case.ts'
 import { buildCases } from '../../micro/groups.ts'
-import { pngSize, runScript } from '../report/helpers.ts'
+import { pngSize, runCli } from '../report/helpers.ts'
 
-const MICRO = 'scripts/micro.ts'
+const MICRO = 'micro'
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'pb-micro-'))
@@ -53,7 +53,7 @@ function assertTimed(c: MicroCase): void {
 
 test('every case of every group is checked, timed and written; a chart per group', async (t) => {
   const out = join(tempDir(t), 'out')
-  const r = runScript(MICRO, ['--time-ms', '1', '--out', out], { timeoutMs: 60_000 })
+  const r = runCli(MICRO, ['--time-ms', '1', '--out', out], { timeoutMs: 60_000 })
   assert.equal(r.status, 0, `exit status\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
   const { path, micro } = readOnlyResults(out)
 
@@ -77,7 +77,7 @@ test('every case of every group is checked, timed and written; a chart per group
 
 test('--group, repeated, runs only those groups; --no-charts makes no charts', (t) => {
   const out = join(tempDir(t), 'out')
-  const r = runScript(MICRO, [
+  const r = runCli(MICRO, [
     '--time-ms',
     '1',
     '--group',
@@ -104,17 +104,17 @@ test('--group, repeated, runs only those groups; --no-charts makes no charts', (
 test('bad flags exit 2 naming the flag, and write nothing', (t) => {
   const dir = tempDir(t)
   const out = join(dir, 'out')
-  const group = runScript(MICRO, ['--group', 'nope', '--out', out])
+  const group = runCli(MICRO, ['--group', 'nope', '--out', out])
   assert.equal(group.status, 2, group.stderr)
   assert.match(group.stderr, /--group/)
   assert.match(group.stderr, /'nope'/)
   assert.match(group.stderr, /serialise, ws-frame, sse-event, poll-response, parse, measure/)
 
-  const zero = runScript(MICRO, ['--time-ms', '0', '--out', out])
+  const zero = runCli(MICRO, ['--time-ms', '0', '--out', out])
   assert.equal(zero.status, 2, zero.stderr)
   assert.match(zero.stderr, /--time-ms: must be an integer from 1 to 60000 ms, got 0/)
 
-  const word = runScript(MICRO, ['--time-ms', 'fast', '--out', out])
+  const word = runCli(MICRO, ['--time-ms', 'fast', '--out', out])
   assert.equal(word.status, 2, word.stderr)
   assert.match(word.stderr, /--time-ms/)
   assert.match(word.stderr, /not a number/)

@@ -7,7 +7,7 @@ import { createCanvas, loadImage } from '@napi-rs/canvas'
 import { readResults } from '../../lib/results-io.ts'
 import { chartConfigs, isLogSpan } from '../../report/chart-configs.ts'
 import { defaultChartsDir, writeCharts } from '../../report/write-charts.ts'
-import { fixture, pngSize, runScript } from './helpers.ts'
+import { fixture, pngSize, runCli } from './helpers.ts'
 
 const quick = readResults(fixture('results-quick.json'))
 const sweep = readResults(fixture('results-sweep.json'))
@@ -116,7 +116,7 @@ test('npm run charts writes beside the results file by default and prints the pa
   const dir = tempDir(t)
   const copy = join(dir, '2026-11-25T06-23-51Z.json')
   writeFileSync(copy, readFileSync(fixture('results-quick.json')))
-  const r = runScript('scripts/charts.ts', [copy])
+  const r = runCli('charts', [copy])
   assert.equal(r.status, 0, r.stderr)
   const outDir = defaultChartsDir(copy)
   assert.equal(outDir, join(dir, '2026-11-25T06-23-51Z'))
@@ -129,10 +129,10 @@ test('npm run charts writes beside the results file by default and prints the pa
 })
 
 test('npm run charts: bad input exits 2 naming it', () => {
-  const missing = runScript('scripts/charts.ts', ['no/such/file.json'])
+  const missing = runCli('charts', ['no/such/file.json'])
   assert.equal(missing.status, 2)
   assert.match(missing.stderr, /results file: cannot read no\/such\/file\.json/)
-  const badFlag = runScript('scripts/charts.ts', [fixture('results-quick.json'), '--width', 'wide'])
+  const badFlag = runCli('charts', [fixture('results-quick.json'), '--width', 'wide'])
   assert.equal(badFlag.status, 2)
   assert.match(badFlag.stderr, /--width/)
 })

@@ -12,7 +12,7 @@ import {
   parseThreshold,
   resolveThresholds,
 } from '../../report/compare.ts'
-import { fixture, runScript } from './helpers.ts'
+import { fixture, runCli } from './helpers.ts'
 
 const BASE = fixture('compare-base.json')
 const HEAD = fixture('compare-head.json')
@@ -21,7 +21,7 @@ const head = readResults(HEAD)
 const clone = (f: ResultsFile): ResultsFile => structuredClone(f)
 
 test('the fixture pair exits 1 and names the regressing metrics', () => {
-  const r = runScript('scripts/compare.ts', [BASE, HEAD])
+  const r = runCli('compare', [BASE, HEAD])
   assert.equal(r.status, 1, r.stderr)
   assert.match(r.stdout, /quick \/ sse: latency p99 17\.2 ms -> 26\.9 ms \(\+56\.4%, limit \+25%\)/)
   assert.match(r.stdout, /quick \/ websocket: bytes per update 130 B -> 135 B \(\+3\.2%, limit \+1%\)/)
@@ -31,25 +31,18 @@ test('the fixture pair exits 1 and names the regressing metrics', () => {
 })
 
 test('identical files exit 0', () => {
-  const r = runScript('scripts/compare.ts', [BASE, BASE])
+  const r = runCli('compare', [BASE, BASE])
   assert.equal(r.status, 0, r.stderr)
   assert.match(r.stdout, /OK: no regression past the thresholds \(4 transport runs compared\)/)
 })
 
 test('raising a threshold or switching it off lets the change through', () => {
-  const r = runScript('scripts/compare.ts', [
-    BASE,
-    HEAD,
-    '--threshold',
-    'p99=60',
-    '-t',
-    'bytes-per-update=off',
-  ])
+  const r = runCli('compare', [BASE, HEAD, '--threshold', 'p99=60', '-t', 'bytes-per-update=off'])
   assert.equal(r.status, 0, r.stdout + r.stderr)
 })
 
 test('bad input exits 2 and says what is wrong', (t) => {
-  const missing = runScript('scripts/compare.ts', ['no/such.json', HEAD])
+  const missing = runCli('compare', ['no/such.json', HEAD])
   assert.equal(missing.status, 2)
   assert.match(missing.stderr, /BASE: cannot read no\/such\.json/)
 
@@ -59,14 +52,14 @@ test('bad input exits 2 and says what is wrong', (t) => {
   broken.scenarios[0].results[2].latencyMs.p99 = 'slow'
   const invalid = join(dir, 'invalid.json')
   writeFileSync(invalid, JSON.stringify(broken))
-  const r = runScript('scripts/compare.ts', [BASE, invalid])
+  const r = runCli('compare', [BASE, invalid])
   assert.equal(r.status, 2)
   assert.match(r.stderr, /HEAD: .*scenarios\.0\.results\.2\.latencyMs\.p99/)
 
-  const flag = runScript('scripts/compare.ts', [BASE, HEAD, '--threshold', 'p99=lots'])
+  const flag = runCli('compare', [BASE, HEAD, '--threshold', 'p99=lots'])
   assert.equal(flag.status, 2)
   assert.match(flag.stderr, /--threshold: p99: percent must be a number/)
-  const usage = runScript('scripts/compare.ts', [BASE])
+  const usage = runCli('compare', [BASE])
   assert.equal(usage.status, 2)
 })
 

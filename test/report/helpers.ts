@@ -1,9 +1,11 @@
-/** Shared by the reporter tests: fixture paths and running a CLI as users do (`node --import tsx`). */
+/** Shared by the CLI tests: fixture paths and running `pushbench <subcommand>` as users do (`node bin/pushbench.js`). */
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** the one CLI: `node bin/pushbench.js <subcommand> [flags]` */
+export const BIN = join(ROOT, 'bin', 'pushbench.js')
 export const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', name)
 
 export interface Ran {
@@ -19,8 +21,9 @@ export interface RunOptions {
   timeoutMs?: number
 }
 
-export function runScript(script: string, args: string[], opts: RunOptions = {}): Ran {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+/** Runs `pushbench <sub> ...args` (`sub` undefined: no subcommand) to its end. */
+export function runCli(sub: string | undefined, args: string[], opts: RunOptions = {}): Ran {
+  const r = spawnSync(process.execPath, [BIN, ...(sub === undefined ? [] : [sub]), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', ...opts.env },

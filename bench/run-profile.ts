@@ -1,0 +1,114 @@
+/**
+ * `pushbench bench` once its flags are checked and its scenarios planned: runs every task in order,
+ * writes the results file after each one (a crash or Ctrl-C later loses nothing measured), then prints
+ * the summary and writes the PNG charts and the HTML report.
+ */
+import { join } from 'node:path'
+import { PbError } from '../lib/errors.ts'
+import { newResultsFile } from '../lib/results-file.ts'
+import { writeResults } from '../lib/results-io.ts'
+import type { Scenario } from '../lib/results-schema.ts'
+import { canPin, stopAll } from '../load/children.ts'
+import { writeHtmlReport } from '../report/html.ts'
+import { formatSummary } from '../report/summary.ts'
+import { defaultChartsDir, writeCharts } from '../report/write-charts.ts'
+import { type PlannedScenario, plannedSeconds } from './config.ts'
+import { createProgress } from './progress.ts'
+import { type Task, tasksOf } from './tasks.ts'
+
+export interface ProfileRun {
+  /** the scenarios to run, checked and expanded (bench/config.ts planScenarios) */
+  plan: PlannedScenario[]
+  /** names the run: results/<profile>-<stamp>.json */
+  profile: string
+  /** folder for the results file, charts and report */
+  out: string
+  /** pin server and generator to separate cores (when taskset and 2 cores exist) */
+  pin: boolean
+  charts: boolean
+  report: boolean
+}
+
+/**
+ * Progress on stderr; the summary and where the files are on stdout. Returns the exit code: 0 done,
+ * 1 a run failed, 130 interrupted (the current window is closed and what was measured is written,
+ * marked partial; a second SIGINT stops the children and exits 130 at once).
+ */
+export async function runProfile(o: ProfileRun): Promise<number> {
+  const { plan, profile } = o
+  const pinned = o.pin && canPin()
+  const file = newResultsFile(profile, pinned)
+  const path = join(o.out, `${file.runId}.json`)
+
+  const tasks: Task[] = []
+  for (const s of plan) {
+    const entry: Scenario = { name: s.name, params: s.params, results: [] }
+    file.scenarios.push(entry)
+    tasks.push(...tasksOf(s, entry, o.pin))
+  }
+  const totalS = plan.reduce((n, s) => n + plannedSeconds(s), 0)
+  process.stderr.write(
+    `pushbench: ${profile}: ${plan.length} scenario(s), ${tasks.length} run(s), about ${Math.ceil(totalS / 60)} min; results -> ${path}\n`,
+  )
+  if (!pinned)
+    process.stderr.write(
+      'note: server and generator are not pinned apart (taskset missing, one core, or --no-pin)\n',
+    )
+
+  const ac = new AbortController()
+  let interrupts = 0
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) {
+      process.stderr.write('\nsecond interrupt: stopping children now\n')
+      void stopAll(500).then(() => process.exit(130))
+      return
+    }
+    process.stderr.write(
+      '\ninterrupted: closing the current window, keeping what was measured (Ctrl-C again to abort)\n',
+    )
+    ac.abort()
+  })
+  process.on('SIGTERM', () => ac.abort())
+
+  const progress = createProgress(tasks.length, totalS)
+  let failed = 0
+  for (const t of tasks) {
+    if (ac.signal.aborted) break
+    progress.task(t.label, t.plannedS)
+    try {
+      await t.run(
+        ac.signal,
+        (p, d) => progress.phase(p, d),
+        (l) => progress.log(l),
+      )
+    } catch (err) {
+      if (!(err instanceof PbError)) throw err
+      failed++
+      progress.log(`${t.label}: failed: ${err.message}`)
+    }
+    // every finished task is on disk: a crash or Ctrl-C later loses nothing measured
+    if (ac.signal.aborted) file.partial = true
+    await writeResults(path, file)
+  }
+  progress.stop()
+  file.finishedAt = new Date().toISOString()
+  if (ac.signal.aborted) file.partial = true
+  await writeResults(path, file)
+
+  process.stdout.write(
+    `${formatSummary(file, { color: process.stdout.isTTY === true && !process.env.NO_COLOR })}\n`,
+  )
+  const made = [`results: ${path}`]
+  if (o.charts) {
+    const dir = defaultChartsDir(path)
+    const pngs = await writeCharts(file, dir)
+    made.push(`charts:  ${dir}/ (${pngs.length} PNG)`)
+  }
+  if (o.report) {
+    const html = join(o.out, `${file.runId}.html`)
+    await writeHtmlReport(file, html)
+    made.push(`report:  ${html}`)
+  }
+  process.stdout.write(`\n${made.join('\n')}\n`)
+  return ac.signal.aborted ? 130 : failed > 0 ? 1 : 0
+}

@@ -1,0 +1,113 @@
+/**
+ * The tasks of a planned scenario: a run per server and transport, a capacity search per transport it
+ * asks for, and the autocannon ceiling of the poll endpoint. Each task writes into the scenario's entry
+ * of the results file; bench/run-profile.ts runs them in order.
+ */
+import { PbError } from '../lib/errors.ts'
+import type { Transport } from '../lib/params.ts'
+import type { RunResult, Scenario } from '../lib/results-schema.ts'
+import { runAutocannon } from '../load/autocannon.ts'
+import { searchCapacity } from '../load/capacity.ts'
+import { runOne } from '../load/session.ts'
+import type { PlannedScenario } from './config.ts'
+
+export interface Task {
+  label: string
+  /** the planned duration, seconds (for the progress estimate) */
+  plannedS: number
+  run: (
+    signal: AbortSignal,
+    phase: (p: string, d?: string) => void,
+    log: (l: string) => void,
+  ) => Promise<void>
+}
+
+/** The runs of one planned scenario, each writing into its entry of the results file. */
+export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task[] {
+  const servers = s.baseline ? (['pushbench', 'baseline'] as const) : (['pushbench'] as const)
+  const tasks: Task[] = []
+  const runS = (t: Transport) =>
+    2 +
+    s.params.clients / 1000 +
+    s.params.warmupS +
+    s.params.durationS +
+    (t === 'short-poll' ? (s.params.pollIntervalMs + 1000 / s.params.tickHz) / 1000 : 0.2)
+  for (const server of servers) {
+    for (const transport of s.transports) {
+      const label = `${s.name} · ${transport}${server === 'baseline' ? ' (baseline)' : ''}`
+      tasks.push({
+        label,
+        plannedS: runS(transport),
+        run: async (signal, phase, log) => {
+          let r: RunResult
+          try {
+            r = await runOne({ transport, params: s.params, server, pin, signal, onPhase: phase })
+          } catch (err) {
+            if (!(err instanceof PbError)) throw err
+            entry.results.push({ state: 'errored', transport, server, error: err.message })
+            throw err
+          }
+          entry.results.push(r)
+          for (const w of r.warnings ?? []) log(`${label}: warning: ${w}`)
+        },
+      })
+    }
+    const cap = s.capacity
+    if (cap) {
+      for (const transport of cap.transports) {
+        const label = `${s.name} · ${transport} capacity${server === 'baseline' ? ' (baseline)' : ''}`
+        tasks.push({
+          label,
+          plannedS: 2 + cap.clients / 1000 + (cap.settleS + cap.stepS + 1) * Math.min(cap.maxSteps, 6),
+          run: async (signal, phase, log) => {
+            const c = await searchCapacity(
+              {
+                transport,
+                params: { ...s.params, clients: cap.clients },
+                server,
+                pin,
+                signal,
+                onPhase: phase,
+              },
+              {
+                limits: { minDeliveryRatio: cap.minDeliveryRatio, maxP99Ms: cap.maxP99Ms },
+                stepS: cap.stepS,
+                settleS: cap.settleS,
+                maxSteps: cap.maxSteps,
+                onStep: (st) =>
+                  phase(
+                    'capacity',
+                    `${st.offeredPerSecond}/s: ${st.passed ? 'ok' : 'over'} (p99 ${st.latencyP99Ms} ms, ${(st.deliveryRatio * 100).toFixed(1)}%)`,
+                  ),
+              },
+            )
+            entry.capacity ??= []
+            entry.capacity.push(c)
+            log(`${label}: ${c.maxSustainedPerSecond} updates/s sustained (${c.stoppedBecause})`)
+          },
+        })
+      }
+    }
+    const ac = s.autocannon
+    if (ac) {
+      tasks.push({
+        label: `${s.name} · short-poll autocannon${server === 'baseline' ? ' (baseline)' : ''}`,
+        plannedS: ac.durationS + 2,
+        run: async (signal, phase) => {
+          if (signal.aborted) return
+          phase('autocannon', `${ac.connections} connections, ${ac.durationS} s`)
+          const r = await runAutocannon({
+            params: s.params,
+            connections: ac.connections,
+            durationS: ac.durationS,
+            server,
+            pin,
+          })
+          if (server === 'baseline') entry.autocannonBaseline = r
+          else entry.autocannon = r
+        },
+      })
+    }
+  }
+  return tasks
+}

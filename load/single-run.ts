@@ -1,0 +1,90 @@
+/**
+ * The single-run contract behind `pushbench run`: one transport, one scenario, one results file.
+ * The flags are parsed and checked by scripts/run.ts; this runs, writes and reports.
+ */
+
+import { PbError } from '../lib/errors.ts'
+import type { ScenarioParams, Transport } from '../lib/params.ts'
+import { newResultsFile } from '../lib/results-file.ts'
+import { writeResults } from '../lib/results-io.ts'
+import type { RunResult } from '../lib/results-schema.ts'
+import { canPin, stopAll } from './children.ts'
+import type { RampOptions } from './generator-ipc.ts'
+import { runOne } from './session.ts'
+
+export interface SingleRunOptions {
+  transport: Transport
+  /** checked already (resolveParams) */
+  params: Readonly<ScenarioParams>
+  server: 'pushbench' | 'baseline'
+  /** results file to write (default results/<runId>.json) */
+  out?: string | undefined
+  pin: boolean
+  ramp: RampOptions
+  perMessageDeflate: boolean
+  /** no progress on stderr */
+  quiet: boolean
+}
+
+/**
+ * Measures one run and writes its results file, even when it failed or was interrupted (then marked
+ * partial). Progress goes to stderr, the results path to stdout. Returns the exit code: 0 done, 1 the
+ * run failed, 130 interrupted (a second SIGINT stops the children and exits 130 at once).
+ */
+export async function singleRun(o: SingleRunOptions): Promise<number> {
+  const { transport, params } = o
+  const file = newResultsFile('single', o.pin && canPin())
+  const out = o.out ?? `results/${file.runId}.json`
+  const ac = new AbortController()
+  let interrupts = 0
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) {
+      process.stderr.write('\nsecond interrupt: stopping children now\n')
+      void stopAll(500).then(() => process.exit(130))
+      return
+    }
+    process.stderr.write(
+      '\ninterrupted: closing the window and keeping what was measured (Ctrl-C again to abort)\n',
+    )
+    ac.abort()
+  })
+  process.on('SIGTERM', () => ac.abort())
+
+  const t0 = Date.now()
+  const log = (s: string) => {
+    if (!o.quiet) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}\n`)
+  }
+  let result: RunResult
+  try {
+    result = await runOne({
+      transport,
+      params,
+      server: o.server,
+      pin: o.pin,
+      ramp: o.ramp,
+      serverArgs: o.perMessageDeflate ? ['--per-message-deflate'] : [],
+      signal: ac.signal,
+      onPhase: (phase, detail) => log(`${transport}: ${phase}${detail ? ` (${detail})` : ''}`),
+    })
+  } catch (err) {
+    if (!(err instanceof PbError)) throw err
+    result = { state: 'errored', transport, server: o.server, error: err.message }
+  }
+  const name = `${transport} ${params.clients} clients ${params.tickHz * params.updatesPerTick}/s ${params.payloadBytes} B`
+  file.scenarios.push({ name, params, results: [result] })
+  file.finishedAt = new Date().toISOString()
+  if (ac.signal.aborted) file.partial = true
+  await writeResults(out, file)
+  if (result.state === 'errored') {
+    process.stderr.write(`${transport}: failed: ${result.error}\n`)
+  } else {
+    const l = result.latencyMs
+    log(
+      `${transport}: p50 ${l.p50} ms, p99 ${l.p99} ms, delivered ${result.updates.delivered}/${result.updates.expected}, ` +
+        `${result.bytes.perDeliveredUpdate} B/update (model ${result.bytes.modelPerUpdate}), server CPU ${result.serverCpu.percentOfCore}%`,
+    )
+    for (const w of result.warnings ?? []) process.stderr.write(`warning: ${w}\n`)
+  }
+  process.stdout.write(`${out}\n`)
+  return ac.signal.aborted ? 130 : result.state === 'errored' ? 1 : 0
+}
