@@ -70,6 +70,14 @@ if (!Object.hasOwn(SUBCOMMANDS, sub)) {
 // the repo's tsconfig whatever the working directory (relative paths in flags stay the user's)
 const { register } = await import('tsx/esm/api')
 register({ tsconfig: fileURLToPath(new URL('tsconfig.json', ROOT)) })
+// plugin transports (PUSHBENCH_PLUGINS, lib/plugins.ts) register before any script reads the registry
+const { loadPlugins } = await import(new URL('lib/plugins.ts', ROOT).href)
+try {
+  await loadPlugins()
+} catch (err) {
+  process.stderr.write(`pushbench: error: ${err.message}\n`)
+  process.exit(EXIT_USAGE)
+}
 const script = new URL(`scripts/${sub}.ts`, ROOT)
 process.argv = [process.argv[0], fileURLToPath(script), ...rest]
 await import(script.href)

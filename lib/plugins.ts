@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { PbOptionError } from './errors.ts'
 
 /** The plugin modules named in the environment, as file URLs (relative paths are from the working folder). */
 export function pluginUrls(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -15,9 +16,15 @@ export function pluginUrls(env: NodeJS.ProcessEnv = process.env): string[] {
     .map((p) => pathToFileURL(isAbsolute(p) ? p : resolve(p)).href)
 }
 
-/** Imports every plugin module (in order). */
+/** Imports every plugin module (in order); one that fails to load is a bad setting, named. */
 export async function loadPlugins(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  for (const url of pluginUrls(env)) await import(url)
+  for (const url of pluginUrls(env)) {
+    try {
+      await import(url)
+    } catch (err) {
+      throw new PbOptionError('PUSHBENCH_PLUGINS', `cannot load ${url}: ${(err as Error).message}`)
+    }
+  }
 }
 
 /** `--import URL` for each plugin, for a child `node` process. */

@@ -34,11 +34,12 @@ export interface LoadRun {
   kill(): Promise<void>
 }
 
-export function startRun(args: readonly string[]): LoadRun {
+/** `env` adds to the environment (e.g. PUSHBENCH_PLUGINS). */
+export function startRun(args: readonly string[], env: NodeJS.ProcessEnv = {}): LoadRun {
   const proc = spawn(process.execPath, [BIN, 'run', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
   })
   let out = ''
   let err = ''
@@ -87,8 +88,12 @@ export function startRun(args: readonly string[]): LoadRun {
 }
 
 /** Runs `pushbench run` to its end; SIGKILLed (and the test fails) if it takes longer than `timeoutMs`. */
-export async function runLoad(args: readonly string[], timeoutMs = 60_000): Promise<Ran> {
-  const run = startRun(args)
+export async function runLoad(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Ran> {
+  const run = startRun(args, env)
   return withTimeout(run.done, `${RUN} ${args.join(' ')} to exit`, timeoutMs).catch(async (err) => {
     await run.kill()
     throw err
