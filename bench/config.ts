@@ -12,12 +12,11 @@ import {
   checkNumber,
   DEFAULT_PARAMS,
   PARAM_RANGES,
+  resolveParams,
   type ScenarioParams,
-  TRANSPORTS,
-  type Transport,
-  WRITE_POLICIES,
 } from '../lib/params.ts'
 import { describeIssues } from '../lib/results-io.ts'
+import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
 
 export const PROFILES = ['quick', 'ci', 'full'] as const
 export type Profile = (typeof PROFILES)[number]
@@ -139,12 +138,14 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
     const merged: Record<string, unknown> = { ...DEFAULT_PARAMS, ...config.defaults, ...s.params }
     if (o.seed !== undefined) merged.seed = o.seed
     const swept = (Object.keys(merged) as ParamKey[]).filter((k) => Array.isArray(merged[k]))
-    const transports = (s.transports ?? [...TRANSPORTS]).map((t, i) =>
-      checkChoice(`${at}.transports[${i}]`, t, TRANSPORTS),
+    const transports = (s.transports ?? transportNames()).map((t, i) =>
+      checkChoice(`${at}.transports[${i}]`, t, transportNames()),
     )
     const chosen = o.transports ? transports.filter((t) => o.transports?.includes(t)) : transports
     const autocannon =
-      s.autocannon && (!o.transports || o.transports.includes('short-poll')) ? s.autocannon : undefined
+      s.autocannon && (!o.transports || o.transports.some((t) => transport(t).kind === 'poll'))
+        ? s.autocannon
+        : undefined
     if (chosen.length === 0 && !autocannon) return
     // a bad value is reported where the file sets it: the scenario's params, else the file's defaults
     const field = (key: string) =>
@@ -154,11 +155,12 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
           ? `${source}: defaults.${key}`
           : `${at}.params.${key}`
     for (const combo of combinations(merged, swept)) {
-      const params = checkParams(combo, field)
+      // the one validation of params (lib/params.ts), naming the field where the file sets it
+      const params = { ...resolveParams(combo, field) }
       const label = swept.map((k) => `${k}=${String(params[k])}`).join(' ')
       const cap = s.capacity
-      const capTransports = (cap?.transports ?? ['long-poll', 'sse', 'websocket']).map((t, i) =>
-        checkChoice(`${at}.capacity.transports[${i}]`, t, TRANSPORTS),
+      const capTransports = (cap?.transports ?? transportsOfKind('push')).map((t, i) =>
+        checkChoice(`${at}.capacity.transports[${i}]`, t, transportNames()),
       )
       out.push({
         name: label ? `${s.name} ${label}` : s.name,
@@ -171,7 +173,7 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
                 cap.clients === undefined
                   ? params.clients
                   : checkNumber(`${at}.capacity.clients`, cap.clients, PARAM_RANGES.clients),
-              transports: capTransports.filter((t) => t !== 'short-poll' && chosen.includes(t)),
+              transports: capTransports.filter((t) => transport(t).kind === 'push' && chosen.includes(t)),
               minDeliveryRatio: cap.minDeliveryRatio ?? 0.99,
               maxP99Ms: cap.maxP99Ms ?? 100,
               stepS: cap.stepS ?? 3,
@@ -202,20 +204,11 @@ function* combinations(
   for (const value of merged[key] as unknown[]) yield* combinations({ ...merged, [key]: value }, swept, i + 1)
 }
 
-function checkParams(p: Record<string, unknown>, field: (key: string) => string): ScenarioParams {
-  const out = {} as ScenarioParams
-  for (const key of Object.keys(PARAM_RANGES) as (keyof typeof PARAM_RANGES)[]) {
-    out[key] = checkNumber(field(key), p[key], PARAM_RANGES[key])
-  }
-  out.writePolicy = checkChoice(field('writePolicy'), p.writePolicy, WRITE_POLICIES)
-  return out
-}
-
 /** Seconds a scenario is planned to take, for the progress estimate (connect and stop included). */
 export function plannedSeconds(s: PlannedScenario): number {
   const p = s.params
   const overhead = 2 + s.params.clients / 1000
-  const drainS = (t: Transport) => (t === 'short-poll' ? (2 * p.pollIntervalMs + 500) / 1000 : 1)
+  const drainS = (t: Transport) => (transport(t).kind === 'poll' ? (2 * p.pollIntervalMs + 500) / 1000 : 1)
   const servers = s.baseline ? 2 : 1
   let total = 0
   for (const t of s.transports) total += servers * (overhead + p.warmupS + p.durationS + drainS(t))

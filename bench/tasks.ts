@@ -4,8 +4,8 @@
  * of the results file; bench/run-profile.ts runs them in order.
  */
 import { PbError } from '../lib/errors.ts'
-import type { Transport } from '../lib/params.ts'
 import type { RunResult, Scenario } from '../lib/results-schema.ts'
+import { type Transport, transport as transportEntry, transportsOfKind } from '../lib/transports.ts'
 import { runAutocannon } from '../load/autocannon.ts'
 import { searchCapacity } from '../load/capacity.ts'
 import { runOne } from '../load/session.ts'
@@ -31,7 +31,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task
     s.params.clients / 1000 +
     s.params.warmupS +
     s.params.durationS +
-    (t === 'short-poll' ? (s.params.pollIntervalMs + 1000 / s.params.tickHz) / 1000 : 0.2)
+    (transportEntry(t).kind === 'poll' ? (s.params.pollIntervalMs + 1000 / s.params.tickHz) / 1000 : 0.2)
   for (const server of servers) {
     for (const transport of s.transports) {
       const label = `${s.name} · ${transport}${server === 'baseline' ? ' (baseline)' : ''}`
@@ -91,7 +91,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task
     const ac = s.autocannon
     if (ac) {
       tasks.push({
-        label: `${s.name} · short-poll autocannon${server === 'baseline' ? ' (baseline)' : ''}`,
+        label: `${s.name} · ${transportsOfKind('poll')[0]} autocannon${server === 'baseline' ? ' (baseline)' : ''}`,
         plannedS: ac.durationS + 2,
         run: async (signal, phase) => {
           if (signal.aborted) return

@@ -1,10 +1,4 @@
 import { PbOptionError } from './errors.ts'
-import { transportNames } from './transports.ts'
-
-// TODO(structure): callers move to lib/transports.ts; these two stay until they have
-export type { Transport } from './transports.ts'
-/** The registered transports' names, read when this module loads (after plugins: lib/plugins.ts). */
-export const TRANSPORTS: readonly string[] = transportNames()
 
 export const WRITE_POLICIES = ['per-tick', 'per-update'] as const
 export type WritePolicy = (typeof WRITE_POLICIES)[number]
@@ -82,17 +76,22 @@ export function checkChoice<T extends string>(field: string, value: unknown, cho
   throw new PbOptionError(field, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`)
 }
 
-/** Fills defaults, checks every field once, freezes. `names` maps a key to the name shown in errors (e.g. a CLI flag). */
+/**
+ * Fills defaults, checks every field once, freezes: the one validation of scenario params, used by the
+ * CLI, the profiles, the server and the generator. `names` gives the name shown in errors for a key
+ * (a CLI flag, or where a config file sets it).
+ */
 export function resolveParams(
   input: Partial<Record<keyof ScenarioParams, unknown>>,
-  names: Partial<Record<keyof ScenarioParams, string>> = {},
+  names: Partial<Record<keyof ScenarioParams, string>> | ((key: keyof ScenarioParams) => string) = {},
 ): Readonly<ScenarioParams> {
+  const name = (k: keyof ScenarioParams): string => (typeof names === 'function' ? names(k) : (names[k] ?? k))
   const merged = { ...DEFAULT_PARAMS, ...stripUndefined(input) } as Record<keyof ScenarioParams, unknown>
   const out = {} as ScenarioParams
   for (const key of Object.keys(PARAM_RANGES) as (keyof typeof PARAM_RANGES)[]) {
-    out[key] = checkNumber(names[key] ?? key, merged[key], PARAM_RANGES[key])
+    out[key] = checkNumber(name(key), merged[key], PARAM_RANGES[key])
   }
-  out.writePolicy = checkChoice(names.writePolicy ?? 'writePolicy', merged.writePolicy, WRITE_POLICIES)
+  out.writePolicy = checkChoice(name('writePolicy'), merged.writePolicy, WRITE_POLICIES)
   return Object.freeze(out)
 }
 

@@ -85,7 +85,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
     const cpuMs = (s1.cpuUserUs - start.cpuUserUs + s1.cpuSystemUs - start.cpuSystemUs) / 1000
     return {
       server: spec.server ?? 'pushbench',
-      path: '/poll',
+      path: entry.path,
       connections: spec.connections,
       durationS: spec.durationS,
       requestsPerSecond: Math.round(r.requestsPerSecond),

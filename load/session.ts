@@ -65,6 +65,7 @@ function serverArgs(spec: RunSpec): string[] {
   for (const key of ['seed', 'symbols', 'tickHz', 'updatesPerTick', 'payloadBytes', 'writePolicy'] as const) {
     args.push(flagName(key), String(p[key]))
   }
+  if (spec.workload !== undefined) args.push('--workload', spec.workload)
   if (spec.server === 'baseline') args.push('--server', 'baseline')
   return [...args, ...(spec.serverArgs ?? [])]
 }

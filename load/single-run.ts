@@ -4,16 +4,19 @@
  */
 
 import { PbError } from '../lib/errors.ts'
-import type { ScenarioParams, Transport } from '../lib/params.ts'
+import type { ScenarioParams } from '../lib/params.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { RunResult } from '../lib/results-schema.ts'
+import type { Transport } from '../lib/transports.ts'
 import { canPin, stopAll } from './children.ts'
 import type { RampOptions } from './generator-ipc.ts'
 import { runOne } from './session.ts'
 
 export interface SingleRunOptions {
   transport: Transport
+  /** lib/workloads.ts */
+  workload: string
   /** checked already (resolveParams) */
   params: Readonly<ScenarioParams>
   server: 'pushbench' | 'baseline'
@@ -58,6 +61,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
   try {
     result = await runOne({
       transport,
+      workload: o.workload,
       params,
       server: o.server,
       pin: o.pin,

@@ -2,7 +2,9 @@
  * The HTTP response head of a poll answer, as the real short-poll server (fastify on node:http) sends
  * it: captured once from a live server on port 0, then used as a template with the body's length.
  */
+
 import { connect } from 'node:net'
+import { transport } from '../lib/transports.ts'
 import { pollBody } from '../servers/frames.ts'
 import { startServer } from '../servers/server.ts'
 import { expectBytes, MicroAssertionError } from './case.ts'
@@ -23,13 +25,13 @@ export function pollResponse(t: PollHeadTemplate, jsons: readonly Buffer[]): [Bu
   return [Buffer.from(`${t.before}${body.length}${t.after}`, 'latin1'), body]
 }
 
-/** Starts the short-poll server, publishes 3 updates, reads one `GET /poll?since=0` answer raw, stops. */
+/** Starts the short-poll server, publishes 3 updates, reads one `GET <path>?since=0` answer raw, stops. */
 export async function capturePollHead(): Promise<PollHeadTemplate> {
   const server = await startServer({ transport: 'short-poll', port: 0, autoStart: false })
   try {
     for (let i = 0; i < 3; i++) server.source.publishTick()
     const jsons = server.source.since(0, 0).map((u) => u.json)
-    const raw = await rawGet(server.port, '/poll?since=0')
+    const raw = await rawGet(server.port, `${transport('short-poll').path}?since=0`)
     const end = raw.indexOf('\r\n\r\n')
     const head = raw.subarray(0, end + 4).toString('latin1')
     const m = /\r\ncontent-length: (\d+)\r\n/i.exec(head)

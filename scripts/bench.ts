@@ -10,7 +10,8 @@ import { loadConfig, PROFILES, type Profile, planScenarios, profilePath } from '
 import { runProfile } from '../bench/run-profile.ts'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { PbOptionError } from '../lib/errors.ts'
-import { checkChoice, checkNumber, PARAM_RANGES, TRANSPORTS, type Transport } from '../lib/params.ts'
+import { checkChoice, checkNumber, PARAM_RANGES } from '../lib/params.ts'
+import { type Transport, transportNames } from '../lib/transports.ts'
 import { stopAll } from '../load/children.ts'
 
 const PROG = 'pushbench bench'
@@ -25,7 +26,7 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
     '--config <file>',
     'a scenarios file of your own (same format as bench/profiles/*.json); overrides --profile',
   )
-  .option('--transports <list>', `comma-separated subset of ${TRANSPORTS.join(',')}`)
+  .option('--transports <list>', `comma-separated subset of ${transportNames().join(',')}`)
   .option('--scenario <name>', 'run only the scenario of that name')
   .option(
     '--seed <n>',
@@ -63,8 +64,8 @@ function parseTransports(list: string | undefined): Transport[] | undefined {
     .map((s) => s.trim())
     .filter(Boolean)
   if (items.length === 0)
-    throw new PbOptionError('--transports', `must list one or more of ${TRANSPORTS.join(', ')}`)
-  return items.map((t) => checkChoice('--transports', t, TRANSPORTS))
+    throw new PbOptionError('--transports', `must list one or more of ${transportNames().join(', ')}`)
+  return items.map((t) => checkChoice('--transports', t, transportNames()))
 }
 
 async function main(): Promise<void> {

@@ -13,9 +13,10 @@ import {
   RAMP_RANGES,
   resolveParams,
   type ScenarioParams,
-  TRANSPORTS,
   WRITE_POLICIES,
 } from '../lib/params.ts'
+import { type Transport, transportNames } from '../lib/transports.ts'
+import { DEFAULT_WORKLOAD, WORKLOADS } from '../lib/workloads.ts'
 import { stopAll } from '../load/children.ts'
 import { DEFAULT_RAMP } from '../load/session.ts'
 import { singleRun } from '../load/single-run.ts'
@@ -29,7 +30,10 @@ const numberOf = (k: keyof typeof R) => numberIn(R[k])
 
 const cmd = newCommand(PROG, 'Measure one transport under one scenario and write one results file.')
   .addOption(
-    new Option('--transport <name>', 'transport to measure').choices(TRANSPORTS).makeOptionMandatory(),
+    new Option('--transport <name>', 'transport to measure').choices(transportNames()).makeOptionMandatory(),
+  )
+  .addOption(
+    new Option('--workload <name>', 'what is published').choices(WORKLOADS).default(DEFAULT_WORKLOAD),
   )
   .option(
     '--clients <n>',
@@ -100,7 +104,8 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
   )
 
 interface Flags extends ScenarioParams {
-  transport: (typeof TRANSPORTS)[number]
+  transport: Transport
+  workload: string
   server: 'pushbench' | 'baseline'
   out?: string
   pin: boolean
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
   process.exit(
     await singleRun({
       transport: f.transport,
+      workload: f.workload,
       params,
       server: f.server,
       out: f.out,

@@ -8,12 +8,13 @@
  */
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
-import { flagName, PARAM_RANGES, SERVER_RANGES, TRANSPORTS, WRITE_POLICIES } from '../lib/params.ts'
+import { flagName, PARAM_RANGES, SERVER_RANGES, WRITE_POLICIES } from '../lib/params.ts'
+import { transportNames } from '../lib/transports.ts'
+import { WORKLOADS } from '../lib/workloads.ts'
 import { startBaseline } from '../servers/baseline/index.ts'
-import type { ReadyLine, ServerReply, ServerRequest } from '../servers/ipc.ts'
 import { SERVER_DEFAULTS, type ServerOptions } from '../servers/options.ts'
+import { serveProcess } from '../servers/process.ts'
 import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from '../servers/server.ts'
-import { atTickBoundary } from '../servers/tick-aligned.ts'
 
 const PROG = 'pushbench serve'
 const d = SERVER_DEFAULTS
@@ -21,9 +22,12 @@ const P = PARAM_RANGES
 const S = SERVER_RANGES
 const cmd = newCommand(
   PROG,
-  'Serve the ticker over one transport (binds 127.0.0.1 unless --host says otherwise).',
+  'Serve one workload over one transport (binds 127.0.0.1 unless --host says otherwise).',
 )
-  .addOption(new Option('--transport <name>', 'transport to serve').choices(TRANSPORTS).makeOptionMandatory())
+  .addOption(
+    new Option('--transport <name>', 'transport to serve').choices(transportNames()).makeOptionMandatory(),
+  )
+  .addOption(new Option('--workload <name>', 'what is published').choices(WORKLOADS).default(d.workload))
   .addOption(
     new Option(
       '--server <kind>',
@@ -111,64 +115,7 @@ async function main(): Promise<void> {
   } catch (err) {
     fail(err, PROG)
   }
-  const ready: ReadyLine = {
-    event: 'ready',
-    transport: server.options.transport,
-    host: server.host,
-    port: server.port,
-    url: server.url,
-    pid: process.pid,
-  }
-
-  let stopping = false
-  const stop = async (code = 0): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    const force = setTimeout(() => process.exit(code), 5000)
-    force.unref()
-    await server.close()
-    // when the parent went away the channel is already closed: disconnecting again throws
-    if (process.connected) process.disconnect()
-    process.exit(code)
-  }
-  process.on('SIGTERM', () => void stop())
-  process.on('SIGINT', () => void stop())
-  process.on('disconnect', () => void stop())
-
-  process.on('message', (m: ServerRequest) => {
-    const reply = (r: ServerReply) => process.send?.(r)
-    try {
-      switch (m.type) {
-        case 'counters':
-        case 'mark': {
-          const take = () => {
-            if (m.type === 'mark') server.markRss()
-            return server.counters()
-          }
-          if (m.atMs === undefined) return reply({ id: m.id, type: 'counters', counters: take() })
-          void atTickBoundary(server.source, m.atMs, take).then((counters) =>
-            reply({ id: m.id, type: 'counters', counters }),
-          )
-          return
-        }
-        case 'published':
-          return reply({
-            id: m.id,
-            type: 'published',
-            perStream: server.source.publishedBetween(m.fromMs, m.toMs),
-            lastSeq: server.source.lastSeqOf(0),
-          })
-        case 'set-rate':
-          server.source.setRate(m.tickHz, m.updatesPerTick)
-          return reply({ id: m.id, type: 'ok' })
-      }
-    } catch (err) {
-      reply({ id: m.id, type: 'error', message: (err as Error).message })
-    }
-  })
-
-  // only now: a parent may signal as soon as it reads this line, and must find the handlers installed
-  process.stdout.write(`${JSON.stringify(ready)}\n`)
+  serveProcess(server)
 }
 
 main().catch((err) => fail(err, PROG))

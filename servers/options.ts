@@ -1,5 +1,5 @@
 import { PbOptionError } from '../lib/errors.ts'
-import { checkChoice, checkNumber, resolveParams, type WritePolicy } from '../lib/params.ts'
+import { checkChoice, checkNumber, resolveParams, SERVER_RANGES, type WritePolicy } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 
@@ -58,8 +58,6 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Objec
   autoStart: true,
 })
 
-const ms = (max: number) => ({ min: 10, max, integer: true, unit: 'ms' })
-
 /** Fills defaults, checks every field once (naming it), freezes. */
 export function resolveServerOptions(
   input: Partial<ServerOptions> & { transport: unknown },
@@ -84,40 +82,30 @@ export function resolveServerOptions(
   )
   if (typeof o.host !== 'string' || o.host === '')
     throw new PbOptionError(name('host'), 'must be a host name or address')
+  const R = SERVER_RANGES
   return Object.freeze({
     transport,
     workload: checkChoice(name('workload'), o.workload, WORKLOADS),
     host: o.host,
-    port: checkNumber(name('port'), o.port, { min: 0, max: 65_535, integer: true, unit: '' }),
+    port: checkNumber(name('port'), o.port, R.port),
     seed: p.seed,
     symbols: p.symbols,
     tickHz: p.tickHz,
     updatesPerTick: p.updatesPerTick,
     payloadBytes: p.payloadBytes,
     writePolicy: p.writePolicy,
-    ringSize: checkNumber(name('ringSize'), o.ringSize, {
-      min: 0,
-      max: 10_000_000,
-      integer: true,
-      unit: 'updates',
-    }),
-    maxBufferedBytes: checkNumber(name('maxBufferedBytes'), o.maxBufferedBytes, {
-      min: 1024,
-      max: 1024 ** 3,
-      integer: true,
-      unit: 'bytes',
-    }),
-    heartbeatMs: checkNumber(name('heartbeatMs'), o.heartbeatMs, ms(3_600_000)),
-    pingIntervalMs: checkNumber(name('pingIntervalMs'), o.pingIntervalMs, ms(3_600_000)),
-    longPollTimeoutMs: checkNumber(name('longPollTimeoutMs'), o.longPollTimeoutMs, ms(600_000)),
+    ringSize: checkNumber(name('ringSize'), o.ringSize, R.ringSize),
+    maxBufferedBytes: checkNumber(name('maxBufferedBytes'), o.maxBufferedBytes, R.maxBufferedBytes),
+    heartbeatMs: checkNumber(name('heartbeatMs'), o.heartbeatMs, R.heartbeatMs),
+    pingIntervalMs: checkNumber(name('pingIntervalMs'), o.pingIntervalMs, R.pingIntervalMs),
+    longPollTimeoutMs: checkNumber(name('longPollTimeoutMs'), o.longPollTimeoutMs, R.longPollTimeoutMs),
     perMessageDeflate: Boolean(o.perMessageDeflate),
-    maxClientMessageBytes: checkNumber(name('maxClientMessageBytes'), o.maxClientMessageBytes, {
-      min: 16,
-      max: 1024 ** 2,
-      integer: true,
-      unit: 'bytes',
-    }),
-    backlog: checkNumber(name('backlog'), o.backlog, { min: 1, max: 65_535, integer: true, unit: '' }),
+    maxClientMessageBytes: checkNumber(
+      name('maxClientMessageBytes'),
+      o.maxClientMessageBytes,
+      R.maxClientMessageBytes,
+    ),
+    backlog: checkNumber(name('backlog'), o.backlog, R.backlog),
     autoStart: o.autoStart !== false,
   })
 }

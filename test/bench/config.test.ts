@@ -7,9 +7,6 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import * as v from 'valibot'
-import { PbOptionError } from '../../lib/errors.ts'
-import { DEFAULT_PARAMS, TRANSPORTS } from '../../lib/params.ts'
-import { ParamsSchema } from '../../lib/results-schema.ts'
 import {
   type ConfigInput,
   loadConfig,
@@ -19,6 +16,10 @@ import {
   planScenarios,
   profilePath,
 } from '../../bench/config.ts'
+import { PbOptionError } from '../../lib/errors.ts'
+import { DEFAULT_PARAMS } from '../../lib/params.ts'
+import { ParamsSchema } from '../../lib/results-schema.ts'
+import { transportNames } from '../../lib/transports.ts'
 
 /** Every planned scenario fits the results contract and has something to run. */
 function assertRunnable(plan: PlannedScenario[], source: string): void {
@@ -59,7 +60,7 @@ test('quick and ci: one scenario of the four transports with the poll endpoint c
     assert.equal(plan.length, 1, p)
     const [s] = plan
     assert.ok(s)
-    assert.deepEqual(s.transports, [...TRANSPORTS], p)
+    assert.deepEqual(s.transports, transportNames(), p)
     assert.ok(s.autocannon, `${p}: autocannon`)
     assert.equal(s.params.seed, 1, `${p}: a fixed seed`)
   }
@@ -86,7 +87,7 @@ test("full: each scenario's list-valued params expand into one scenario per comb
     expected += n
     const mine = plan.filter((p) => p.group === s.name)
     assert.equal(mine.length, n, `${s.name}: ${n} scenario(s)`)
-    for (const p of mine) assert.deepEqual(p.transports, s.transports ?? [...TRANSPORTS], s.name)
+    for (const p of mine) assert.deepEqual(p.transports, s.transports ?? transportNames(), s.name)
     if (lists.length === 1) {
       const [key, values] = lists[0] as [string, unknown[]]
       assert.deepEqual(

@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { TRANSPORTS } from '../../lib/params.ts'
 import { readResults } from '../../lib/results-io.ts'
 import { isCompleted } from '../../lib/results-schema.ts'
+import { transportNames } from '../../lib/transports.ts'
 import { pngSize, runCli } from '../report/helpers.ts'
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for escape codes is the point
@@ -23,7 +23,7 @@ const CONFIG = {
   scenarios: [
     {
       name: 'tiny',
-      transports: [...TRANSPORTS],
+      transports: transportNames(),
       autocannon: { connections: 2, durationS: 1 },
     },
   ],
@@ -77,7 +77,7 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
   )
   assert.deepEqual(
     s.results.map((x) => x.transport),
-    [...TRANSPORTS],
+    transportNames(),
   )
   for (const x of s.results) {
     assert.ok(isCompleted(x), `${x.transport} completed: ${JSON.stringify(x)}`)
@@ -122,10 +122,10 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
   // CI=true: plain lines only, one per phase, in both streams
   assert.doesNotMatch(r.stderr, CONTROL, 'no escape codes or carriage returns in the progress')
   assert.doesNotMatch(r.stdout, CONTROL, 'no escape codes or carriage returns in the summary')
-  TRANSPORTS.forEach((tr, i) => {
+  transportNames().forEach((tr, i) => {
     assert.match(r.stderr, new RegExp(`^\\[${i + 1}/5\\] tiny · ${tr} · measure 1 s · ~\\d+s left$`, 'm'))
   })
   assert.match(r.stderr, /^\[5\/5\] tiny · short-poll autocannon · autocannon 2 connections, 1 s/m)
   // the summary table has a row per transport
-  for (const tr of TRANSPORTS) assert.match(r.stdout, new RegExp(`^${tr}\\s`, 'm'))
+  for (const tr of transportNames()) assert.match(r.stdout, new RegExp(`^${tr}\\s`, 'm'))
 })

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { PARAM_RANGES, TRANSPORTS, WRITE_POLICIES } from '../../lib/params.ts'
+import { PARAM_RANGES, WRITE_POLICIES } from '../../lib/params.ts'
+import { transportNames } from '../../lib/transports.ts'
 import { MIN_PAYLOAD_BYTES } from '../../servers/update.ts'
 import { runLoad, tempDir } from '../helpers/load-cli.ts'
 
@@ -73,7 +74,7 @@ test('bad scenario values exit 2 naming the flag and what it allows, and write n
   const [bogus, missing] = runs.slice(cases.length)
   assert.ok(bogus && missing)
   assert.equal(bogus.code, 2, bogus.stderr)
-  assert.match(bogus.stderr, new RegExp(`--transport.*'bogus'.*${esc(TRANSPORTS.join(', '))}`))
+  assert.match(bogus.stderr, new RegExp(`--transport.*'bogus'.*${esc(transportNames().join(', '))}`))
   assert.equal(existsSync(join(dir, 'bogus.json')), false)
   assert.equal(missing.code, 2, missing.stderr)
   assert.match(missing.stderr, /required option '--transport <name>' not specified/)
@@ -104,6 +105,6 @@ test('--help exits 0 and documents every flag of the single-run contract', async
     ran.stdout,
     new RegExp(`${PARAM_RANGES.payloadBytes.min}\\.\\.${PARAM_RANGES.payloadBytes.max}`),
   )
-  for (const t of TRANSPORTS) assert.match(ran.stdout, new RegExp(`"${t}"`))
+  for (const t of transportNames()) assert.match(ran.stdout, new RegExp(`"${t}"`))
   for (const p of WRITE_POLICIES) assert.match(ran.stdout, new RegExp(`"${p}"`))
 })

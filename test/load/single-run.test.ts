@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { DEFAULT_PARAMS, TRANSPORTS, type Transport } from '../../lib/params.ts'
+import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { readResults } from '../../lib/results-io.ts'
 import { type CompletedResult, isCompleted, type ResultsFile } from '../../lib/results-schema.ts'
+import { type Transport, transportNames } from '../../lib/transports.ts'
 import { chunkOverhead, SSE_HEARTBEAT, wsFrameHeaderLength } from '../../servers/frames.ts'
 import { SERVER_DEFAULTS } from '../../servers/options.ts'
 import { type Ran, runLoad } from '../helpers/load-cli.ts'
@@ -40,7 +41,7 @@ before(() => {
     p.catch(() => {})
     runs.set(kind, p)
   }
-  for (const t of TRANSPORTS) start(t, t)
+  for (const t of transportNames()) start(t, t)
   start('baseline-websocket', 'websocket', ['--server', 'baseline'])
 })
 
@@ -132,7 +133,7 @@ function checkModel(kind: Kind, r: CompletedResult, transport: 'sse' | 'websocke
   return residual
 }
 
-for (const transport of TRANSPORTS) {
+for (const transport of transportNames()) {
   test(`${transport}: a valid results file, delivered + missed == expected, latency count == delivered`, async (t) => {
     const { r } = await finished(transport)
     assert.equal(r.transport, transport)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { PARAM_RANGES } from '../../lib/params.ts'
 import { Ticker } from '../../servers/ticker.ts'
@@ -63,4 +64,20 @@ test('publishedBetween counts updates by publish instant, per stream (the ticker
   assert.deepEqual(t.publishedBetween(1000, 1500), [15])
   assert.deepEqual(t.publishedBetween(1500, 99_999), [15])
   assert.deepEqual(t.publishedBetween(0, 1000), [0])
+})
+
+test('the same seed gives the same updates, byte for byte, as before the registry and feed refactor', () => {
+  // the digest was taken with the ticker of commit d8e5971 (before lib/transports.ts and servers/feed.ts)
+  const t = new Ticker({
+    seed: 20_261_202,
+    symbols: 50,
+    tickHz: 10,
+    updatesPerTick: 7,
+    payloadBytes: 160,
+    ringSize: 0,
+  })
+  const h = createHash('sha256')
+  for (let i = 0; i < 500; i++)
+    for (const u of t.publishTick(1_764_000_000_000 + i * 100.125)) h.update(u.json)
+  assert.equal(h.digest('hex'), '364f9196701aaa30fa47f4f5936d2c69469aada9104fee2e9c4efb070e0ebcae')
 })

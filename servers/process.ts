@@ -1,0 +1,69 @@
+/**
+ * A server as a process: prints one JSON ready line when it listens, answers the run's requests over
+ * IPC (counters on tick boundaries, publish counts, rate steps), and on SIGTERM/SIGINT (or when its
+ * parent goes away) closes every connection the proper way and exits 0. `pushbench serve` runs it.
+ */
+import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
+import type { RunningServer } from './server.ts'
+import { atTickBoundary } from './tick-aligned.ts'
+
+export function serveProcess(server: RunningServer): void {
+  const ready: ReadyLine = {
+    event: 'ready',
+    transport: server.options.transport,
+    host: server.host,
+    port: server.port,
+    url: server.url,
+    pid: process.pid,
+  }
+
+  let stopping = false
+  const stop = async (code = 0): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    const force = setTimeout(() => process.exit(code), 5000)
+    force.unref()
+    await server.close()
+    // when the parent went away the channel is already closed: disconnecting again throws
+    if (process.connected) process.disconnect()
+    process.exit(code)
+  }
+  process.on('SIGTERM', () => void stop())
+  process.on('SIGINT', () => void stop())
+  process.on('disconnect', () => void stop())
+
+  process.on('message', (m: ServerRequest) => {
+    const reply = (r: ServerReply) => process.send?.(r)
+    try {
+      switch (m.type) {
+        case 'counters':
+        case 'mark': {
+          const take = () => {
+            if (m.type === 'mark') server.markRss()
+            return server.counters()
+          }
+          if (m.atMs === undefined) return reply({ id: m.id, type: 'counters', counters: take() })
+          void atTickBoundary(server.source, m.atMs, take).then((counters) =>
+            reply({ id: m.id, type: 'counters', counters }),
+          )
+          return
+        }
+        case 'published':
+          return reply({
+            id: m.id,
+            type: 'published',
+            perStream: server.source.publishedBetween(m.fromMs, m.toMs),
+            lastSeq: server.source.lastSeqOf(0),
+          })
+        case 'set-rate':
+          server.source.setRate(m.tickHz, m.updatesPerTick)
+          return reply({ id: m.id, type: 'ok' })
+      }
+    } catch (err) {
+      reply({ id: m.id, type: 'error', message: (err as Error).message })
+    }
+  })
+
+  // only now: a parent may signal as soon as it reads this line, and must find the handlers installed
+  process.stdout.write(`${JSON.stringify(ready)}\n`)
+}
