@@ -163,7 +163,7 @@ export class Session {
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
       phase('connect', `${p.clients} clients`)
-      gen = spawnNode('load/generator.ts', [], { cpu: pin ? 1 : undefined, label: 'generator' })
+      gen = spawnNode('load/generator-process.ts', [], { cpu: pin ? 1 : undefined, label: 'generator' })
       const connected = onMessage(gen, 'connected', 30_000 + p.clients * 20, (m) => {
         if (m.type === 'progress') phase('connect', `${m.connected}/${m.total} clients`)
       })

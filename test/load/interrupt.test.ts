@@ -36,7 +36,7 @@ test('SIGINT in the window: exit 130, no process left behind, a valid partial re
   // (tsx may have an esbuild service among the children too: it is not the run's to stop)
   const all = childrenOf(run.proc.pid)
   const server = all.filter((c) => c.cmdline.includes('scripts/serve.ts'))
-  const generator = all.filter((c) => c.cmdline.includes('load/generator.ts'))
+  const generator = all.filter((c) => c.cmdline.includes('load/generator-process.ts'))
   assert.equal(server.length, 1, `one server among ${JSON.stringify(all)}`)
   assert.equal(generator.length, 1, `one generator among ${JSON.stringify(all)}`)
   children = [...server, ...generator]
