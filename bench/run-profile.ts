@@ -8,7 +8,7 @@ import { PbError } from '../lib/errors.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { Scenario } from '../lib/results-schema.ts'
-import { canPin, stopAll } from '../load/children.ts'
+import { abortOnInterrupt, canPin } from '../load/children.ts'
 import { writeHtmlReport } from '../report/html.ts'
 import { formatSummary } from '../report/summary.ts'
 import { defaultChartsDir, writeCharts } from '../report/write-charts.ts'
@@ -55,29 +55,16 @@ export async function runProfile(o: ProfileRun): Promise<number> {
       'note: server and generator are not pinned apart (taskset missing, one core, or --no-pin)\n',
     )
 
-  const ac = new AbortController()
-  let interrupts = 0
-  process.on('SIGINT', () => {
-    if (++interrupts > 1) {
-      process.stderr.write('\nsecond interrupt: stopping children now\n')
-      void stopAll(500).then(() => process.exit(130))
-      return
-    }
-    process.stderr.write(
-      '\ninterrupted: closing the current window, keeping what was measured (Ctrl-C again to abort)\n',
-    )
-    ac.abort()
-  })
-  process.on('SIGTERM', () => ac.abort())
+  const signal = abortOnInterrupt()
 
   const progress = createProgress(tasks.length, totalS)
   let failed = 0
   for (const t of tasks) {
-    if (ac.signal.aborted) break
+    if (signal.aborted) break
     progress.task(t.label, t.plannedS)
     try {
       await t.run(
-        ac.signal,
+        signal,
         (p, d) => progress.phase(p, d),
         (l) => progress.log(l),
       )
@@ -87,12 +74,12 @@ export async function runProfile(o: ProfileRun): Promise<number> {
       progress.log(`${t.label}: failed: ${err.message}`)
     }
     // every finished task is on disk: a crash or Ctrl-C later loses nothing measured
-    if (ac.signal.aborted) file.partial = true
+    if (signal.aborted) file.partial = true
     await writeResults(path, file)
   }
   progress.stop()
   file.finishedAt = new Date().toISOString()
-  if (ac.signal.aborted) file.partial = true
+  if (signal.aborted) file.partial = true
   await writeResults(path, file)
 
   process.stdout.write(
@@ -110,5 +97,5 @@ export async function runProfile(o: ProfileRun): Promise<number> {
     made.push(`report:  ${html}`)
   }
   process.stdout.write(`\n${made.join('\n')}\n`)
-  return ac.signal.aborted ? 130 : failed > 0 ? 1 : 0
+  return signal.aborted ? 130 : failed > 0 ? 1 : 0
 }

@@ -182,3 +182,25 @@ export async function stopAll(graceMs = 3000): Promise<void> {
 export function liveChildren(): number {
   return live.size
 }
+
+/**
+ * What a run does on a signal: the first SIGINT (or SIGTERM) aborts the returned signal, so the current
+ * window closes and what was measured is kept; a second SIGINT stops every child now and exits 130.
+ */
+export function abortOnInterrupt(): AbortSignal {
+  const ac = new AbortController()
+  let interrupts = 0
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) {
+      process.stderr.write('\nsecond interrupt: stopping children now\n')
+      void stopAll(500).then(() => process.exit(130))
+      return
+    }
+    process.stderr.write(
+      '\ninterrupted: closing the current window, keeping what was measured (Ctrl-C again to abort)\n',
+    )
+    ac.abort()
+  })
+  process.on('SIGTERM', () => ac.abort())
+  return ac.signal
+}

@@ -9,7 +9,7 @@ import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { RunResult } from '../lib/results-schema.ts'
 import type { Transport } from '../lib/transports.ts'
-import { canPin, stopAll } from './children.ts'
+import { abortOnInterrupt, canPin } from './children.ts'
 import type { RampOptions } from './generator-ipc.ts'
 import { runOne } from './session.ts'
 
@@ -38,20 +38,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
   const { transport, params } = o
   const file = newResultsFile('single', o.pin && canPin())
   const out = o.out ?? `results/${file.runId}.json`
-  const ac = new AbortController()
-  let interrupts = 0
-  process.on('SIGINT', () => {
-    if (++interrupts > 1) {
-      process.stderr.write('\nsecond interrupt: stopping children now\n')
-      void stopAll(500).then(() => process.exit(130))
-      return
-    }
-    process.stderr.write(
-      '\ninterrupted: closing the window and keeping what was measured (Ctrl-C again to abort)\n',
-    )
-    ac.abort()
-  })
-  process.on('SIGTERM', () => ac.abort())
+  const signal = abortOnInterrupt()
 
   const t0 = Date.now()
   const log = (s: string) => {
@@ -67,7 +54,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
       pin: o.pin,
       ramp: o.ramp,
       serverArgs: o.perMessageDeflate ? ['--per-message-deflate'] : [],
-      signal: ac.signal,
+      signal,
       onPhase: (phase, detail) => log(`${transport}: ${phase}${detail ? ` (${detail})` : ''}`),
     })
   } catch (err) {
@@ -77,7 +64,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
   const name = `${transport} ${params.clients} clients ${params.tickHz * params.updatesPerTick}/s ${params.payloadBytes} B`
   file.scenarios.push({ name, params, results: [result] })
   file.finishedAt = new Date().toISOString()
-  if (ac.signal.aborted) file.partial = true
+  if (signal.aborted) file.partial = true
   await writeResults(out, file)
   if (result.state === 'errored') {
     process.stderr.write(`${transport}: failed: ${result.error}\n`)
@@ -90,5 +77,5 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
     for (const w of result.warnings ?? []) process.stderr.write(`warning: ${w}\n`)
   }
   process.stdout.write(`${out}\n`)
-  return ac.signal.aborted ? 130 : result.state === 'errored' ? 1 : 0
+  return signal.aborted ? 130 : result.state === 'errored' ? 1 : 0
 }

@@ -3,6 +3,7 @@
  * `per-tick` gives each connection one write carrying the whole tick (one buffer built once per tick),
  * `per-update` writes each update on its own. Both cut a connection whose unsent bytes pass the bound.
  */
+import type { ServerResponse } from 'node:http'
 import type { WritePolicy } from '../lib/params.ts'
 import type { TransportStats } from './counters.ts'
 import type { Message } from './feed.ts'
@@ -16,6 +17,23 @@ export interface PushSink {
   readonly open: boolean
   /** cut as a slow consumer */
   destroy(): void
+}
+
+/** A push connection that is one endless HTTP response (SSE, or any chunked stream): node:http frames the chunks. */
+export class ResponseSink implements PushSink {
+  constructor(readonly res: ServerResponse) {}
+  write(buf: Buffer): void {
+    this.res.write(buf)
+  }
+  get buffered(): number {
+    return this.res.writableLength
+  }
+  get open(): boolean {
+    return !this.res.destroyed && !this.res.writableEnded
+  }
+  destroy(): void {
+    this.res.destroy()
+  }
 }
 
 export class PushWriter<S extends PushSink> {

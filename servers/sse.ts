@@ -2,27 +2,10 @@
  * Server-Sent Events: `GET <path>` (resume with `Last-Event-ID`, or `?lastEventId=` where a header
  * cannot be set), `text/event-stream`, one `id:`/`data:` event per update, comment heartbeats.
  */
-import type { ServerResponse } from 'node:http'
 import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
 import type { Message } from './feed.ts'
 import { SSE_HEARTBEAT, sseEvent } from './frames.ts'
-import { type PushSink, PushWriter } from './push-writer.ts'
-
-class SseSink implements PushSink {
-  constructor(readonly res: ServerResponse) {}
-  write(buf: Buffer): void {
-    this.res.write(buf)
-  }
-  get buffered(): number {
-    return this.res.writableLength
-  }
-  get open(): boolean {
-    return !this.res.destroyed && !this.res.writableEnded
-  }
-  destroy(): void {
-    this.res.destroy()
-  }
-}
+import { PushWriter, ResponseSink } from './push-writer.ts'
 
 const frame = (u: Message): Buffer => {
   if (u.framed === undefined) u.framed = sseEvent(u.seq, u.json)
@@ -33,7 +16,7 @@ export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
   /** one writer per stream: a connection is on the stream it asked for */
   const writers = Array.from(
     { length: feed.streams },
-    () => new PushWriter<SseSink>(options.writePolicy, options.maxBufferedBytes, stats, frame),
+    () => new PushWriter<ResponseSink>(options.writePolicy, options.maxBufferedBytes, stats, frame),
   )
   feed.onPublish((stream, messages) => writers[stream]?.publish(messages))
 
@@ -45,7 +28,7 @@ export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
   app.get<{ Querystring: { lastEventId?: string; stream?: string } }>(path, (req, reply) => {
     stats.requests++
     const stream = parseStream(req.query.stream, feed)
-    const writer = writers[stream] as PushWriter<SseSink>
+    const writer = writers[stream] as PushWriter<ResponseSink>
     const header = req.headers['last-event-id']
     const resume = header !== undefined ? (Array.isArray(header) ? header[0] : header) : req.query.lastEventId
     const field = header !== undefined ? 'Last-Event-ID' : 'lastEventId'
@@ -54,7 +37,7 @@ export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
     res.flushHeaders()
-    const sink = new SseSink(res)
+    const sink = new ResponseSink(res)
     stats.streams++
     res.once('close', () => {
       stats.streams--

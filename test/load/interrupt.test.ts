@@ -45,7 +45,7 @@ test('SIGINT in the window: exit 130, no process left behind, a valid partial re
   run.proc.kill('SIGINT')
   const ran = await withTimeout(run.done, 'pushbench run to exit after SIGINT', 30_000)
   assert.equal(ran.code, 130, `exit ${ran.code ?? ran.signal}; stderr: ${ran.stderr}`)
-  assert.match(ran.stderr, /interrupted: closing the window and keeping what was measured/)
+  assert.match(ran.stderr, /interrupted: closing the current window, keeping what was measured/)
   assert.match(ran.stderr, /warning: interrupted: the window was cut short/)
   assert.equal(ran.stdout, `${out}\n`)
   // the run waited for its children: both are gone (not orphaned, not zombies) when it exits
