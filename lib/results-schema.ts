@@ -87,6 +87,15 @@ export const GeneratorSchema = v.object({
   cpuPercent: nonNeg,
   eventLoopUtilization: nonNeg,
   saturated: v.boolean(),
+  /**
+   * busy enough that its own queueing inflates the latency it measures (over half a core, or its event
+   * loop over half busy), though not saturated: the latency is an upper bound
+   */
+  busy: v.optional(v.boolean()),
+  /** generator CPU (user + system) per delivered update, us: what the instrument costs */
+  usPerDeliveredUpdate: v.optional(nonNeg),
+  /** generator us per delivered update / server us per delivered update: below 1, the instrument costs less */
+  costRatio: v.optional(nonNeg),
   processes: v.optional(count),
   /** CPU other processes on the host took during the window, % of one core (a disturbed run shows here) */
   otherHostCpuPercent: v.optional(nonNeg),

@@ -16,6 +16,13 @@ import type { RunSpec } from './session.ts'
 /** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
 export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
 
+/**
+ * Above this (and below saturation) a generator still keeps up, but a received update waits behind the
+ * generator's other work often enough to add to its latency: at half a core busy, a single queue's mean
+ * wait is already half a service time. The latency of such a row is an upper bound.
+ */
+export const BUSY = { cpuPercent: 50, eventLoopUtilization: 0.5 } as const
+
 export interface Measured {
   s0: CounterSnapshot
   s1: CounterSnapshot
@@ -61,7 +68,17 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   })
   const saturated =
     g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
+  const busy =
+    !saturated && (g.cpuPercent > BUSY.cpuPercent || g.eventLoopUtilization > BUSY.eventLoopUtilization)
+  const genUs = g.cpuUserUs + g.cpuSystemUs
+  const serverUsPerUpdate = delivered > 0 ? (userUs + systemUs) / delivered : 0
+  const genUsPerUpdate = delivered > 0 ? genUs / delivered : 0
   const warnings: string[] = []
+  if (busy) {
+    warnings.push(
+      `generator busy (CPU ${g.cpuPercent.toFixed(0)}% of a core, ELU ${g.eventLoopUtilization.toFixed(2)}): its own queueing adds to the latency measured, read it as an upper bound`,
+    )
+  }
   if (saturated) {
     warnings.push(
       `generator saturated (CPU ${g.cpuPercent.toFixed(0)}% of a core, ELU ${g.eventLoopUtilization.toFixed(2)}): these figures measure the generator, not the server`,
@@ -122,6 +139,9 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       cpuPercent: r2(g.cpuPercent),
       eventLoopUtilization: r3(g.eventLoopUtilization),
       saturated,
+      busy,
+      usPerDeliveredUpdate: r3(genUsPerUpdate),
+      ...(serverUsPerUpdate > 0 ? { costRatio: r3(genUsPerUpdate / serverUsPerUpdate) } : {}),
       processes: 1,
       ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),
     },

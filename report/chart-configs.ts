@@ -201,7 +201,7 @@ const BAR_METRICS = {
 /** Each completed result's value of a metric, null for an errored run (a gap). */
 function valuesOf(s: Scenario, id: MetricId): (number | null)[] {
   const m = METRICS[id]
-  return s.results.map((r) => (isCompleted(r) ? m.read(r, s.params) : null))
+  return s.results.map((r) => (isCompleted(r) ? (m.read(r, s.params) ?? null) : null))
 }
 
 function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {

@@ -24,6 +24,8 @@ export const SUMMARY_METRICS = [
   'model-bytes-per-update',
   'cpu-percent',
   'cpu-per-update',
+  'gen-cpu-per-update',
+  'gen-cost-ratio',
   'rss-max',
 ] as const satisfies readonly MetricId[]
 
@@ -79,7 +81,10 @@ export function buildSummaryTable(s: Scenario): SummaryTable {
     if (!m.better) continue
     const rank = m.rank ?? m.read
     // ties are judged at the 3 significant digits the reader sees, so equal-looking cells are both marked
-    const vals = [...candidates].map((r) => ({ r, v: Number(rank(r, s.params).toPrecision(3)) }))
+    const vals = [...candidates].map((r) => ({
+      r,
+      v: Number((rank(r, s.params) ?? Number.NaN).toPrecision(3)),
+    }))
     if (vals.length < 2) continue
     const best = m.better === 'lower' ? Math.min(...vals.map((t) => t.v)) : Math.max(...vals.map((t) => t.v))
     const won = vals.filter((t) => t.v === best)
@@ -96,6 +101,8 @@ export function buildSummaryTable(s: Scenario): SummaryTable {
       cells: SUMMARY_METRICS.map((id) => {
         const m = METRICS[id]
         const v = m.read(r, s.params)
+        // an optional field an older results file lacks
+        if (v === undefined) return { text: '-', winner: false }
         return {
           text: m.cell ? m.cell(v, r, s.params) : m.format(v),
           winner: winners.get(id)?.has(r) ?? false,

@@ -10,6 +10,7 @@ export interface ReportWarning {
     | 'partial-run'
     | 'errored'
     | 'generator-saturated'
+    | 'generator-busy'
     | 'partial-result'
     | 'slow-consumers'
     | 'capacity'
@@ -76,6 +77,13 @@ export function collectWarnings(file: ResultsFile): ReportWarning[] {
           kind: 'generator-saturated',
           ...at,
           text: `the load generator saturated (CPU ${formatPercent(r.generator.cpuPercent)}, event loop ${formatPercent(r.generator.eventLoopUtilization * 100)} busy): its latency and delivery measure the generator, not the server; rerun with fewer clients, or with the generator on its own core`,
+        })
+      if (r.generator.busy)
+        out.push({
+          level: 'warning',
+          kind: 'generator-busy',
+          ...at,
+          text: `the load generator was busy (CPU ${formatPercent(r.generator.cpuPercent)}, event loop ${formatPercent(r.generator.eventLoopUtilization * 100)} busy): updates waited behind its own work, so read its latency as an upper bound`,
         })
       if (r.state === 'partial')
         out.push({

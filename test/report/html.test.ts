@@ -96,7 +96,7 @@ test('the page inlines chart.js, and carries the tables, env, params and warning
   assert.match(html, /clients-1000 \/ long-poll: the load generator saturated/)
   assert.match(
     html,
-    /<tr class="errored"><th scope="row">short-poll<\/th><td colspan="10">errored: timed out/,
+    /<tr class="errored"><th scope="row">short-poll<\/th><td colspan="12">errored: timed out/,
   )
   assert.match(html, /<td class="num win" title="best in column"><strong>41\.8 ms<\/strong><\/td>/)
   assert.match(html, /<tr class="saturated">/)
