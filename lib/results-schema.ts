@@ -81,6 +81,15 @@ export const ServerCpuSchema = v.object({
   percentOfCore: nonNeg,
   usPerDeliveredUpdate: nonNeg,
   eventLoopUtilization: v.optional(nonNeg),
+  /**
+   * the server's core over the window, from /proc/stat (when pinned), % of that core: softirq (on
+   * loopback, TCP receive work runs there and is charged to no process), system time, and all busy time
+   */
+  softirqPercent: v.optional(nonNeg),
+  systemPercentOfCore: v.optional(nonNeg),
+  corePercentBusy: v.optional(nonNeg),
+  /** the CPU quota the server ran under, cores (`--server-cpu`) */
+  capCores: v.optional(nonNeg),
 })
 
 export const GeneratorSchema = v.object({

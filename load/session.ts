@@ -4,8 +4,10 @@
  * (server counters diffed over it, updates counted by publish instant), clients drain, everything stops.
  */
 import { nowMs } from '../lib/clock.ts'
+import { type CpuCap, createCpuCap, wrapCommand } from '../lib/cpu-cap.ts'
 import { PbError } from '../lib/errors.ts'
 import { flagName, type ScenarioParams } from '../lib/params.ts'
+import { cpuDelta, readCpuTimes } from '../lib/proc-stat.ts'
 import type { CompletedResult } from '../lib/results-schema.ts'
 import { type Transport, transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
@@ -21,6 +23,8 @@ export type Phase = 'server' | 'connect' | 'warmup' | 'measure' | 'drain' | 'sto
 
 export interface RunSpec {
   transport: Transport
+  /** run the server under a CPU quota of this many cores (lib/cpu-cap.ts), so it saturates first */
+  serverCpu?: number | undefined
   /** what the server publishes (lib/workloads.ts); default `ticker` */
   workload?: string
   params: ScenarioParams
@@ -143,6 +147,9 @@ export class Session {
     readonly subscribers: number[],
     /** load/host-probe.ts, timed before the server started */
     readonly hostProbeNsPerOp: number,
+    /** the server's core (pinned), whose /proc/stat times are read over each window */
+    readonly serverCore: number | undefined,
+    readonly cap: CpuCap | undefined,
   ) {}
 
   static async open(spec: RunSpec): Promise<Session> {
@@ -151,14 +158,18 @@ export class Session {
     const phase = spec.onPhase ?? (() => {})
     let server: Child | undefined
     let gen: Child | undefined
+    let cap: CpuCap | undefined
     // before any child exists: how fast the host is, with nothing of ours running
     const hostProbeNsPerOp = probeHostNsPerOp()
     try {
       phase('server')
+      if (spec.serverCpu !== undefined) cap = await createCpuCap(spec.serverCpu, 'server')
+      const inCap = cap
       server = spawnNode('scripts/serve.ts', serverArgs(spec), {
         cpu: pin ? 0 : undefined,
         label: 'server',
         nodeArgs: serverNodeArgs(),
+        wrap: inCap ? (cmd, args) => wrapCommand(inCap, cmd, args) : undefined,
       })
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
@@ -193,9 +204,12 @@ export class Session {
         conn.failed,
         conn.subscribers,
         hostProbeNsPerOp,
+        pin ? 0 : undefined,
+        cap,
       )
     } catch (err) {
       await Promise.all([server?.stop(2000), gen?.stop(2000)])
+      await cap?.remove()
       throw err
     }
   }
@@ -233,6 +247,7 @@ export class Session {
     }
     const s0 = await edge0
     const host0 = hostBusyMs()
+    const cores0 = readCpuTimes()
     phase('measure', `${params.durationS} s`)
     await sleepUntil(endMs, signal)
     const partial = signal?.aborted === true
@@ -243,6 +258,7 @@ export class Session {
     if (partial) gen.proc.send({ type: 'stop', endMs: closedMs, drainMs: drain })
     const s1 = closedMs < endMs ? await counters(server, 'counters', closedMs) : await edge1
     const host1 = hostBusyMs()
+    const cores1 = readCpuTimes()
     phase('drain', `up to ${drain} ms`)
     const report = (await result).report
     const pub = await server.request<ServerReply>({ type: 'published', fromMs: startMs, toMs: closedMs })
@@ -254,6 +270,8 @@ export class Session {
       report,
       published: pub.perStream,
       subscribers: this.subscribers,
+      serverCore: this.serverCore === undefined ? undefined : cpuDelta(cores0, cores1, this.serverCore),
+      serverCpuCap: this.cap?.cores,
       connected: this.connected,
       failed: this.failed,
       ready: this.ready,
@@ -266,7 +284,12 @@ export class Session {
 
   async close(): Promise<void> {
     ;(this.spec.onPhase ?? (() => {}))('stop')
-    await Promise.all([this.gen.stop(3000), this.server.stop(5000)])
+    try {
+      await Promise.all([this.gen.stop(3000), this.server.stop(5000)])
+    } finally {
+      // the group goes once the server has left it (lib/cpu-cap.ts moves a straggler out first)
+      await this.cap?.remove()
+    }
   }
 }
 

@@ -25,6 +25,8 @@ export interface SingleRunOptions {
   pin: boolean
   ramp: RampOptions
   perMessageDeflate: boolean
+  /** server CPU quota, cores (checked already) */
+  serverCpu?: number | undefined
   /** no progress on stderr */
   quiet: boolean
 }
@@ -54,6 +56,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
       pin: o.pin,
       ramp: o.ramp,
       serverArgs: o.perMessageDeflate ? ['--per-message-deflate'] : [],
+      serverCpu: o.serverCpu,
       signal,
       onPhase: (phase, detail) => log(`${transport}: ${phase}${detail ? ` (${detail})` : ''}`),
     })

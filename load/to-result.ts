@@ -4,6 +4,7 @@
  * Pure: everything it needs comes in `Measured`, so it is tested without a run.
  */
 import type { ScenarioParams } from '../lib/params.ts'
+import type { CpuDelta } from '../lib/proc-stat.ts'
 import type { CompletedResult } from '../lib/results-schema.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
@@ -35,6 +36,10 @@ export interface Measured {
   failed: number
   ready: ReadyLine
   partial: boolean
+  /** the server core's /proc/stat times over the window (when pinned): softirq is charged to no process */
+  serverCore?: CpuDelta | undefined
+  /** the server's CPU quota, cores, when it ran under one */
+  serverCpuCap?: number | undefined
   /** publish-instant window, ms */
   windowMs: number
   /** CPU the whole host was busy over the window (all processes, all cores), when known */
@@ -131,6 +136,14 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       percentOfCore: counterMs > 0 ? r2(((userUs + systemUs) / 1000 / counterMs) * 100) : 0,
       usPerDeliveredUpdate: delivered > 0 ? r3((userUs + systemUs) / delivered) : 0,
       eventLoopUtilization: dIdle + dActive > 0 ? r3(dActive / (dIdle + dActive)) : 0,
+      ...(m.serverCore && m.serverCore.ticks > 0
+        ? {
+            softirqPercent: r2(m.serverCore.softirqPercent),
+            systemPercentOfCore: r2(m.serverCore.systemPercent),
+            corePercentBusy: r2(m.serverCore.busyPercent),
+          }
+        : {}),
+      ...(m.serverCpuCap !== undefined ? { capCores: m.serverCpuCap } : {}),
     },
     serverMemory: { rssMaxBytes: s1.rssMaxBytes },
     requests: s1.stats.requests - s0.stats.requests,

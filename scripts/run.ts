@@ -5,6 +5,7 @@
  */
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
+import { cpuCapQuotaUs } from '../lib/cpu-cap.ts'
 import {
   checkNumber,
   DEFAULT_PARAMS,
@@ -96,6 +97,11 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
     numberIn(RAMP_RANGES.pauseMs),
     DEFAULT_RAMP.pauseMs,
   )
+  .option(
+    '--server-cpu <cores>',
+    'run the server under a CPU quota of this many cores (cgroup, 10 ms period; needs root), e.g. 0.25',
+    numberIn({ min: 0.1, max: 1024 }),
+  )
   .option('--per-message-deflate', 'WebSocket permessage-deflate on (changes the bytes)', false)
   .option('--quiet', 'no progress on stderr', false)
   .addHelpText(
@@ -112,7 +118,14 @@ interface Flags extends ScenarioParams {
   rampBatch: number
   rampPauseMs: number
   perMessageDeflate: boolean
+  serverCpu?: number
   quiet: boolean
+}
+
+/** `--server-cpu`: a quota the kernel can enforce, at most this machine's cores (else exit 2 naming it). */
+function checkServerCpu(cores: number): number {
+  cpuCapQuotaUs(cores)
+  return cores
 }
 
 async function main(): Promise<void> {
@@ -133,6 +146,7 @@ async function main(): Promise<void> {
       pin: f.pin,
       ramp,
       perMessageDeflate: f.perMessageDeflate,
+      serverCpu: f.serverCpu === undefined ? undefined : checkServerCpu(f.serverCpu),
       quiet: f.quiet,
     }),
   )

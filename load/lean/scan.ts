@@ -1,0 +1,152 @@
+/**
+ * `seq` and `ts` out of update JSON by walking its bytes: no string, no JSON.parse. An update is a flat
+ * object, `{"seq":N,"sym":"AAPL","px":123.45,"ts":1764050000000.123,"pad":"..."}`, whose strings hold no
+ * quote; a poll answer is a JSON array of them.
+ */
+
+const QUOTE = 0x22
+const COMMA = 0x2c
+const MINUS = 0x2d
+const DOT = 0x2e
+const COLON = 0x3a
+const LBRACKET = 0x5b
+const RBRACKET = 0x5d
+const LBRACE = 0x7b
+const RBRACE = 0x7d
+
+/** Where a scan puts what it found: pass one object, reused, so that a scan allocates nothing. */
+export interface ScannedUpdate {
+  seq: number
+  ts: number
+}
+
+/** Called per update of a batch; `buf[objStart, objEnd)` is the update's JSON. */
+export type OnUpdate = (seq: number, ts: number, objStart: number, objEnd: number) => void
+
+// exact powers of ten (up to 1e22) divide the digits of a number with a fraction
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => 10 ** k)
+
+// what scanObject found (NaN: absent); module state rather than a returned object, so nothing is allocated
+let foundSeq = Number.NaN
+let foundTs = Number.NaN
+
+function skipWs(buf: Buffer, i: number, end: number): number {
+  while (i < end && (buf[i] as number) <= 0x20) i++
+  return i
+}
+
+/** Not the common form (exponent, too many digits): the engine's own parser, on a short string. */
+function slowNumber(buf: Buffer, s: number, e: number): number {
+  return s === e ? Number.NaN : Number(buf.toString('latin1', s, e))
+}
+
+/**
+ * A JSON number from its bytes. All its digits make an integer m (exact below 2^53) divided by 10^k for k
+ * fraction digits: one correctly rounded division, so the same double as JSON.parse.
+ */
+function parseNumber(buf: Buffer, s: number, e: number): number {
+  let i = s
+  const neg = buf[i] === MINUS
+  if (neg) i++
+  let m = 0
+  let digits = 0
+  let frac = -1
+  for (; i < e; i++) {
+    const d = (buf[i] as number) - 0x30
+    if (d >= 0 && d <= 9) {
+      m = m * 10 + d
+      digits++
+      if (frac >= 0) frac++
+    } else if (d === DOT - 0x30 && frac < 0) {
+      frac = 0
+    } else {
+      return slowNumber(buf, s, e)
+    }
+  }
+  if (digits === 0 || frac === 0) return Number.NaN
+  if (m > Number.MAX_SAFE_INTEGER || frac > 22) return slowNumber(buf, s, e)
+  const v = frac > 0 ? m / (POW10[frac] as number) : m
+  return neg ? -v : v
+}
+
+/** Walks one flat object from its `{` at i: sets foundSeq and foundTs; the index after its `}`, or -1. */
+function scanObject(buf: Buffer, i: number, end: number): number {
+  foundSeq = Number.NaN
+  foundTs = Number.NaN
+  if (i >= end || buf[i] !== LBRACE) return -1
+  i = skipWs(buf, i + 1, end)
+  if (i < end && buf[i] === RBRACE) return i + 1
+  for (;;) {
+    if (i >= end || buf[i] !== QUOTE) return -1
+    const ks = i + 1
+    let ke = ks
+    while (ke < end && buf[ke] !== QUOTE) ke++
+    if (ke >= end) return -1
+    i = skipWs(buf, ke + 1, end)
+    if (i >= end || buf[i] !== COLON) return -1
+    i = skipWs(buf, i + 1, end)
+    if (i >= end) return -1
+    if (buf[i] === QUOTE) {
+      // a string value: a native search, as `pad` may run for kilobytes
+      const q = buf.indexOf(QUOTE, i + 1)
+      if (q < 0 || q >= end) return -1
+      i = q + 1
+    } else {
+      const vs = i
+      while (i < end) {
+        const c = buf[i] as number
+        if (c === COMMA || c === RBRACE || c <= 0x20) break
+        i++
+      }
+      const kl = ke - ks
+      if (kl === 3 && buf[ks] === 0x73 && buf[ks + 1] === 0x65 && buf[ks + 2] === 0x71) {
+        foundSeq = parseNumber(buf, vs, i)
+      } else if (kl === 2 && buf[ks] === 0x74 && buf[ks + 1] === 0x73) {
+        foundTs = parseNumber(buf, vs, i)
+      }
+    }
+    i = skipWs(buf, i, end)
+    if (i >= end) return -1
+    if (buf[i] === RBRACE) return i + 1
+    if (buf[i] !== COMMA) return -1
+    i = skipWs(buf, i + 1, end)
+  }
+}
+
+/**
+ * Reads `seq` and `ts` of the one update in `buf[start, end)` into `out`. False (and `out` untouched) if the
+ * object is malformed or lacks either number.
+ */
+export function scanUpdate(buf: Buffer, start: number, end: number, out: ScannedUpdate): boolean {
+  const e = scanObject(buf, skipWs(buf, start, end), end)
+  // NaN !== NaN: a field absent or not a number
+  if (e < 0 || foundSeq !== foundSeq || foundTs !== foundTs) return false
+  out.seq = foundSeq
+  out.ts = foundTs
+  return true
+}
+
+/**
+ * Calls `onUpdate` for each update of the JSON array in `buf[start, end)` (a poll answer), in order.
+ * Returns how many, or -1 if the array is malformed or an update lacks `seq` or `ts` (the updates before
+ * that point have been called back).
+ */
+export function scanBatch(buf: Buffer, start: number, end: number, onUpdate: OnUpdate): number {
+  let i = skipWs(buf, start, end)
+  if (i >= end || buf[i] !== LBRACKET) return -1
+  i = skipWs(buf, i + 1, end)
+  if (i < end && buf[i] === RBRACKET) return 0
+  let n = 0
+  for (;;) {
+    const objStart = i
+    const objEnd = scanObject(buf, i, end)
+    if (objEnd < 0 || foundSeq !== foundSeq || foundTs !== foundTs) return -1
+    onUpdate(foundSeq, foundTs, objStart, objEnd)
+    n++
+    i = skipWs(buf, objEnd, end)
+    if (i >= end) return -1
+    if (buf[i] === RBRACKET) return n
+    if (buf[i] !== COMMA) return -1
+    i = skipWs(buf, i + 1, end)
+  }
+}
