@@ -152,17 +152,22 @@ export class HttpResponseParser {
           if (v >= 0) {
             this.remaining = this.remaining * 16 + v
             this.digits++
-            if (this.remaining > MAX_CHUNK) return this.fail('chunk size too large')
+            if (this.remaining > MAX_CHUNK) {
+              this.fail('chunk size too large')
+              return
+            }
             i++
           } else if (this.digits === 0) {
-            return this.fail('bad chunk size')
+            this.fail('bad chunk size')
+            return
           } else if (c === LF) {
             i++
             this.sizeDone()
           } else if (c === SEMICOLON || c === CR || c === SP || c === HTAB) {
             this.state = SIZE_REST
           } else {
-            return this.fail('bad chunk size')
+            this.fail('bad chunk size')
+            return
           }
           break
         }
@@ -172,7 +177,10 @@ export class HttpResponseParser {
           let nl = buf.indexOf(LF, i)
           if (nl < 0 || nl >= end) nl = end
           this.headBytes += nl - i
-          if (this.headBytes > MAX_HEAD_BYTES) return this.fail('chunk-size line or trailers over 64 KiB')
+          if (this.headBytes > MAX_HEAD_BYTES) {
+            this.fail('chunk-size line or trailers over 64 KiB')
+            return
+          }
           i = nl
           if (nl < end) {
             i++
@@ -192,11 +200,17 @@ export class HttpResponseParser {
         case DATA_CR:
           if (buf[i] === CR) this.state = DATA_LF
           else if (buf[i] === LF) this.startSize()
-          else return this.fail('chunk data not followed by CRLF')
+          else {
+            this.fail('chunk data not followed by CRLF')
+            return
+          }
           i++
           break
         case DATA_LF:
-          if (buf[i] !== LF) return this.fail('chunk data not followed by CRLF')
+          if (buf[i] !== LF) {
+            this.fail('chunk data not followed by CRLF')
+            return
+          }
           this.startSize()
           i++
           break
@@ -210,7 +224,10 @@ export class HttpResponseParser {
           } else this.state = TRAILER_LINE
           break
         case TRAILER_LF:
-          if (buf[i] !== LF) return this.fail('bad end of chunked body')
+          if (buf[i] !== LF) {
+            this.fail('bad end of chunked body')
+            return
+          }
           i++
           this.complete()
           break

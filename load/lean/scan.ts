@@ -119,8 +119,8 @@ function scanObject(buf: Buffer, i: number, end: number): number {
  */
 export function scanUpdate(buf: Buffer, start: number, end: number, out: ScannedUpdate): boolean {
   const e = scanObject(buf, skipWs(buf, start, end), end)
-  // NaN !== NaN: a field absent or not a number
-  if (e < 0 || foundSeq !== foundSeq || foundTs !== foundTs) return false
+  // NaN: a field absent or not a number
+  if (e < 0 || Number.isNaN(foundSeq) || Number.isNaN(foundTs)) return false
   out.seq = foundSeq
   out.ts = foundTs
   return true
@@ -140,7 +140,7 @@ export function scanBatch(buf: Buffer, start: number, end: number, onUpdate: OnU
   for (;;) {
     const objStart = i
     const objEnd = scanObject(buf, i, end)
-    if (objEnd < 0 || foundSeq !== foundSeq || foundTs !== foundTs) return -1
+    if (objEnd < 0 || Number.isNaN(foundSeq) || Number.isNaN(foundTs)) return -1
     onUpdate(foundSeq, foundTs, objStart, objEnd)
     n++
     i = skipWs(buf, objEnd, end)

@@ -89,7 +89,7 @@ export class SseEventSplitter {
         lf = buf.indexOf(LF, i)
         if (lf < 0 || lf > end) lf = end
       }
-      const le = cr < lf ? cr : lf
+      const le = Math.min(cr, lf)
       if (le === end) {
         this.carry(buf, i, end)
         break
@@ -130,7 +130,10 @@ export class SseEventSplitter {
 
   /** One line, `b[s, e)` without its end. */
   private field(b: Buffer, s: number, e: number): void {
-    if (s === e) return this.dispatch()
+    if (s === e) {
+      this.dispatch()
+      return
+    }
     if (b[s] === COLON) {
       this.comments++
       return
