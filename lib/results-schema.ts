@@ -106,6 +106,9 @@ export const GeneratorSchema = v.object({
   /** generator us per delivered update / server us per delivered update: below 1, the instrument costs less */
   costRatio: v.optional(nonNeg),
   processes: v.optional(count),
+  /** lean clients: updates parsed in full and checked against the byte scan, and updates found corrupt */
+  verifiedUpdates: v.optional(count),
+  corruptUpdates: v.optional(count),
   /** CPU other processes on the host took during the window, % of one core (a disturbed run shows here) */
   otherHostCpuPercent: v.optional(nonNeg),
 })

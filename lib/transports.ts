@@ -33,8 +33,14 @@ export interface TransportEntry {
   readonly server: () => Promise<TransportPlugin>
   /** the bare reference server it is held against, where there is one */
   readonly baseline?: () => Promise<BaselineFactory>
-  /** the generator's clients, by client kind */
-  readonly clients: { readonly library: () => Promise<ClientClass> }
+  /**
+   * the generator's clients, by kind: `library` is what an application would use (ws, undici,
+   * eventsource-parser); `lean` does the least work that measures (raw sockets, byte scans)
+   */
+  readonly clients: {
+    readonly library: () => Promise<ClientClass>
+    readonly lean?: () => Promise<ClientClass>
+  }
   /** the least bytes per delivered update it must cost (load/model/) */
   readonly model: ByteModel
 }
@@ -48,7 +54,10 @@ const BUILTIN = {
     color: '#E69F00',
     server: async () => (await import('../servers/short-poll.ts')).shortPoll,
     baseline: async () => (await import('../servers/baseline/poll.ts')).baselineShortPoll,
-    clients: { library: async () => (await import('../load/clients/short-poll.ts')).ShortPollClient },
+    clients: {
+      library: async () => (await import('../load/clients/short-poll.ts')).ShortPollClient,
+      lean: async () => (await import('../load/clients/lean/polls.ts')).LeanShortPollClient,
+    },
     model: shortPollModel,
   },
   'long-poll': {
@@ -59,7 +68,10 @@ const BUILTIN = {
     color: '#CC79A7',
     server: async () => (await import('../servers/long-poll.ts')).longPoll,
     baseline: async () => (await import('../servers/baseline/poll.ts')).baselineLongPoll,
-    clients: { library: async () => (await import('../load/clients/long-poll.ts')).LongPollClient },
+    clients: {
+      library: async () => (await import('../load/clients/long-poll.ts')).LongPollClient,
+      lean: async () => (await import('../load/clients/lean/polls.ts')).LeanLongPollClient,
+    },
     model: longPollModel,
   },
   sse: {
@@ -70,7 +82,10 @@ const BUILTIN = {
     color: '#0072B2',
     server: async () => (await import('../servers/sse.ts')).sse,
     baseline: async () => (await import('../servers/baseline/sse.ts')).baselineSse,
-    clients: { library: async () => (await import('../load/clients/sse.ts')).SseClient },
+    clients: {
+      library: async () => (await import('../load/clients/sse.ts')).SseClient,
+      lean: async () => (await import('../load/clients/lean/sse.ts')).LeanSseClient,
+    },
     model: sseModel,
   },
   websocket: {
@@ -81,7 +96,10 @@ const BUILTIN = {
     color: '#009E73',
     server: async () => (await import('../servers/websocket.ts')).websocket,
     baseline: async () => (await import('../servers/baseline/websocket.ts')).baselineWebsocket,
-    clients: { library: async () => (await import('../load/clients/websocket.ts')).WebSocketClient },
+    clients: {
+      library: async () => (await import('../load/clients/websocket.ts')).WebSocketClient,
+      lean: async () => (await import('../load/clients/lean/websocket.ts')).LeanWebSocketClient,
+    },
     model: websocketModel,
   },
 } as const satisfies Record<string, TransportEntry>

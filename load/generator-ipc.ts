@@ -15,6 +15,10 @@ export type GeneratorRequest =
       type: 'start'
       transport: Transport
       workload: string
+      /** which client measures (lib/transports.ts `clients`); a transport without a lean one uses its library one */
+      client: ClientKind
+      /** lean clients parse every Nth update in full */
+      verifyEvery: number
       base: string
       params: ScenarioParams
       ramp: RampOptions
@@ -28,7 +32,12 @@ export type GeneratorRequest =
    */
   | { type: 'stop'; endMs?: number; drainMs?: number }
 
+/** What measures: raw sockets and byte scans (`lean`), or what an application would use (`library`). */
+export type ClientKind = 'lean' | 'library'
+
 export interface GeneratorReport {
+  /** the client kind that ran */
+  client: ClientKind
   clients: number
   latency: Latency
   scheduleLag: Latency | undefined
@@ -40,6 +49,10 @@ export interface GeneratorReport {
   requests: number
   errors: number
   reconnects: number
+  /** updates parsed in full and checked (lean clients' sample) */
+  verified: number
+  /** updates whose bytes were not an update (counted in errors too) */
+  corrupt: number
   lastError: string | undefined
   /** the generator's own socket bytes over the window: an independent tally of the wire */
   clientBytes: { read: number; written: number }

@@ -10,7 +10,7 @@ import { transport as transportEntry } from '../lib/transports.ts'
 import { workload } from '../lib/workloads.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
 import type { Window } from './delivery.ts'
-import type { GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
+import type { ClientKind, GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
 import { newHistogram, summarise } from './latency.ts'
 import { stratifiedPhases } from './poll-phases.ts'
 
@@ -38,6 +38,7 @@ export class Generator {
   private readonly timers: NodeJS.Timeout[] = []
   /** polled transports record how late each poll left its schedule */
   private polled = false
+  private kind: ClientKind = 'library'
   private startMark: Mark | undefined
   /** the last window was reported: every client is stopped */
   finished = false
@@ -58,7 +59,9 @@ export class Generator {
   async start(m: Start): Promise<void> {
     const entry = transportEntry(m.transport)
     this.polled = entry.kind === 'poll'
-    const Client = await entry.clients.library()
+    const lean = m.client === 'lean' ? entry.clients.lean : undefined
+    this.kind = lean ? 'lean' : 'library'
+    const Client = await (lean ?? entry.clients.library)()
     const wl = workload(m.workload)
     const streams = wl.streams(m.params)
     const ctx: ClientContext = {
@@ -71,6 +74,7 @@ export class Generator {
       scheduleLag: this.scheduleLag,
       sockets: this.sockets,
       pollPhase: stratifiedPhases(m.clients, mulberry32(m.params.seed ^ 0x9e3779b9)),
+      verifyEvery: m.verifyEvery,
     }
     const { clients, unconnected } = this
     const t0 = nowMs()
@@ -177,6 +181,8 @@ export class Generator {
     let requests = 0
     let errors = 0
     let reconnects = 0
+    let verified = 0
+    let corrupt = 0
     let lastError: string | undefined
     for (const c of clients) {
       delivered += c.delivery.delivered
@@ -186,9 +192,12 @@ export class Generator {
       requests += c.counters.requests
       errors += c.counters.errors
       reconnects += c.counters.reconnects
+      verified += c.counters.verified
+      corrupt += c.counters.corrupt
       lastError = c.counters.lastError ?? lastError
     }
     const report: GeneratorReport = {
+      client: this.kind,
       clients: clients.length,
       latency: summarise(this.latency),
       scheduleLag: this.polled ? summarise(this.scheduleLag) : undefined,
@@ -199,6 +208,8 @@ export class Generator {
       requests,
       errors,
       reconnects,
+      verified,
+      corrupt,
       lastError,
       clientBytes: {
         read: end.bytes.read - start.bytes.read,
@@ -220,6 +231,8 @@ export class Generator {
         c.counters.requests = 0
         c.counters.errors = 0
         c.counters.reconnects = 0
+        c.counters.verified = 0
+        c.counters.corrupt = 0
       }
       this.window.startMs = Number.POSITIVE_INFINITY
       this.window.endMs = Number.POSITIVE_INFINITY

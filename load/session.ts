@@ -14,7 +14,7 @@ import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
-import type { GeneratorMessage, RampOptions } from './generator-ipc.ts'
+import type { ClientKind, GeneratorMessage, RampOptions } from './generator-ipc.ts'
 import { hostBusyMs } from './host-cpu.ts'
 import { probeHostNsPerOp } from './host-probe.ts'
 import { toResult } from './to-result.ts'
@@ -23,6 +23,10 @@ export type Phase = 'server' | 'connect' | 'warmup' | 'measure' | 'drain' | 'sto
 
 export interface RunSpec {
   transport: Transport
+  /** which client measures: `lean` (default) or `library` */
+  client?: ClientKind | undefined
+  /** lean clients parse every Nth update in full (default 1,000) */
+  verifyEvery?: number | undefined
   /** run the server under a CPU quota of this many cores (lib/cpu-cap.ts), so it saturates first */
   serverCpu?: number | undefined
   /** what the server publishes (lib/workloads.ts); default `ticker` */
@@ -42,6 +46,14 @@ export interface RunSpec {
 }
 
 export const DEFAULT_RAMP: RampOptions = { batch: 100, pauseMs: 20 }
+
+/** The measuring client unless told otherwise: the one that costs least (DESIGN.md, "Generator"). */
+export const DEFAULT_CLIENT: ClientKind = 'lean'
+
+/** A lean client parses one update in this many in full: about 1 us per 1,000 updates. */
+export const DEFAULT_VERIFY_EVERY = 1000
+export const VERIFY_RANGE = { min: 1, max: 1_000_000, integer: true, unit: 'updates' }
+export const CLIENT_KINDS: readonly ClientKind[] = ['lean', 'library']
 
 /** An interrupt closes the window this long after it: the generator must learn the end before it comes. */
 export const INTERRUPT_CLOSE_MS = 100
@@ -182,6 +194,8 @@ export class Session {
         type: 'start',
         transport: spec.transport,
         workload: spec.workload ?? DEFAULT_WORKLOAD,
+        client: spec.client ?? DEFAULT_CLIENT,
+        verifyEvery: spec.verifyEvery ?? DEFAULT_VERIFY_EVERY,
         base: ready.url,
         params: p,
         ramp: spec.ramp ?? DEFAULT_RAMP,

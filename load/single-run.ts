@@ -10,13 +10,15 @@ import { writeResults } from '../lib/results-io.ts'
 import type { RunResult } from '../lib/results-schema.ts'
 import type { Transport } from '../lib/transports.ts'
 import { abortOnInterrupt, canPin } from './children.ts'
-import type { RampOptions } from './generator-ipc.ts'
+import type { ClientKind, RampOptions } from './generator-ipc.ts'
 import { runOne } from './session.ts'
 
 export interface SingleRunOptions {
   transport: Transport
   /** lib/workloads.ts */
   workload: string
+  client: ClientKind
+  verifyEvery: number
   /** checked already (resolveParams) */
   params: Readonly<ScenarioParams>
   server: 'pushbench' | 'baseline'
@@ -51,6 +53,8 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
     result = await runOne({
       transport,
       workload: o.workload,
+      client: o.client,
+      verifyEvery: o.verifyEvery,
       params,
       server: o.server,
       pin: o.pin,

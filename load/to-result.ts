@@ -92,6 +92,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   if (m.failed > 0) warnings.push(`${m.failed} of ${p.clients} clients could not connect`)
   const missed = Math.max(0, expected - delivered)
   if (missed > 0 && entry.kind === 'push') warnings.push(`${missed} updates missed`)
+  if (g.corrupt > 0) warnings.push(`${g.corrupt} updates arrived corrupt (their bytes were not an update)`)
   if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
   if (m.partial) warnings.push('interrupted: the window was cut short')
   let otherCpuPercent: number | undefined
@@ -109,7 +110,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     state: m.partial ? 'partial' : 'completed',
     transport: spec.transport,
     workload: spec.workload ?? DEFAULT_WORKLOAD,
-    client: 'library',
+    client: g.client,
     server: spec.server ?? 'pushbench',
     latencyMs: g.latency,
     ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
@@ -156,6 +157,8 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       usPerDeliveredUpdate: r3(genUsPerUpdate),
       ...(serverUsPerUpdate > 0 ? { costRatio: r3(genUsPerUpdate / serverUsPerUpdate) } : {}),
       processes: 1,
+      verifiedUpdates: g.verified,
+      corruptUpdates: g.corrupt,
       ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),
     },
     connections: {

@@ -1,10 +1,9 @@
 /**
  * What a client pays to get an update out of the bytes, with the parsers the load clients use:
  * ws's Receiver fed one frame, eventsource-parser fed one event's text, JSON.parse of a poll batch
- * (load/clients/http-get.ts parseBatch).
+ * (what load/clients/poll.ts does with an answer's body).
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
-import { parseBatch } from '../load/clients/http-get.ts'
 import { pollBody, sseEvent, wsTextFrame } from '../servers/frames.ts'
 import { defineCase, expect, type MicroCaseDef, POLL_BATCH_UPDATES } from './case.ts'
 import { PAYLOAD_SIZES, tickerUpdates } from './fixtures.ts'
@@ -84,7 +83,7 @@ export function parseCases(): MicroCaseDef[] {
           payloadBytes,
           updatesPerOp: k,
           name: `JSON.parse poll batch ×${k}`,
-          fn: () => parseBatch(body),
+          fn: () => JSON.parse(body) as { seq: number; ts: number }[],
           check: (batch) => {
             expect(batch.length === k, 'poll batch: updates', batch.length, k)
             for (let i = 0; i < k; i++) {

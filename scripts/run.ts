@@ -19,7 +19,14 @@ import {
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS } from '../lib/workloads.ts'
 import { stopAll } from '../load/children.ts'
-import { DEFAULT_RAMP } from '../load/session.ts'
+import type { ClientKind } from '../load/generator-ipc.ts'
+import {
+  CLIENT_KINDS,
+  DEFAULT_CLIENT,
+  DEFAULT_RAMP,
+  DEFAULT_VERIFY_EVERY,
+  VERIFY_RANGE,
+} from '../load/session.ts'
 import { singleRun } from '../load/single-run.ts'
 
 const PROG = 'pushbench run'
@@ -35,6 +42,20 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
   )
   .addOption(
     new Option('--workload <name>', 'what is published').choices(WORKLOADS).default(DEFAULT_WORKLOAD),
+  )
+  .addOption(
+    new Option(
+      '--client <kind>',
+      'who measures: lean (raw sockets and byte scans, the least work that measures) or library (ws, undici, eventsource-parser: what an app would use)',
+    )
+      .choices(CLIENT_KINDS)
+      .default(DEFAULT_CLIENT),
+  )
+  .option(
+    '--verify-every <n>',
+    `lean client: parse 1 update in N in full and check it against the scan (${rangeText(VERIFY_RANGE)}; 1 = every update)`,
+    numberIn(VERIFY_RANGE),
+    DEFAULT_VERIFY_EVERY,
   )
   .option(
     '--clients <n>',
@@ -112,6 +133,8 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
 interface Flags extends ScenarioParams {
   transport: Transport
   workload: string
+  client: ClientKind
+  verifyEvery: number
   server: 'pushbench' | 'baseline'
   out?: string
   pin: boolean
@@ -140,6 +163,8 @@ async function main(): Promise<void> {
     await singleRun({
       transport: f.transport,
       workload: f.workload,
+      client: f.client,
+      verifyEvery: checkNumber('--verify-every', f.verifyEvery, VERIFY_RANGE),
       params,
       server: f.server,
       out: f.out,

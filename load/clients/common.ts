@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type * as hdr from 'hdr-histogram-js'
 import type { ScenarioParams } from '../../lib/params.ts'
 import { Delivery, type Window } from '../delivery.ts'
+import { type ScannedUpdate, scanUpdate } from '../lean/scan.ts'
 import type { PollPhase } from '../poll-phases.ts'
 
 export interface ClientContext {
@@ -20,12 +21,18 @@ export interface ClientContext {
   sockets: ClientSockets
   /** the next client's short-poll phase (load/poll-phases.ts) */
   pollPhase: () => PollPhase
+  /** lean clients parse every Nth update in full and compare it with what the scan found (1: every one) */
+  verifyEvery: number
 }
 
 export interface ClientCounters {
   requests: number
   errors: number
   reconnects: number
+  /** updates parsed in full and compared with the scan (lean clients) */
+  verified: number
+  /** updates whose bytes did not hold what an update must (also counted in errors) */
+  corrupt: number
   lastError?: string
 }
 
@@ -46,8 +53,12 @@ export type ClientClass = new (ctx: ClientContext, stream: number) => LoadClient
 
 export abstract class BaseClient implements LoadClient {
   readonly delivery: Delivery
-  readonly counters: ClientCounters = { requests: 0, errors: 0, reconnects: 0 }
+  readonly counters: ClientCounters = { requests: 0, errors: 0, reconnects: 0, verified: 0, corrupt: 0 }
   protected stopped = false
+  /** lean path: where the scan of one update puts seq and ts (reused: nothing allocated per update) */
+  private readonly scanned: ScannedUpdate = { seq: 0, ts: 0 }
+  /** lean path: updates until the next full parse */
+  private untilVerify: number
   /** `stream=N` when the workload has several streams, else empty (the ticker's requests carry none) */
   private readonly streamQuery: string
   constructor(
@@ -55,6 +66,8 @@ export abstract class BaseClient implements LoadClient {
     readonly stream: number,
   ) {
     this.delivery = new Delivery(stream, ctx.window, ctx.latency)
+    // stagger the sample across clients, so that 1,000 clients do not all parse the same update
+    this.untilVerify = 1 + ((stream * 7919 + Math.floor(Math.random() * ctx.verifyEvery)) % ctx.verifyEvery)
     this.streamQuery = ctx.streams > 1 ? `stream=${stream}` : ''
   }
 
@@ -72,10 +85,72 @@ export abstract class BaseClient implements LoadClient {
     this.counters.lastError = (err as Error)?.message ?? String(err)
   }
 
-  /** Parses one update's JSON and accounts it; the receive instant is taken by the caller. */
+  /** Library path: parses one update's JSON and accounts it; the receive instant is taken by the caller. */
   protected onJson(text: string, receivedMs: number): void {
     const u = JSON.parse(text) as { seq: number; ts: number }
     this.delivery.onUpdate(u.seq, u.ts, receivedMs)
+  }
+
+  /**
+   * Lean path: one update's JSON is `buf[start, end)` (valid during the call only). `seq` and `ts` are
+   * scanned from the bytes; every `verifyEvery`th update is parsed in full and checked against the scan
+   * and the payload size, so corrupt bytes cannot pass unseen.
+   */
+  protected onUpdateBytes(buf: Buffer, start: number, end: number, receivedMs: number): void {
+    const u = this.scanned
+    if (!scanUpdate(buf, start, end, u)) {
+      this.corrupt(
+        `no seq and ts in ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 80)))}`,
+      )
+      return
+    }
+    this.onScanned(u.seq, u.ts, buf, start, end, receivedMs)
+  }
+
+  /** Lean path, once seq and ts are scanned (a poll answer's batch scan gives them): sample, account. */
+  protected onScanned(
+    seq: number,
+    ts: number,
+    buf: Buffer,
+    start: number,
+    end: number,
+    receivedMs: number,
+  ): boolean {
+    if (--this.untilVerify === 0) {
+      this.untilVerify = this.ctx.verifyEvery
+      if (!this.verify(seq, ts, buf, start, end)) return false
+    }
+    this.delivery.onUpdate(seq, ts, receivedMs)
+    return true
+  }
+
+  private verify(seq: number, ts: number, buf: Buffer, start: number, end: number): boolean {
+    const text = buf.toString('latin1', start, end)
+    let j: { seq?: unknown; ts?: unknown; sym?: unknown; px?: unknown; pad?: unknown }
+    try {
+      j = JSON.parse(text)
+    } catch {
+      this.corrupt(`not JSON: ${JSON.stringify(text.slice(0, 80))}`)
+      return false
+    }
+    const ok =
+      j.seq === seq &&
+      j.ts === ts &&
+      typeof j.sym === 'string' &&
+      typeof j.px === 'number' &&
+      typeof j.pad === 'string' &&
+      end - start === this.ctx.params.payloadBytes
+    if (!ok) {
+      this.corrupt(`update ${JSON.stringify(text.slice(0, 80))} is not what the scan found (seq ${seq})`)
+      return false
+    }
+    this.counters.verified++
+    return true
+  }
+
+  protected corrupt(what: string): void {
+    this.counters.corrupt++
+    this.error(new Error(`corrupt update: ${what}`))
   }
 }
 

@@ -7,19 +7,12 @@ import type { Socket } from 'node:net'
 import { buildConnector, Client, type Dispatcher } from 'undici'
 import { nowMs } from '../../lib/clock.ts'
 import type { ClientSockets } from './common.ts'
-
-export interface GetResult {
-  status: number
-  body: string
-  /** `pb-seq` header of a 204: the newest seq */
-  pbSeq: number | undefined
-  receivedMs: number
-}
+import type { PollAnswer, PollConnection } from './poll.ts'
 
 const connector = buildConnector({})
 
 /** One simulated client's connection: GETs go out one at a time on it; it reconnects when it drops. */
-export class KeepAliveGet {
+export class KeepAliveGet implements PollConnection {
   private readonly client: Client
 
   /** `onConnect` fires each time the TCP connection comes up (ramping waits on the first). */
@@ -40,7 +33,7 @@ export class KeepAliveGet {
     if (onConnect) this.client.on('connect', onConnect)
   }
 
-  get(path: string): Promise<GetResult> {
+  get(path: string): Promise<PollAnswer> {
     return new Promise((resolve, reject) => {
       let status = 0
       let pbSeq: number | undefined
@@ -65,7 +58,7 @@ export class KeepAliveGet {
         onComplete() {
           const receivedMs = nowMs()
           const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
-          resolve({ status, body: body.toString('latin1'), pbSeq, receivedMs })
+          resolve({ status, body, pbSeq, receivedMs })
         },
         onError(err: Error) {
           reject(err)
@@ -77,9 +70,4 @@ export class KeepAliveGet {
   close(): void {
     this.client.destroy().catch(() => {})
   }
-}
-
-/** Accounts every update of a poll answer (a JSON array of updates). */
-export function parseBatch(body: string): { seq: number; ts: number }[] {
-  return JSON.parse(body) as { seq: number; ts: number }[]
 }

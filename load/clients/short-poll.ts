@@ -6,12 +6,10 @@
  */
 import { nowMs } from '../../lib/clock.ts'
 import { recordMs } from '../latency.ts'
-import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
-import { KeepAliveGet, parseBatch } from './http-get.ts'
+import { RECONNECT_DELAY_MS } from './common.ts'
+import { PollClient } from './poll.ts'
 
-export class ShortPollClient extends BaseClient {
-  private conn: KeepAliveGet | undefined
-  private since: number | undefined
+export class ShortPollClient extends PollClient {
   private timer: NodeJS.Timeout | undefined
   private inFlight = false
   /** scheduled instant of a poll that is waiting for the one in flight */
@@ -27,7 +25,7 @@ export class ShortPollClient extends BaseClient {
     const now = nowMs()
     if (this.origin < now) this.origin += Math.ceil((now - this.origin) / interval) * interval
     return new Promise((resolve, reject) => {
-      this.conn = new KeepAliveGet(this.ctx.base, this.ctx.sockets, resolve)
+      this.conn = this.connect(resolve)
       // the first poll leaves at once (to connect); the schedule starts at the phase
       this.poll(nowMs(), reject)
       this.arm()
@@ -55,18 +53,9 @@ export class ShortPollClient extends BaseClient {
       recordMs(this.ctx.scheduleLag, sent - scheduledMs)
     }
     this.counters.requests++
-    this.conn?.get(this.target(this.since === undefined ? '' : `since=${this.since}`)).then(
+    this.conn?.get(this.pollPath()).then(
       (r) => {
-        if (r.status === 200) {
-          for (const u of parseBatch(r.body)) {
-            this.delivery.onUpdate(u.seq, u.ts, r.receivedMs)
-            if (this.since === undefined || u.seq > this.since) this.since = u.seq
-          }
-        } else if (r.status === 204) {
-          if (this.since === undefined && r.pbSeq !== undefined) this.since = r.pbSeq
-        } else {
-          this.error(new Error(`HTTP ${r.status}`))
-        }
+        this.answer(r)
         this.done()
       },
       (err: Error) => {
@@ -87,9 +76,8 @@ export class ShortPollClient extends BaseClient {
     }
   }
 
-  stop(): void {
-    this.stopped = true
+  override stop(): void {
     if (this.timer) clearTimeout(this.timer)
-    this.conn?.close()
+    super.stop()
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * Lean WebSocket client: a raw socket, the upgrade written and its 101 checked by hand
+ * (load/lean/ws-frames.ts), frames parsed in place, seq and ts scanned from each text message. One clock
+ * read per socket read. Answers pings with masked pongs and a close with a close. Resumes with `?since=`.
+ */
+import net from 'node:net'
+import { nowMs } from '../../../lib/clock.ts'
+import {
+  maskedClose,
+  maskedFrame,
+  OPCODE,
+  UpgradeResponse,
+  upgradeRequest,
+  WsFrameParser,
+  type WsHandlers,
+  wsKey,
+} from '../../lean/ws-frames.ts'
+import { BaseClient, RECONNECT_DELAY_MS } from '../common.ts'
+
+/** A peer that does not answer our close in this long is cut. */
+const CLOSE_GRACE_MS = 1000
+
+export class LeanWebSocketClient extends BaseClient implements WsHandlers {
+  private socket: net.Socket | undefined
+  private readonly frames = new WsFrameParser(this)
+  private upgrade: UpgradeResponse | undefined
+  private key = ''
+  private readMs = 0
+  private closing = false
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => this.open(resolve, reject))
+  }
+
+  private open(onOpen?: () => void, onFail?: (e: Error) => void): void {
+    if (this.stopped) return
+    this.counters.requests++
+    const { hostname, port } = this.ctx.base
+    const path = this.target(this.delivery.maxSeq > 0 ? `since=${this.delivery.maxSeq}` : '')
+    this.key = wsKey()
+    this.upgrade = new UpgradeResponse()
+    this.frames.reset()
+    this.closing = false
+    const s = net.connect({ host: hostname, port: Number(port), noDelay: true })
+    this.socket = s
+    this.ctx.sockets.track(s)
+    s.write(upgradeRequest(hostname, Number(port), path, this.key))
+    s.on('data', (buf: Buffer) => {
+      this.readMs = nowMs()
+      const up = this.upgrade
+      if (up === undefined) {
+        this.frames.feed(buf)
+        return
+      }
+      let at: number
+      try {
+        at = up.feed(buf)
+      } catch (err) {
+        return this.failOpen(s, err as Error, onFail)
+      }
+      if (at < 0) return
+      const why = up.check(this.key)
+      if (why !== undefined) return this.failOpen(s, new Error(`upgrade refused: ${why}`), onFail)
+      this.upgrade = undefined
+      onOpen?.()
+      if (at < buf.length) this.frames.feed(buf, at)
+    })
+    s.on('error', (err) => {
+      this.error(err)
+      onFail?.(err)
+    })
+    s.on('close', () => {
+      if (this.stopped || this.socket !== s) return
+      this.socket = undefined
+      this.counters.reconnects++
+      setTimeout(() => this.open(), RECONNECT_DELAY_MS)
+    })
+  }
+
+  private failOpen(s: net.Socket, err: Error, onFail?: (e: Error) => void): void {
+    this.error(err)
+    onFail?.(err)
+    s.destroy()
+  }
+
+  onMessage(buf: Buffer, start: number, end: number, isText: boolean): void {
+    if (isText) this.onUpdateBytes(buf, start, end, this.readMs)
+  }
+
+  onPing(payload: Buffer): void {
+    this.socket?.write(maskedFrame(OPCODE.pong, payload))
+  }
+
+  onPong(): void {}
+
+  onClose(code: number): void {
+    // the server's close: answer it (RFC 6455 5.5.1) unless this was the answer to ours, then let TCP end
+    if (!this.closing) this.socket?.write(maskedClose(code === 1005 ? 1000 : code))
+    this.socket?.end()
+  }
+
+  onError(err: Error): void {
+    this.error(err)
+    this.socket?.destroy()
+  }
+
+  stop(): void {
+    this.stopped = true
+    const s = this.socket
+    if (!s) return
+    if (this.upgrade === undefined && !s.destroyed) {
+      this.closing = true
+      s.write(maskedClose(1000))
+      setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref()
+    } else s.destroy()
+  }
+}

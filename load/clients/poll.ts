@@ -1,0 +1,71 @@
+/**
+ * What both polling clients share: one keep-alive connection, `since` = the newest seq seen, and what an
+ * answer means (200: a JSON array of updates; 204: nothing newer, `pb-seq` = the newest seq). The
+ * library kind asks with undici and parses the JSON; the lean kind (load/clients/lean/) overrides
+ * `connect` and `account` with a raw socket and a byte scan.
+ */
+import { scanBatch } from '../lean/scan.ts'
+import { BaseClient } from './common.ts'
+import { KeepAliveGet } from './http-get.ts'
+
+/** One poll's answer; `body` is the whole body. */
+export interface PollAnswer {
+  status: number
+  body: Buffer
+  /** `pb-seq` header of a 204: the newest seq */
+  pbSeq: number | undefined
+  /** receive instant of the answer's last byte */
+  receivedMs: number
+}
+
+/** A client's connection: GETs go out one at a time on it; it reconnects when it drops. */
+export interface PollConnection {
+  get(path: string): Promise<PollAnswer>
+  close(): void
+}
+
+export abstract class PollClient extends BaseClient {
+  protected conn: PollConnection | undefined
+  /** newest seq seen; undefined until the first answer says where the stream is */
+  protected since: number | undefined
+
+  /** The connection (library: undici); `onConnect` fires each time its TCP connection comes up. */
+  protected connect(onConnect: () => void): PollConnection {
+    return new KeepAliveGet(this.ctx.base, this.ctx.sockets, onConnect)
+  }
+
+  /** The next request's path: this client's stream and `since`. */
+  protected pollPath(): string {
+    return this.target(this.since === undefined ? '' : `since=${this.since}`)
+  }
+
+  /** Accounts one answer; false (and an error counted) when it was not 200 or 204. */
+  protected answer(r: PollAnswer): void {
+    if (r.status === 200) this.account(r.body, r.receivedMs)
+    else if (r.status === 204) {
+      if (this.since === undefined && r.pbSeq !== undefined) this.since = r.pbSeq
+    } else this.error(new Error(`HTTP ${r.status}`))
+  }
+
+  /** Library path: every update of a 200 answer, parsed as JSON. */
+  protected account(body: Buffer, receivedMs: number): void {
+    for (const u of JSON.parse(body.toString('latin1')) as { seq: number; ts: number }[]) {
+      this.delivery.onUpdate(u.seq, u.ts, receivedMs)
+      if (this.since === undefined || u.seq > this.since) this.since = u.seq
+    }
+  }
+
+  /** Lean path: every update of a 200 answer, seq and ts scanned from the bytes. */
+  protected accountScanned(body: Buffer, receivedMs: number): void {
+    const n = scanBatch(body, 0, body.length, (seq, ts, s, e) => {
+      if (this.onScanned(seq, ts, body, s, e, receivedMs) && (this.since === undefined || seq > this.since))
+        this.since = seq
+    })
+    if (n < 0) this.corrupt(`poll answer is not a JSON array of updates (${body.length} B)`)
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.conn?.close()
+  }
+}
