@@ -94,6 +94,9 @@ export const ServerCpuSchema = v.object({
 
 export const GeneratorSchema = v.object({
   cpuPercent: nonNeg,
+  /** the generator's user and system CPU over the window, ms (system: reading its sockets) */
+  userMs: v.optional(nonNeg),
+  systemMs: v.optional(nonNeg),
   eventLoopUtilization: nonNeg,
   saturated: v.boolean(),
   /**

@@ -185,6 +185,7 @@ export class Generator {
     let corrupt = 0
     let lastError: string | undefined
     for (const c of clients) {
+      c.delivery.flush()
       delivered += c.delivery.delivered
       duplicates += c.delivery.duplicates
       outOfOrder += c.delivery.outOfOrder

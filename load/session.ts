@@ -68,11 +68,12 @@ export function drainMs(p: ScenarioParams, transport: Transport): number {
 }
 
 /**
- * Extra node flags for the measured server only, for diagnosis (never set by the suite itself):
- * PB_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' profiles the server of every run.
+ * Extra node flags for one child, for diagnosis (never set by the suite itself):
+ * PB_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' profiles the server of every run, and
+ * PB_GENERATOR_NODE_ARGS the generator.
  */
-function serverNodeArgs(): string[] {
-  return (process.env.PB_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
+function nodeArgsFrom(name: 'PB_SERVER_NODE_ARGS' | 'PB_GENERATOR_NODE_ARGS'): string[] {
+  return (process.env[name] ?? '').split(/\s+/).filter(Boolean)
 }
 
 function serverArgs(spec: RunSpec): string[] {
@@ -180,13 +181,17 @@ export class Session {
       server = spawnNode('scripts/serve.ts', serverArgs(spec), {
         cpu: pin ? 0 : undefined,
         label: 'server',
-        nodeArgs: serverNodeArgs(),
+        nodeArgs: nodeArgsFrom('PB_SERVER_NODE_ARGS'),
         wrap: inCap ? (cmd, args) => wrapCommand(inCap, cmd, args) : undefined,
       })
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
       phase('connect', `${p.clients} clients`)
-      gen = spawnNode('load/generator-process.ts', [], { cpu: pin ? 1 : undefined, label: 'generator' })
+      gen = spawnNode('load/generator-process.ts', [], {
+        cpu: pin ? 1 : undefined,
+        label: 'generator',
+        nodeArgs: nodeArgsFrom('PB_GENERATOR_NODE_ARGS'),
+      })
       const connected = onMessage(gen, 'connected', 30_000 + p.clients * 20, (m) => {
         if (m.type === 'progress') phase('connect', `${m.connected}/${m.total} clients`)
       })

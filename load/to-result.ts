@@ -151,6 +151,8 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     errors: g.errors + (s1.stats.errors - s0.stats.errors),
     generator: {
       cpuPercent: r2(g.cpuPercent),
+      userMs: r3(g.cpuUserUs / 1000),
+      systemMs: r3(g.cpuSystemUs / 1000),
       eventLoopUtilization: r3(g.eventLoopUtilization),
       saturated,
       busy,

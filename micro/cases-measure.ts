@@ -97,6 +97,7 @@ export function measureCases(): MicroCaseDef[] {
           1,
         )
         expect(d.duplicates === 0 && d.outOfOrder === 0, 'Delivery.onUpdate: no duplicate, no reorder')
+        d.flush()
         expect(accountHist.totalCount === 1, 'Delivery.onUpdate: latency recorded', accountHist.totalCount, 1)
       },
     }),

@@ -69,8 +69,12 @@ function parseNumber(buf: Buffer, s: number, e: number): number {
   return neg ? -v : v
 }
 
-/** Walks one flat object from its `{` at i: sets foundSeq and foundTs; the index after its `}`, or -1. */
-function scanObject(buf: Buffer, i: number, end: number): number {
+/**
+ * Walks one flat object from its `{` at i: sets foundSeq and foundTs; the index after its `}`, or -1.
+ * With `early`, it returns (the index reached) as soon as both are found: the rest of the object (the
+ * pad) is not walked, and the sampled full parse is what checks it.
+ */
+function scanObject(buf: Buffer, i: number, end: number, early = false): number {
   foundSeq = Number.NaN
   foundTs = Number.NaN
   if (i >= end || buf[i] !== LBRACE) return -1
@@ -104,6 +108,8 @@ function scanObject(buf: Buffer, i: number, end: number): number {
       } else if (kl === 2 && buf[ks] === 0x74 && buf[ks + 1] === 0x73) {
         foundTs = parseNumber(buf, vs, i)
       }
+      // (i < end: the number ended on its delimiter, so it is whole)
+      if (early && i < end && !Number.isNaN(foundSeq) && !Number.isNaN(foundTs)) return i
     }
     i = skipWs(buf, i, end)
     if (i >= end) return -1
@@ -113,12 +119,68 @@ function scanObject(buf: Buffer, i: number, end: number): number {
   }
 }
 
+/** `{"seq":` */
+const SEQ_PREFIX = [LBRACE, QUOTE, 0x73, 0x65, 0x71, QUOTE, COLON] as const
+
+/**
+ * The update as the suite's servers write it, `{"seq":N,...,"ts":T,...}` with no space and no quote
+ * inside a string: seq from byte 7, then a search for `"ts":`, each number read digit by digit. About a
+ * third of the general walk's cost, and false (for scanObject to decide) on anything else.
+ */
+function fastUpdate(buf: Buffer, start: number, end: number, out: ScannedUpdate): boolean {
+  if (end - start < 16) return false
+  for (let k = 0; k < 7; k++) if (buf[start + k] !== SEQ_PREFIX[k]) return false
+  let i = start + 7
+  let seq = 0
+  let digits = 0
+  for (; i < end; i++) {
+    const d = (buf[i] as number) - 0x30
+    if (d < 0 || d > 9) break
+    seq = seq * 10 + d
+    digits++
+  }
+  if (digits === 0 || digits > 15 || buf[i] !== COMMA) return false
+  // `"ts":` after the fields between (no quote can sit inside a string here, so a key cannot be faked)
+  const last = end - 5
+  for (; i < last; i++) {
+    if (
+      buf[i] === QUOTE &&
+      buf[i + 1] === 0x74 &&
+      buf[i + 2] === 0x73 &&
+      buf[i + 3] === QUOTE &&
+      buf[i + 4] === COLON
+    )
+      break
+  }
+  if (i >= last) return false
+  i += 5
+  let m = 0
+  let frac = -1
+  digits = 0
+  for (; i < end; i++) {
+    const d = (buf[i] as number) - 0x30
+    if (d >= 0 && d <= 9) {
+      m = m * 10 + d
+      digits++
+      if (frac >= 0) frac++
+    } else if (d === DOT - 0x30 && frac < 0) frac = 0
+    else break
+  }
+  // a whole number, ended by its delimiter, exact in a double
+  if (digits === 0 || m > Number.MAX_SAFE_INTEGER || frac === 0 || frac > 22) return false
+  if (i >= end || (buf[i] !== COMMA && buf[i] !== RBRACE)) return false
+  out.seq = seq
+  out.ts = frac > 0 ? m / (POW10[frac] as number) : m
+  return true
+}
+
 /**
  * Reads `seq` and `ts` of the one update in `buf[start, end)` into `out`. False (and `out` untouched) if the
  * object is malformed or lacks either number.
  */
 export function scanUpdate(buf: Buffer, start: number, end: number, out: ScannedUpdate): boolean {
-  const e = scanObject(buf, skipWs(buf, start, end), end)
+  if (fastUpdate(buf, start, end, out)) return true
+  const e = scanObject(buf, skipWs(buf, start, end), end, true)
   // NaN: a field absent or not a number
   if (e < 0 || Number.isNaN(foundSeq) || Number.isNaN(foundTs)) return false
   out.seq = foundSeq

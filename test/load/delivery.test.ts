@@ -15,6 +15,7 @@ test('counts in-window updates once and records their latency', () => {
   d.onUpdate(2, 1000, 1002.5)
   d.onUpdate(3, 1500, 1501)
   d.onUpdate(4, 2000, 2001) // at the end: outside [start, end)
+  d.flush()
   assert.equal(d.stream, 3)
   assert.equal(d.delivered, 2)
   assert.equal(latency.totalCount, 2)
@@ -51,4 +52,26 @@ test('resetCounts starts the next window clean and keeps the position in the str
   d.onUpdate(2, 2100, 2101)
   d.onUpdate(1, 1100, 2102) // old and already seen: still a duplicate, but of the old window
   assert.deepEqual([d.delivered, d.duplicates, d.maxSeq], [1, 0, 2])
+})
+
+test('a run of equal latencies is recorded once with its count: the same histogram as one by one', () => {
+  const window = { startMs: 0, endMs: 1e9 }
+  const batched = newHistogram()
+  const single = newHistogram()
+  const d = new Delivery(0, window, batched)
+  let seq = 0
+  for (let tick = 0; tick < 50; tick++) {
+    const ts = 1000 + tick * 100.125
+    const now = ts + 3.25 + (tick % 7) * 0.113 // one socket read per tick: the same receive instant
+    for (let k = 0; k < 60; k++) {
+      d.onUpdate(++seq, ts, now)
+      single.recordValue(Math.round((now - ts) * 1000))
+    }
+  }
+  d.flush()
+  assert.equal(batched.totalCount, 3000)
+  assert.equal(batched.totalCount, single.totalCount)
+  for (const p of [0, 50, 90, 99, 99.9, 100])
+    assert.equal(batched.getValueAtPercentile(p), single.getValueAtPercentile(p))
+  assert.equal(batched.mean, single.mean)
 })

@@ -35,6 +35,7 @@ const snap = (o: Partial<CounterSnapshot>): CounterSnapshot => ({
 const hist = newHistogram()
 for (let i = 1; i <= 100; i++) hist.recordValue(i * 1000)
 const report = (o: Partial<GeneratorReport> = {}): GeneratorReport => ({
+  client: 'lean',
   clients: 10,
   latency: summarise(hist),
   scheduleLag: undefined,
@@ -45,6 +46,8 @@ const report = (o: Partial<GeneratorReport> = {}): GeneratorReport => ({
   requests: 10,
   errors: 0,
   reconnects: 0,
+  verified: 1,
+  corrupt: 0,
   lastError: undefined,
   clientBytes: { read: 132_000, written: 0 },
   cpuUserUs: 50_000,
@@ -83,7 +86,8 @@ test('a complete window: counts, bytes per update, CPU, and the model, in the sc
   const r = toResult({ transport: 'websocket', params }, params, measured())
   assert.ok(v.is(CompletedResultSchema, r))
   assert.equal(r.state, 'completed')
-  assert.deepEqual([r.workload, r.client], ['ticker', 'library'])
+  assert.deepEqual([r.workload, r.client], ['ticker', 'lean'])
+  assert.equal(r.generator.verifiedUpdates, 1)
   assert.deepEqual(r.updates, {
     published: 100,
     expected: 1000,

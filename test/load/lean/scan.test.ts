@@ -88,9 +88,16 @@ test('scanUpdate: whitespace, other number forms, and what it rejects', () => {
   bad('{"seq":1 "ts":2}')
   bad('[{"seq":1,"ts":2}]')
   bad('')
-  // every strict prefix of an update is incomplete
+  // a prefix is refused until both numbers are whole; past that the scan stops (the pad is not walked:
+  // the sampled full parse of the lean clients checks the rest)
   const full = '{"seq":12,"sym":"AAPL","px":1.5,"ts":1764050000000.123,"pad":"xx"}'
-  for (let i = 0; i < full.length; i++) bad(full.slice(0, i))
+  const whole = full.indexOf(',"pad"')
+  for (let i = 0; i <= whole; i++) bad(full.slice(0, i))
+  for (let i = whole + 1; i <= full.length; i++) {
+    const b = Buffer.from(full.slice(0, i))
+    assert.equal(scanUpdate(b, 0, b.length, out), true, full.slice(0, i))
+    assert.deepEqual(out, { seq: 12, ts: 1764050000000.123 })
+  }
 })
 
 test('scanBatch agrees with JSON.parse on 300 random poll answers, offsets included', () => {
