@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
+import { cpuCapQuotaUs } from '../lib/cpu-cap.ts'
 import { PbOptionError } from '../lib/errors.ts'
 import {
   checkChoice,
@@ -46,6 +47,11 @@ const CapacityInput = v.strictObject({
   stepS: v.optional(v.pipe(v.number(), v.minValue(0.5))),
   settleS: v.optional(v.pipe(v.number(), v.minValue(0))),
   maxSteps: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20))),
+  /**
+   * search with the server under a CPU quota of this many cores (one search per value), so the server
+   * saturates before the generator does; two values check that capacity scales with the quota
+   */
+  serverCpu: v.optional(v.union([v.number(), v.pipe(v.array(v.number()), v.minLength(1), v.maxLength(4))])),
 })
 
 const ScenarioInput = v.strictObject({
@@ -83,6 +89,8 @@ export interface CapacityPlan {
   stepS: number
   settleS: number
   maxSteps: number
+  /** CPU quotas of the server, cores: one search each; empty = no quota */
+  serverCpu: number[]
 }
 
 /** One scenario after expansion: fixed params, what to run. */
@@ -179,6 +187,14 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
               stepS: cap.stepS ?? 3,
               settleS: cap.settleS ?? 1,
               maxSteps: cap.maxSteps ?? 12,
+              serverCpu: (cap.serverCpu === undefined ? [] : [cap.serverCpu].flat()).map((c, i) => {
+                try {
+                  cpuCapQuotaUs(c)
+                } catch (err) {
+                  throw new PbOptionError(`${at}.capacity.serverCpu[${i}]`, (err as PbOptionError).message)
+                }
+                return c
+              }),
             }
           : undefined,
         autocannon,
@@ -214,7 +230,8 @@ export function plannedSeconds(s: PlannedScenario): number {
   for (const t of s.transports) total += servers * (overhead + p.warmupS + p.durationS + drainS(t))
   if (s.capacity) {
     const perStep = s.capacity.settleS + s.capacity.stepS + 1
-    total += s.capacity.transports.length * servers * (overhead + perStep * Math.min(s.capacity.maxSteps, 6))
+    const searches = s.capacity.transports.length * servers * Math.max(1, s.capacity.serverCpu.length)
+    total += searches * (overhead + perStep * Math.min(s.capacity.maxSteps, 6))
   }
   if (s.autocannon) total += servers * (s.autocannon.durationS + 2)
   return total

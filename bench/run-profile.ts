@@ -3,12 +3,14 @@
  * writes the results file after each one (a crash or Ctrl-C later loses nothing measured), then prints
  * the summary and writes the PNG charts and the HTML report.
  */
+
 import { join } from 'node:path'
 import { PbError } from '../lib/errors.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { Scenario } from '../lib/results-schema.ts'
 import { abortOnInterrupt, canPin } from '../load/children.ts'
+import type { ClientKind } from '../load/generator-ipc.ts'
 import { writeHtmlReport } from '../report/html.ts'
 import { formatSummary } from '../report/summary.ts'
 import { defaultChartsDir, writeCharts } from '../report/write-charts.ts'
@@ -25,6 +27,8 @@ export interface ProfileRun {
   out: string
   /** pin server and generator to separate cores (when taskset and 2 cores exist) */
   pin: boolean
+  /** which client measures */
+  client: ClientKind
   charts: boolean
   report: boolean
 }
@@ -44,7 +48,7 @@ export async function runProfile(o: ProfileRun): Promise<number> {
   for (const s of plan) {
     const entry: Scenario = { name: s.name, params: s.params, results: [] }
     file.scenarios.push(entry)
-    tasks.push(...tasksOf(s, entry, o.pin))
+    tasks.push(...tasksOf(s, entry, { pin: o.pin, client: o.client }))
   }
   const totalS = plan.reduce((n, s) => n + plannedSeconds(s), 0)
   process.stderr.write(

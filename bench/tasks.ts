@@ -8,6 +8,7 @@ import type { RunResult, Scenario } from '../lib/results-schema.ts'
 import { type Transport, transport as transportEntry, transportsOfKind } from '../lib/transports.ts'
 import { runAutocannon } from '../load/autocannon.ts'
 import { searchCapacity } from '../load/capacity.ts'
+import type { ClientKind } from '../load/generator-ipc.ts'
 import { runOne } from '../load/session.ts'
 import type { PlannedScenario } from './config.ts'
 
@@ -23,7 +24,15 @@ export interface Task {
 }
 
 /** The runs of one planned scenario, each writing into its entry of the results file. */
-export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task[] {
+/** How every run of a profile is made. */
+export interface TaskOptions {
+  /** pin server and generator to separate cores */
+  pin: boolean
+  /** which client measures */
+  client: ClientKind
+}
+
+export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: TaskOptions): Task[] {
   const servers = s.baseline ? (['pushbench', 'baseline'] as const) : (['pushbench'] as const)
   const tasks: Task[] = []
   const runS = (t: Transport) =>
@@ -41,7 +50,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task
         run: async (signal, phase, log) => {
           let r: RunResult
           try {
-            r = await runOne({ transport, params: s.params, server, pin, signal, onPhase: phase })
+            r = await runOne({ transport, params: s.params, server, pin, client, signal, onPhase: phase })
           } catch (err) {
             if (!(err instanceof PbError)) throw err
             entry.results.push({ state: 'errored', transport, server, error: err.message })
@@ -54,8 +63,11 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task
     }
     const cap = s.capacity
     if (cap) {
-      for (const transport of cap.transports) {
-        const label = `${s.name} · ${transport} capacity${server === 'baseline' ? ' (baseline)' : ''}`
+      for (const [transport, serverCpu] of cap.transports.flatMap((t) =>
+        (cap.serverCpu.length > 0 ? cap.serverCpu : [undefined]).map((q) => [t, q] as const),
+      )) {
+        const quota = serverCpu === undefined ? '' : ` at ${serverCpu} core`
+        const label = `${s.name} · ${transport} capacity${quota}${server === 'baseline' ? ' (baseline)' : ''}`
         tasks.push({
           label,
           plannedS: 2 + cap.clients / 1000 + (cap.settleS + cap.stepS + 1) * Math.min(cap.maxSteps, 6),
@@ -66,6 +78,8 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, pin: boolean): Task
                 params: { ...s.params, clients: cap.clients },
                 server,
                 pin,
+                client,
+                serverCpu,
                 signal,
                 onPhase: phase,
               },

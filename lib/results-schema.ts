@@ -185,6 +185,10 @@ export const CapacityStepSchema = v.object({
   generatorCpuPercent: v.optional(nonNeg),
   /** server CPU microseconds per delivered update at this step */
   serverUsPerDeliveredUpdate: v.optional(nonNeg),
+  /** generator CPU microseconds per delivered update at this step */
+  generatorUsPerDeliveredUpdate: v.optional(nonNeg),
+  /** softirq on the server's core, % of it (loopback TCP receive work, charged to no process) */
+  softirqPercent: v.optional(nonNeg),
   passed: v.boolean(),
 })
 
@@ -207,6 +211,10 @@ export const CapacitySchema = v.object({
   limitedBy: v.optional(v.picklist(['server', 'generator', 'none'])),
   /** updates/s the server's CPU cost per delivered update allows on one core (1e6 / us per update) at the highest passed step, per client */
   serverCeilingPerSecond: v.optional(nonNeg),
+  /** the CPU quota the server ran under during the search, cores (`capacity.serverCpu`) */
+  serverCpuCores: v.optional(nonNeg),
+  /** the client kind that measured */
+  client: v.optional(ClientKindSchema),
 })
 
 export const AutocannonSchema = v.object({

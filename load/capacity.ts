@@ -32,14 +32,15 @@ export const DEFAULT_CAPACITY: Omit<CapacityOptions, 'onStep'> = Object.freeze({
 export const GENERATOR_BUSY_PERCENT = 50
 
 /**
- * Which process set the limit at a failed step: the busier of the two. A server that is far from its
- * core while the generator is near its own did not fail; the generator queued the updates late.
+ * Which process set the limit at a failed step: the busier of the two, each against its own budget (the
+ * server's is its CPU quota when it ran under one, else a core). A server that is far from its budget
+ * while the generator is near its own did not fail; the generator queued the updates late.
  */
-export function bottleneck(step: CapacityStep): 'server' | 'generator' {
+export function bottleneck(step: CapacityStep, serverCores = 1): 'server' | 'generator' {
   if (step.generatorSaturated) return 'generator'
   const gen = step.generatorCpuPercent
   if (gen === undefined || gen < GENERATOR_BUSY_PERCENT) return 'server'
-  return gen > step.serverCpuPercent ? 'generator' : 'server'
+  return gen > step.serverCpuPercent / serverCores ? 'generator' : 'server'
 }
 
 export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Promise<Capacity> {
@@ -51,6 +52,7 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
   }
   const p = spec.params
   const steps: CapacityStep[] = []
+  let client: Capacity['client']
   let best: CapacityStep | undefined
   let stoppedBecause = `reached ${opts.maxSteps} steps`
   const session = await Session.open(spec)
@@ -64,6 +66,7 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
       await session.setRate(p.tickHz, upt)
       const params = { ...p, updatesPerTick: upt, warmupS: opts.settleS, durationS: opts.stepS }
       const r = await session.measure(params, false)
+      client ??= r.client
       const expected = r.updates.expected ?? r.updates.published * session.connected
       const ratio = expected > 0 ? r.updates.delivered / expected : 0
       const step: CapacityStep = {
@@ -76,6 +79,10 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
         generatorSaturated: r.generator.saturated,
         generatorCpuPercent: r.generator.cpuPercent,
         serverUsPerDeliveredUpdate: r.serverCpu.usPerDeliveredUpdate,
+        ...(r.generator.usPerDeliveredUpdate !== undefined
+          ? { generatorUsPerDeliveredUpdate: r.generator.usPerDeliveredUpdate }
+          : {}),
+        ...(r.serverCpu.softirqPercent !== undefined ? { softirqPercent: r.serverCpu.softirqPercent } : {}),
         passed: ratio >= opts.limits.minDeliveryRatio && r.latencyMs.p99 <= opts.limits.maxP99Ms,
       }
       steps.push(step)
@@ -103,9 +110,15 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
   }
   const last = steps.at(-1)
   // a search that ended on a pass was cut by maxSteps or the rate cap, unless its generator saturated
-  const limitedBy = !last ? 'none' : last.passed && !last.generatorSaturated ? 'none' : bottleneck(last)
+  const cores = spec.serverCpu ?? 1
+  const limitedBy = !last
+    ? 'none'
+    : last.passed && !last.generatorSaturated
+      ? 'none'
+      : bottleneck(last, cores)
+  const budget = spec.serverCpu === undefined ? 'a core' : `its ${cores}-core quota`
   if (last && !last.passed && limitedBy === 'generator') {
-    stoppedBecause += `; the generator was the busier process (${last.generatorCpuPercent?.toFixed(0)}% of its core, server ${last.serverCpuPercent.toFixed(0)}%): this is the generator's limit, a lower bound for the server`
+    stoppedBecause += `; the generator was the busier process (${last.generatorCpuPercent?.toFixed(0)}% of its core, server ${last.serverCpuPercent.toFixed(0)}% of ${budget}): this is the generator's limit, a lower bound for the server`
   }
   const usPerUpdate = best?.serverUsPerDeliveredUpdate ?? 0
   return {
@@ -121,5 +134,7 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
     maxSustainedDeliveredPerSecond: best?.deliveredPerSecond ?? 0,
     steps,
     stoppedBecause,
+    ...(spec.serverCpu !== undefined ? { serverCpuCores: spec.serverCpu } : {}),
+    ...(client !== undefined ? { client } : {}),
   }
 }

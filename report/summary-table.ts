@@ -127,8 +127,38 @@ export interface PlainTable {
   rows: string[][]
 }
 
+/** Two quotas' maxima per core that differ by less than this are called linear. */
+export const LINEAR_TOLERANCE = 0.2
+
+/**
+ * A server's capacity per core, from searches under CPU quotas: each search's maximum divided by its
+ * quota. Said only when two quotas of the same transport and server agree within LINEAR_TOLERANCE and the
+ * server, not the generator, set both limits; otherwise why not.
+ */
+export function perCore(c: Capacity, all: readonly Capacity[]): string {
+  const cores = c.serverCpuCores
+  if (cores === undefined) return ''
+  const own = c.maxSustainedPerSecond / cores
+  const peers = all.filter(
+    (o) =>
+      o !== c &&
+      o.transport === c.transport &&
+      (o.server ?? 'pushbench') === (c.server ?? 'pushbench') &&
+      o.serverCpuCores !== undefined &&
+      o.serverCpuCores !== cores,
+  )
+  if (peers.length === 0) return `${formatCount(own)} (one quota: linearity unchecked)`
+  if ([c, ...peers].some((o) => o.limitedBy !== 'server')) return 'not all limited by the server'
+  const ratios = peers.map((o) => o.maxSustainedPerSecond / (o.serverCpuCores as number) / own)
+  const linear = ratios.every((r) => Math.abs(r - 1) <= LINEAR_TOLERANCE)
+  return linear
+    ? `${formatCount(own)} (linear)`
+    : `not linear (${ratios.map((r) => `${sig3(r)}x`).join(', ')})`
+}
+
 /** The capacity search: the highest rate each transport sustained within the limits. */
 export function buildCapacityTable(capacity: readonly Capacity[]): PlainTable {
+  const capped = capacity.some((c) => c.serverCpuCores !== undefined)
   return {
     columns: [
       TRANSPORT_COLUMN,
@@ -147,6 +177,17 @@ export function buildCapacityTable(capacity: readonly Capacity[]): PlainTable {
         header: 'server ceiling (CPU)',
         title: "updates/s one core of server CPU allows at the best step's cost per delivered update",
       },
+      ...(capped
+        ? [
+            { key: 'quota', header: 'server quota', title: 'the CPU quota the server ran under (cores)' },
+            {
+              key: 'perCore',
+              header: 'per core',
+              title:
+                'max sustained / quota, when two quotas agree within 20% (linear) and the server set both limits',
+            },
+          ]
+        : []),
       { key: 'stopped', header: 'stopped because', title: 'why the search ended' },
     ],
     rows: capacity.map((c) => [
@@ -157,6 +198,9 @@ export function buildCapacityTable(capacity: readonly Capacity[]): PlainTable {
       `${c.steps.filter((st) => st.passed).length}/${c.steps.length}`,
       c.limitedBy ?? '',
       c.serverCeilingPerSecond !== undefined ? `~${formatCount(c.serverCeilingPerSecond)} ${c.unit}` : '',
+      ...(capped
+        ? [c.serverCpuCores !== undefined ? `${sig3(c.serverCpuCores)} core` : '', perCore(c, capacity)]
+        : []),
       c.stoppedBecause,
     ]),
   }

@@ -13,6 +13,8 @@ import { PbOptionError } from '../lib/errors.ts'
 import { checkChoice, checkNumber, PARAM_RANGES } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { stopAll } from '../load/children.ts'
+import type { ClientKind } from '../load/generator-ipc.ts'
+import { CLIENT_KINDS, DEFAULT_CLIENT } from '../load/session.ts'
 
 const PROG = 'pushbench bench'
 
@@ -37,6 +39,14 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
   .option('--no-charts', 'skip the PNG charts')
   .option('--no-report', 'skip the HTML report')
   .option('--no-pin', 'do not pin server and generator to separate cores')
+  .addOption(
+    new Option(
+      '--client <kind>',
+      'who measures: lean (the least work that measures) or library (what an app would use)',
+    )
+      .choices(CLIENT_KINDS)
+      .default(DEFAULT_CLIENT),
+  )
   .addHelpText(
     'after',
     `
@@ -55,6 +65,7 @@ interface Flags {
   charts: boolean
   report: boolean
   pin: boolean
+  client: ClientKind
 }
 
 function parseTransports(list: string | undefined): Transport[] | undefined {
@@ -82,7 +93,15 @@ async function main(): Promise<void> {
   // a config file's run is named after the file: results/<name>-<stamp>.json
   const profile = f.config ? basename(f.config, extname(f.config)).replace(/[^\w.-]+/g, '-') : f.profile
   process.exit(
-    await runProfile({ plan, profile, out: f.out, pin: f.pin, charts: f.charts, report: f.report }),
+    await runProfile({
+      plan,
+      profile,
+      out: f.out,
+      pin: f.pin,
+      client: f.client,
+      charts: f.charts,
+      report: f.report,
+    }),
   )
 }
 

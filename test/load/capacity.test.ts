@@ -90,4 +90,7 @@ test('a failed capacity step is blamed on the busier process', () => {
   assert.equal(bottleneck(step), 'server')
   // a generator that is busier but far from busy did not hold the step back
   assert.equal(bottleneck({ ...step, serverCpuPercent: 1, generatorCpuPercent: 2 }), 'server')
+  // under a 0.25-core quota, 24% of a core is a server at 96% of its budget: busier than a generator at 60%
+  assert.equal(bottleneck({ ...step, serverCpuPercent: 24, generatorCpuPercent: 60 }, 0.25), 'server')
+  assert.equal(bottleneck({ ...step, serverCpuPercent: 24, generatorCpuPercent: 60 }), 'generator')
 })
