@@ -33,6 +33,7 @@ const ParamsInput = v.strictObject({
   pollIntervalMs: v.optional(numOrList),
   durationS: v.optional(numOrList),
   warmupS: v.optional(numOrList),
+  maxWarmupS: v.optional(numOrList),
   seed: v.optional(numOrList),
   symbols: v.optional(numOrList),
   writePolicy: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.minLength(1))])),

@@ -19,6 +19,11 @@ export interface ScenarioParams {
   durationS: number
   /** connected and receiving before the window opens, seconds */
   warmupS: number
+  /**
+   * warm up past warmupS until the server's CPU per update over two consecutive slices agrees within
+   * 10%, for at most this long, seconds; at or below warmupS the warm-up is warmupS, fixed
+   */
+  maxWarmupS: number
   writePolicy: WritePolicy
   /** random-walk seed: same seed, same updates byte for byte */
   seed: number
@@ -34,6 +39,7 @@ export const DEFAULT_PARAMS: Readonly<ScenarioParams> = Object.freeze({
   pollIntervalMs: 250,
   durationS: 10,
   warmupS: 2,
+  maxWarmupS: 0,
   writePolicy: 'per-tick',
   seed: 1,
   symbols: 50,
@@ -56,6 +62,7 @@ export const PARAM_RANGES: Readonly<Record<Exclude<keyof ScenarioParams, 'writeP
     pollIntervalMs: { min: 10, max: 60_000, integer: true, unit: 'ms' },
     durationS: { min: 0.5, max: 3_600, integer: false, unit: 's' },
     warmupS: { min: 0, max: 600, integer: false, unit: 's' },
+    maxWarmupS: { min: 0, max: 600, integer: false, unit: 's' },
     seed: { min: 0, max: 4_294_967_295, integer: true, unit: '' },
     symbols: { min: 1, max: 10_000, integer: true, unit: 'symbols' },
   })

@@ -29,6 +29,7 @@ export const ParamsSchema = v.object({
   pollIntervalMs: nonNeg,
   durationS: nonNeg,
   warmupS: nonNeg,
+  maxWarmupS: v.optional(nonNeg),
   writePolicy: v.picklist(WRITE_POLICIES),
   seed: v.optional(count),
   symbols: v.optional(count),
@@ -156,6 +157,11 @@ export const CompletedResultSchema = v.object({
   /** delivered updates a second over the window, all clients */
   deliveredPerSecond: v.optional(nonNeg),
   windowMs: v.optional(nonNeg),
+  /**
+   * the warm-up until steady (params.maxWarmupS): how long it took, whether two consecutive slices agreed
+   * within 10%, and the server's CPU per expected update in each slice, us (NaN-free: 0 when none expected)
+   */
+  warmup: v.optional(v.object({ usedS: nonNeg, steady: v.boolean(), sliceUsPerUpdate: v.array(v.number()) })),
   /** ns per op of load/host-probe.ts, timed just before the run: how fast the host was then */
   hostProbeNsPerOp: v.optional(nonNeg),
   warnings: v.optional(v.array(v.string())),

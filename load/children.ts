@@ -34,8 +34,6 @@ export interface SpawnOptions {
   label: string
   /** node flags before the script (e.g. --cpu-prof) */
   nodeArgs?: string[]
-  /** rewrites the command before it is spawned (e.g. into a CPU cap: lib/cpu-cap.ts wrapCommand) */
-  wrap?: ((cmd: string, args: string[]) => { cmd: string; args: string[] }) | undefined
 }
 
 export interface Child {
@@ -59,11 +57,8 @@ export function spawnNode(script: string, args: string[], opts: SpawnOptions): C
   // plugin transports (PUSHBENCH_PLUGINS) load in every child, so all processes of a run share one registry
   const nodeArgs = [...(opts.nodeArgs ?? []), '--import', 'tsx', ...pluginNodeArgs(), script, ...args]
   const pin = opts.cpu !== undefined && canPin()
-  const plain = {
-    cmd: pin ? 'taskset' : process.execPath,
-    args: pin ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs] : nodeArgs,
-  }
-  const { cmd, args: argv } = opts.wrap ? opts.wrap(plain.cmd, plain.args) : plain
+  const cmd = pin ? 'taskset' : process.execPath
+  const argv = pin ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs] : nodeArgs
   const proc = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true })
   live.add(proc)
   let err = ''

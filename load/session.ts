@@ -4,7 +4,7 @@
  * (server counters diffed over it, updates counted by publish instant), clients drain, everything stops.
  */
 import { nowMs } from '../lib/clock.ts'
-import { type CpuCap, createCpuCap, wrapCommand } from '../lib/cpu-cap.ts'
+import { type CpuCap, createCpuCap } from '../lib/cpu-cap.ts'
 import { PbError } from '../lib/errors.ts'
 import { flagName, type ScenarioParams } from '../lib/params.ts'
 import { cpuDelta, readCpuTimes } from '../lib/proc-stat.ts'
@@ -176,13 +176,12 @@ export class Session {
     const hostProbeNsPerOp = probeHostNsPerOp()
     try {
       phase('server')
+      // made before anything starts, so that a machine without cgroups fails fast (exit 2)
       if (spec.serverCpu !== undefined) cap = await createCpuCap(spec.serverCpu, 'server')
-      const inCap = cap
       server = spawnNode('scripts/serve.ts', serverArgs(spec), {
         cpu: pin ? 0 : undefined,
         label: 'server',
         nodeArgs: nodeArgsFrom('PB_SERVER_NODE_ARGS'),
-        wrap: inCap ? (cmd, args) => wrapCommand(inCap, cmd, args) : undefined,
       })
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
@@ -214,6 +213,9 @@ export class Session {
         )
       }
       if (spec.signal?.aborted) throw interrupted()
+      // the quota holds from here on, not during the connect ramp: a capped server would take minutes
+      // to accept 1,000 handshakes, which is not what is measured
+      if (cap && server.proc.pid !== undefined) cap.addPid(server.proc.pid)
       return new Session(
         spec,
         server,
@@ -233,6 +235,46 @@ export class Session {
     }
   }
 
+  /**
+   * Warms up until steady (params.maxWarmupS above warmupS): slices of WARMUP_SLICE_MS until the server's
+   * CPU per expected update over two consecutive slices agrees within STEADY_TOLERANCE, no sooner than
+   * warmupS and no later than maxWarmupS. With maxWarmupS at or below warmupS it returns at once, and the
+   * warm-up is the fixed warmupS before the window.
+   */
+  private async warmUp(params: ScenarioParams): Promise<Warmup> {
+    const minMs = params.warmupS * 1000
+    const maxMs = params.maxWarmupS * 1000
+    if (maxMs <= minMs) return { fixed: true, usedS: params.warmupS, steady: false, sliceUsPerUpdate: [] }
+    const phase = this.spec.onPhase ?? (() => {})
+    const t0 = nowMs()
+    const slices: number[] = []
+    let steady = false
+    let a = await counters(this.server, 'counters')
+    for (;;) {
+      phase('warmup', `until steady, ${slices.length} slice(s), at most ${params.maxWarmupS} s`)
+      await sleepUntil(nowMs() + WARMUP_SLICE_MS, this.spec.signal)
+      if (this.spec.signal?.aborted) break
+      const b = await counters(this.server, 'counters')
+      const pub = await this.server.request<ServerReply>({ type: 'published', fromMs: a.atMs, toMs: b.atMs })
+      const expected =
+        pub.type === 'published'
+          ? pub.perStream.reduce((n, p, s) => n + p * (this.subscribers[s] ?? 0), 0)
+          : 0
+      const cpuUs = b.cpuUserUs + b.cpuSystemUs - a.cpuUserUs - a.cpuSystemUs
+      const us = expected > 0 ? cpuUs / expected : Number.NaN
+      slices.push(Number.isFinite(us) ? Math.round(us * 1000) / 1000 : 0)
+      const prev = slices.at(-2)
+      const elapsed = nowMs() - t0
+      if (elapsed >= minMs && prev !== undefined && Math.abs(us - prev) <= STEADY_TOLERANCE * prev) {
+        steady = true
+        break
+      }
+      if (elapsed >= maxMs) break
+      a = b
+    }
+    return { fixed: false, usedS: Math.round(nowMs() - t0) / 1000, steady, sliceUsPerUpdate: slices }
+  }
+
   /** Changes the server's publish rate (capacity search). */
   async setRate(tickHz: number, updatesPerTick: number): Promise<void> {
     const r = await this.server.request<ServerReply>({ type: 'set-rate', tickHz, updatesPerTick })
@@ -248,7 +290,9 @@ export class Session {
     const { spec, server, gen } = this
     const signal = spec.signal
     const phase = spec.onPhase ?? (() => {})
-    const startMs = nowMs() + params.warmupS * 1000
+    const warmup = await this.warmUp(params)
+    // the window starts a moment from now: both ends must learn its edges before it comes
+    const startMs = warmup.fixed ? nowMs() + params.warmupS * 1000 : nowMs() + WINDOW_LEAD_MS
     const endMs = startMs + params.durationS * 1000
     const drain = drainMs(params, spec.transport)
     const result = onMessage(gen, 'result', endMs - nowMs() + drain + 60_000)
@@ -258,7 +302,7 @@ export class Session {
     const edge0 = counters(server, 'mark', startMs)
     const edge1 = counters(server, 'counters', endMs)
     edge1.catch(() => {})
-    phase('warmup', `${params.warmupS} s`)
+    if (warmup.fixed) phase('warmup', `${params.warmupS} s`)
     await sleepUntil(startMs, signal)
     if (signal?.aborted) {
       gen.proc.send({ type: 'stop' })
@@ -291,6 +335,7 @@ export class Session {
       subscribers: this.subscribers,
       serverCore: this.serverCore === undefined ? undefined : cpuDelta(cores0, cores1, this.serverCore),
       serverCpuCap: this.cap?.cores,
+      warmup: warmup.fixed ? undefined : warmup,
       connected: this.connected,
       failed: this.failed,
       ready: this.ready,
@@ -310,6 +355,21 @@ export class Session {
       await this.cap?.remove()
     }
   }
+}
+
+/** A warm-up slice: ten ticks at 10 Hz, enough CPU to tell 10% apart at the loads that matter. */
+const WARMUP_SLICE_MS = 1000
+/** Two slices whose server CPU per update differ by at most this share are steady. */
+const STEADY_TOLERANCE = 0.1
+/** How far ahead of now a window starts after an adaptive warm-up. */
+const WINDOW_LEAD_MS = 300
+
+/** What the warm-up was: fixed, or until steady (then the slices' server us per expected update). */
+export interface Warmup {
+  fixed: boolean
+  usedS: number
+  steady: boolean
+  sliceUsPerUpdate: number[]
 }
 
 const interrupted = () => new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')

@@ -40,6 +40,8 @@ export interface Measured {
   serverCore?: CpuDelta | undefined
   /** the server's CPU quota, cores, when it ran under one */
   serverCpuCap?: number | undefined
+  /** the warm-up until steady, when the run used one (load/session.ts) */
+  warmup?: { usedS: number; steady: boolean; sliceUsPerUpdate: number[] } | undefined
   /** publish-instant window, ms */
   windowMs: number
   /** CPU the whole host was busy over the window (all processes, all cores), when known */
@@ -95,6 +97,10 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   if (g.corrupt > 0) warnings.push(`${g.corrupt} updates arrived corrupt (their bytes were not an update)`)
   if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
   if (m.partial) warnings.push('interrupted: the window was cut short')
+  if (m.warmup && !m.warmup.steady)
+    warnings.push(
+      `the server's CPU per update was not steady after ${m.warmup.usedS} s of warm-up (slices: ${m.warmup.sliceUsPerUpdate.join(', ')} us)`,
+    )
   let otherCpuPercent: number | undefined
   if (m.hostBusyMs !== undefined && counterMs > 0) {
     const ours = (userUs + systemUs + g.cpuUserUs + g.cpuSystemUs) / 1000
@@ -171,6 +177,15 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     },
     deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,
     windowMs: r2(m.windowMs),
+    ...(m.warmup
+      ? {
+          warmup: {
+            usedS: m.warmup.usedS,
+            steady: m.warmup.steady,
+            sliceUsPerUpdate: m.warmup.sliceUsPerUpdate,
+          },
+        }
+      : {}),
     hostProbeNsPerOp: m.hostProbeNsPerOp,
     ...(warnings.length > 0 ? { warnings } : {}),
   }

@@ -46,6 +46,7 @@ const PARAM_AXIS: Record<keyof Params, string> = {
   pollIntervalMs: 'poll interval (ms)',
   durationS: 'window (s)',
   warmupS: 'warm-up (s)',
+  maxWarmupS: 'longest warm-up (s)',
   writePolicy: 'write policy',
   seed: 'seed',
   symbols: 'symbols',
@@ -142,7 +143,7 @@ export function scenarioCharts(s: Scenario, idPrefix = ''): ChartSpec[] {
 }
 
 function conditions(s: Scenario): string {
-  return `${s.name}: ${describeParams(s.params, ['durationS', 'warmupS'])}`
+  return `${s.name}: ${describeParams(s.params, ['durationS', 'warmupS', 'maxWarmupS'])}`
 }
 
 /** A bar's label names its transport and flags a run that did not measure the server. */
@@ -421,7 +422,7 @@ export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): Char
   const xLog = numeric && isLogSpan(xs as number[])
   const transports = [...new Set(sw.scenarios.flatMap((s) => s.results.map((r) => r.transport)))]
   const first = sw.scenarios[0]
-  const fixed = first ? describeParams(first.params, [sw.param, 'durationS', 'warmupS']) : ''
+  const fixed = first ? describeParams(first.params, [sw.param, 'durationS', 'warmupS', 'maxWarmupS']) : ''
   const anySaturated = sw.scenarios.some((s) =>
     s.results.some((r) => isCompleted(r) && r.generator.saturated),
   )

@@ -139,6 +139,7 @@ export function perCore(c: Capacity, all: readonly Capacity[]): string {
   const cores = c.serverCpuCores
   if (cores === undefined) return ''
   const own = c.maxSustainedPerSecond / cores
+  if (own === 0) return 'nothing sustained'
   const peers = all.filter(
     (o) =>
       o !== c &&

@@ -94,6 +94,12 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
     numberOf('warmupS'),
     d.warmupS,
   )
+  .option(
+    '--max-warmup-s <n>',
+    `warm up past --warmup-s until the server's CPU per update is steady (two 1 s slices within 10%), for at most this long (${range('maxWarmupS')}; 0 = a fixed warm-up)`,
+    numberOf('maxWarmupS'),
+    d.maxWarmupS,
+  )
   .option('--seed <n>', `random-walk seed (${range('seed')})`, numberOf('seed'), d.seed)
   .option('--symbols <n>', `ticker symbols (${range('symbols')})`, numberOf('symbols'), d.symbols)
   .addOption(

@@ -32,6 +32,8 @@ test('quotas that do not scale, or a search the generator limited, give no figur
   assert.equal(perCore(a, [a, g]), 'not all limited by the server')
   assert.equal(perCore(a, [a]), '1,280 (one quota: linearity unchecked)')
   assert.equal(perCore(cap({}), [cap({})]), '')
+  const none = cap({ serverCpuCores: 0.1, maxSustainedPerSecond: 0 })
+  assert.equal(perCore(none, [none, a]), 'nothing sustained')
 })
 
 test('the capacity table shows the quota columns only when a search ran under one', () => {
