@@ -53,6 +53,8 @@ const CapacityInput = v.strictObject({
    * saturates before the generator does; two values check that capacity scales with the quota
    */
   serverCpu: v.optional(v.union([v.number(), v.pipe(v.array(v.number()), v.minLength(1), v.maxLength(4))])),
+  /** what doubles at each step: `batch` (updates per tick, the default) or `rate` (ticks a second) */
+  step: v.optional(v.picklist(['batch', 'rate'])),
 })
 
 const ScenarioInput = v.strictObject({
@@ -92,6 +94,7 @@ export interface CapacityPlan {
   maxSteps: number
   /** CPU quotas of the server, cores: one search each; empty = no quota */
   serverCpu: number[]
+  step: 'batch' | 'rate'
 }
 
 /** One scenario after expansion: fixed params, what to run. */
@@ -188,6 +191,7 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
               stepS: cap.stepS ?? 3,
               settleS: cap.settleS ?? 1,
               maxSteps: cap.maxSteps ?? 12,
+              step: cap.step ?? 'batch',
               serverCpu: (cap.serverCpu === undefined ? [] : [cap.serverCpu].flat()).map((c, i) => {
                 try {
                   cpuCapQuotaUs(c)

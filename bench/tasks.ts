@@ -88,6 +88,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: Ta
                 stepS: cap.stepS,
                 settleS: cap.settleS,
                 maxSteps: cap.maxSteps,
+                step: cap.step,
                 onStep: (st) =>
                   phase(
                     'capacity',

@@ -217,6 +217,8 @@ export const CapacitySchema = v.object({
   limitedBy: v.optional(v.picklist(['server', 'generator', 'none'])),
   /** updates/s the server's CPU cost per delivered update allows on one core (1e6 / us per update) at the highest passed step, per client */
   serverCeilingPerSecond: v.optional(nonNeg),
+  /** what doubled at each step: updates per tick (`batch`, absent in older files) or ticks a second (`rate`) */
+  step: v.optional(v.picklist(['batch', 'rate'])),
   /** the CPU quota the server ran under during the search, cores (`capacity.serverCpu`) */
   serverCpuCores: v.optional(nonNeg),
   /** the client kind that measured */

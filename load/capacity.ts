@@ -18,6 +18,12 @@ export interface CapacityOptions {
   /** settle time after each rate change, s */
   settleS: number
   maxSteps: number
+  /**
+   * what doubles at each step: `batch` the updates per tick (one write per socket per tick carries more,
+   * so the server's cost per update falls as the batch grows), or `rate` the ticks a second (one write
+   * per update: the server and the generator both pay a socket write or read per update)
+   */
+  step?: 'batch' | 'rate'
   onStep?: (step: CapacityStep, index: number) => void
 }
 
@@ -58,19 +64,21 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
   const session = await Session.open(spec)
   try {
     let upt = p.updatesPerTick
+    let hz = p.tickHz
+    const byRate = opts.step === 'rate'
     for (let i = 0; i < opts.maxSteps; i++) {
       if (spec.signal?.aborted) {
         stoppedBecause = 'interrupted'
         break
       }
-      await session.setRate(p.tickHz, upt)
-      const params = { ...p, updatesPerTick: upt, warmupS: opts.settleS, durationS: opts.stepS }
+      await session.setRate(hz, upt)
+      const params = { ...p, tickHz: hz, updatesPerTick: upt, warmupS: opts.settleS, durationS: opts.stepS }
       const r = await session.measure(params, false)
       client ??= r.client
       const expected = r.updates.expected ?? r.updates.published * session.connected
       const ratio = expected > 0 ? r.updates.delivered / expected : 0
       const step: CapacityStep = {
-        offeredPerSecond: p.tickHz * upt,
+        offeredPerSecond: hz * upt,
         deliveredPerSecond: r.deliveredPerSecond ?? 0,
         deliveryRatio: Math.round(ratio * 10_000) / 10_000,
         latencyP99Ms: r.latencyMs.p99,
@@ -99,11 +107,12 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
         stoppedBecause = `generator saturated at ${step.offeredPerSecond} updates/s: the server's ceiling is higher than one generator core can receive`
         break
       }
-      if (upt * 2 > PARAM_RANGES.updatesPerTick.max) {
+      if (byRate ? hz * 2 > PARAM_RANGES.tickHz.max : upt * 2 > PARAM_RANGES.updatesPerTick.max) {
         stoppedBecause = 'reached the highest rate the ticker offers'
         break
       }
-      upt *= 2
+      if (byRate) hz *= 2
+      else upt *= 2
     }
   } finally {
     await session.close()
@@ -134,6 +143,7 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
     maxSustainedDeliveredPerSecond: best?.deliveredPerSecond ?? 0,
     steps,
     stoppedBecause,
+    step: opts.step ?? 'batch',
     ...(spec.serverCpu !== undefined ? { serverCpuCores: spec.serverCpu } : {}),
     ...(client !== undefined ? { client } : {}),
   }
