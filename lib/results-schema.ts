@@ -182,7 +182,10 @@ export const RunResultSchema = v.union([CompletedResultSchema, ErroredResultSche
 export const CapacityStepSchema = v.object({
   offeredPerSecond: nonNeg,
   deliveredPerSecond: nonNeg,
+  /** delivered / (published x clients) */
   deliveryRatio: nonNeg,
+  /** published / offered updates (one tick allowed for the window's edges): below 1, the server ticked late */
+  publishedRatio: v.optional(nonNeg),
   latencyP99Ms: nonNeg,
   serverCpuPercent: nonNeg,
   bytesPerUpdate: nonNeg,
