@@ -55,6 +55,8 @@ const CapacityInput = v.strictObject({
   serverCpu: v.optional(v.union([v.number(), v.pipe(v.array(v.number()), v.minLength(1), v.maxLength(4))])),
   /** what doubles at each step: `batch` (updates per tick, the default) or `rate` (ticks a second) */
   step: v.optional(v.picklist(['batch', 'rate'])),
+  /** after the first failing step, halve the interval to the last pass this many times (default 0) */
+  refine: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4))),
 })
 
 const ScenarioInput = v.strictObject({
@@ -95,6 +97,7 @@ export interface CapacityPlan {
   /** CPU quotas of the server, cores: one search each; empty = no quota */
   serverCpu: number[]
   step: 'batch' | 'rate'
+  refine: number
 }
 
 /** One scenario after expansion: fixed params, what to run. */
@@ -192,6 +195,7 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
               settleS: cap.settleS ?? 1,
               maxSteps: cap.maxSteps ?? 12,
               step: cap.step ?? 'batch',
+              refine: cap.refine ?? 0,
               serverCpu: (cap.serverCpu === undefined ? [] : [cap.serverCpu].flat()).map((c, i) => {
                 try {
                   cpuCapQuotaUs(c)
@@ -234,7 +238,7 @@ export function plannedSeconds(s: PlannedScenario): number {
   let total = 0
   for (const t of s.transports) total += servers * (overhead + p.warmupS + p.durationS + drainS(t))
   if (s.capacity) {
-    const perStep = s.capacity.settleS + s.capacity.stepS + 1
+    const perStep = (s.capacity.settleS + s.capacity.stepS + 1) * (1 + s.capacity.refine / 6)
     const searches = s.capacity.transports.length * servers * Math.max(1, s.capacity.serverCpu.length)
     total += searches * (overhead + perStep * Math.min(s.capacity.maxSteps, 6))
   }

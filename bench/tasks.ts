@@ -89,6 +89,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: Ta
                 settleS: cap.settleS,
                 maxSteps: cap.maxSteps,
                 step: cap.step,
+                refine: cap.refine,
                 onStep: (st) =>
                   phase(
                     'capacity',

@@ -18,6 +18,8 @@ export interface CapacityOptions {
   /** settle time after each rate change, s */
   settleS: number
   maxSteps: number
+  /** after the first failure, halve the interval between the last pass and it this many times */
+  refine?: number
   /**
    * what doubles at each step: `batch` the updates per tick (one write per socket per tick carries more,
    * so the server's cost per update falls as the batch grows), or `rate` the ticks a second (one write
@@ -60,17 +62,18 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
   const steps: CapacityStep[] = []
   let client: Capacity['client']
   let best: CapacityStep | undefined
+  /** the lowest rate that failed: what bounds the answer */
+  let failed: CapacityStep | undefined
   let stoppedBecause = `reached ${opts.maxSteps} steps`
   const session = await Session.open(spec)
   try {
-    let upt = p.updatesPerTick
-    let hz = p.tickHz
     const byRate = opts.step === 'rate'
-    for (let i = 0; i < opts.maxSteps; i++) {
-      if (spec.signal?.aborted) {
-        stoppedBecause = 'interrupted'
-        break
-      }
+    /** measures one rate; the step, and why it failed (undefined: it passed) */
+    const measureAt = async (
+      hz: number,
+      upt: number,
+      i: number,
+    ): Promise<[CapacityStep, string | undefined]> => {
       await session.setRate(hz, upt)
       const params = { ...p, tickHz: hz, updatesPerTick: upt, warmupS: opts.settleS, durationS: opts.stepS }
       const r = await session.measure(params, false)
@@ -81,8 +84,9 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
       // offered and would still deliver all it published (one tick is allowed for where the window cuts)
       const offeredInWindow = (hz * upt * (r.windowMs ?? opts.stepS * 1000)) / 1000
       const publishedRatio = Math.min(1, r.updates.published / Math.max(1, offeredInWindow - upt))
+      const offered = Math.round(hz * upt * 1000) / 1000
       const step: CapacityStep = {
-        offeredPerSecond: hz * upt,
+        offeredPerSecond: offered,
         deliveredPerSecond: r.deliveredPerSecond ?? 0,
         deliveryRatio: Math.round(ratio * 10_000) / 10_000,
         publishedRatio: Math.round(publishedRatio * 10_000) / 10_000,
@@ -96,23 +100,41 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
           ? { generatorUsPerDeliveredUpdate: r.generator.usPerDeliveredUpdate }
           : {}),
         ...(r.serverCpu.softirqPercent !== undefined ? { softirqPercent: r.serverCpu.softirqPercent } : {}),
-        passed:
-          ratio >= opts.limits.minDeliveryRatio &&
-          publishedRatio >= opts.limits.minDeliveryRatio &&
-          r.latencyMs.p99 <= opts.limits.maxP99Ms,
+        passed: false,
       }
+      const why =
+        publishedRatio < opts.limits.minDeliveryRatio
+          ? `the server published ${(publishedRatio * 100).toFixed(1)}% of the updates offered at ${offered} updates/s: it could not keep its tick rate`
+          : ratio < opts.limits.minDeliveryRatio
+            ? `delivery ${(ratio * 100).toFixed(1)}% < ${opts.limits.minDeliveryRatio * 100}% at ${offered} updates/s`
+            : r.latencyMs.p99 > opts.limits.maxP99Ms
+              ? `p99 ${r.latencyMs.p99} ms > ${opts.limits.maxP99Ms} ms at ${offered} updates/s`
+              : undefined
+      step.passed = why === undefined
       steps.push(step)
       opts.onStep?.(step, i)
-      if (!step.passed) {
-        stoppedBecause =
-          publishedRatio < opts.limits.minDeliveryRatio
-            ? `the server published ${(publishedRatio * 100).toFixed(1)}% of the updates offered at ${step.offeredPerSecond} updates/s: it could not keep its tick rate`
-            : ratio < opts.limits.minDeliveryRatio
-              ? `delivery ${(ratio * 100).toFixed(1)}% < ${opts.limits.minDeliveryRatio * 100}% at ${step.offeredPerSecond} updates/s`
-              : `p99 ${step.latencyP99Ms} ms > ${opts.limits.maxP99Ms} ms at ${step.offeredPerSecond} updates/s`
+      return [step, why]
+    }
+
+    // double until a step fails (or the generator saturates, or the ticker's range ends)
+    let upt = p.updatesPerTick
+    let hz = p.tickHz
+    let failedAt: { hz: number; upt: number } | undefined
+    let bestAt: { hz: number; upt: number } | undefined
+    for (let i = 0; i < opts.maxSteps; i++) {
+      if (spec.signal?.aborted) {
+        stoppedBecause = 'interrupted'
+        break
+      }
+      const [step, why] = await measureAt(hz, upt, i)
+      if (why !== undefined) {
+        stoppedBecause = why
+        failed = step
+        failedAt = { hz, upt }
         break
       }
       best = step
+      bestAt = { hz, upt }
       if (step.generatorSaturated) {
         stoppedBecause = `generator saturated at ${step.offeredPerSecond} updates/s: the server's ceiling is higher than one generator core can receive`
         break
@@ -124,10 +146,26 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
       if (byRate) hz *= 2
       else upt *= 2
     }
+    // then halve the interval between the last pass and the first failure, `refine` times
+    for (let k = 0; k < (opts.refine ?? 0) && bestAt && failedAt && !spec.signal?.aborted; k++) {
+      const mid = byRate
+        ? { hz: (bestAt.hz + failedAt.hz) / 2, upt: bestAt.upt }
+        : { hz: bestAt.hz, upt: Math.floor((bestAt.upt + failedAt.upt) / 2) }
+      if (mid.upt === bestAt.upt && mid.hz === bestAt.hz) break
+      const [step, why] = await measureAt(mid.hz, mid.upt, steps.length)
+      if (why === undefined) {
+        best = step
+        bestAt = mid
+      } else {
+        stoppedBecause = why
+        failed = step
+        failedAt = mid
+      }
+    }
   } finally {
     await session.close()
   }
-  const last = steps.at(-1)
+  const last = failed ?? steps.at(-1)
   // a search that ended on a pass was cut by maxSteps or the rate cap, unless its generator saturated
   const cores = spec.serverCpu ?? 1
   const limitedBy = !last
