@@ -1,19 +1,11 @@
 /** load/lean/scan.ts against JSON.parse: seq and ts of updates, and of the updates of a poll answer. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { mulberry32 } from '../../../lib/random.ts'
 import { type ScannedUpdate, scanBatch, scanUpdate } from '../../../load/lean/scan.ts'
 
-/** mulberry32: a seeded generator, so that a failure reproduces. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** seeded, so that a failure reproduces */
+const seeded = mulberry32
 
 /** A random update of `bytes` bytes in the wire shape, seq of 1 to 10 digits, ts epoch ms with 3 decimals. */
 function randomUpdate(rnd: () => number, bytes: number): string {
