@@ -70,6 +70,7 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
       pollIntervalMs: 100,
       durationS: 1,
       warmupS: 0.5,
+      maxWarmupS: 0,
       writePolicy: 'per-tick',
       seed: 7,
       symbols: 50,
