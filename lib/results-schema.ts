@@ -66,7 +66,7 @@ export const BytesSchema = v.object({
   serverToClient: count,
   /** (clientToServer + serverToClient) / delivered */
   perDeliveredUpdate: nonNeg,
-  /** the least bytes per delivered update the transport must cost, from the params (load/model.ts) */
+  /** the least bytes per delivered update the transport must cost, from the params (load/model/, one file per transport) */
   modelPerUpdate: nonNeg,
   perClientPerSecond: v.optional(nonNeg),
   serverToClientPerDeliveredUpdate: v.optional(nonNeg),

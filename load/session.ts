@@ -38,7 +38,7 @@ export interface RunSpec {
   /** pin server and generator to different cores (when taskset and 2 cores exist) */
   pin?: boolean
   ramp?: RampOptions
-  /** extra flags for servers/main.ts (e.g. ['--per-message-deflate']) */
+  /** extra flags for the server process, scripts/serve.ts (e.g. ['--per-message-deflate']) */
   serverArgs?: string[]
   onPhase?: (phase: Phase, detail?: string) => void
   /** abort = interrupt: the window ends now and what was measured is returned, marked partial */

@@ -39,7 +39,7 @@ export abstract class PollClient extends BaseClient {
     return this.target(this.since === undefined ? '' : `since=${this.since}`)
   }
 
-  /** Accounts one answer; false (and an error counted) when it was not 200 or 204. */
+  /** Accounts one answer: updates (200), where the stream is (204), or an error counted. */
   protected answer(r: PollAnswer): void {
     if (r.status === 200) this.account(r.body, r.receivedMs)
     else if (r.status === 204) {

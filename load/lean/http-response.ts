@@ -4,6 +4,7 @@
  * load client needs: Content-Length, Transfer-Encoding (chunked) and `pb-seq`. It does not know the request
  * method, so an answer to HEAD (which the clients never send) would be misread.
  */
+import { EMPTY, ensure } from './grow-buffer.ts'
 
 const HTAB = 0x09
 const LF = 0x0a
@@ -18,7 +19,6 @@ export const MAX_HEAD_BYTES = 64 * 1024
 // a chunk size above 1 TiB is an error, not a body to wait for
 const MAX_CHUNK = 2 ** 40
 
-const EMPTY: Buffer = Buffer.alloc(0)
 const HTTP1 = Buffer.from('HTTP/1.', 'latin1')
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1')
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding', 'latin1')
@@ -61,14 +61,6 @@ export interface HttpStreamHandlers {
   /** The response ended (last chunk, or Content-Length reached); the next may follow on the connection. */
   onEnd(): void
   onError(err: Error): void
-}
-
-/** Room for `need` bytes in `b` (of which `len` are in use), grown by doubling. */
-function ensure(b: Buffer, len: number, need: number): Buffer {
-  if (need <= b.length) return b
-  const grown = Buffer.allocUnsafe(Math.max(need, b.length * 2, 1024))
-  b.copy(grown, 0, 0, len)
-  return grown
 }
 
 /** Case-insensitive match of a header name (`want` is lower-case) at `b[s]`. */

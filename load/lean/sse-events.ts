@@ -3,13 +3,13 @@
  * WHATWG event-stream format: lines end in CRLF, LF or CR; fields `id`, `data`, `event`, `retry`; `:` starts
  * a comment; a blank line dispatches the event. A leading byte-order mark is not stripped.
  */
+import { EMPTY, ensure } from './grow-buffer.ts'
 
 const LF = 0x0a
 const CR = 0x0d
 const SP = 0x20
 const COLON = 0x3a
 
-const EMPTY: Buffer = Buffer.alloc(0)
 const DATA = Buffer.from('data', 'latin1')
 const ID = Buffer.from('id', 'latin1')
 const EVENT = Buffer.from('event', 'latin1')
@@ -22,14 +22,6 @@ export interface SseHandlers {
    * event. `id` is the last event ID, which per spec persists across events; undefined until one is sent.
    */
   onEvent(id: string | undefined, data: Buffer, start: number, end: number): void
-}
-
-/** Room for `need` bytes in `b` (of which `len` are in use), grown by doubling. */
-function ensure(b: Buffer, len: number, need: number): Buffer {
-  if (need <= b.length) return b
-  const grown = Buffer.allocUnsafe(Math.max(need, b.length * 2, 1024))
-  b.copy(grown, 0, 0, len)
-  return grown
 }
 
 function fieldIs(b: Buffer, s: number, n: number, name: Buffer): boolean {

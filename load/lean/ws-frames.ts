@@ -3,6 +3,7 @@
  * frames, and the opening handshake. No extension is offered, so no frame may set an RSV bit.
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto'
+import { EMPTY, ensure } from './grow-buffer.ts'
 
 /** Frame opcodes. */
 export const OPCODE = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const
@@ -12,8 +13,6 @@ export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 export const DEFAULT_MAX_MESSAGE_BYTES = 100 * 1024 * 1024
 /** Longest upgrade response head: bytes. */
 export const MAX_UPGRADE_HEAD_BYTES = 64 * 1024
-
-const EMPTY: Buffer = Buffer.alloc(0)
 
 export interface WsHandlers {
   /**
@@ -202,14 +201,6 @@ export class WsFrameParser {
       else this.h.onClose(((b[s] as number) << 8) | (b[s + 1] as number), b.toString('utf8', s + 2, e))
     }
   }
-}
-
-/** Room for `need` bytes in `b` (of which `len` are in use), grown by doubling. */
-function ensure(b: Buffer, len: number, need: number): Buffer {
-  if (need <= b.length) return b
-  const grown = Buffer.allocUnsafe(Math.max(need, b.length * 2, 1024))
-  b.copy(grown, 0, 0, len)
-  return grown
 }
 
 // random mask keys, drawn 4 bytes at a time from a pool refilled by the system's CSPRNG
