@@ -19,9 +19,9 @@ export interface SseHandlers {
   /**
    * An event with data, `data[start, end)` (data lines joined with LF), valid only during the call: a view
    * of the read when the event has one data line wholly inside it, else of a buffer reused for the next
-   * event. `id` is the last event ID, which per spec persists across events; undefined until one is sent.
+   * event. The splitter's `lastId` is the last event ID (per spec it persists across events).
    */
-  onEvent(id: string | undefined, data: Buffer, start: number, end: number): void
+  onEvent(data: Buffer, start: number, end: number): void
 }
 
 function fieldIs(b: Buffer, s: number, n: number, name: Buffer): boolean {
@@ -34,14 +34,22 @@ function fieldIs(b: Buffer, s: number, n: number, name: Buffer): boolean {
 export class SseEventSplitter {
   /** Comment lines seen (heartbeats). */
   comments = 0
-  /** The last event ID. */
-  lastId: string | undefined = undefined
+  /** The last event ID; undefined until one is sent. Kept as bytes and decoded only when asked for. */
+  get lastId(): string | undefined {
+    if (this.idLen < 0) return undefined
+    this.idText ??= this.id.toString('utf8', 0, this.idLen)
+    return this.idText
+  }
   /** `event:` of the event being dispatched: valid during onEvent; '' for the default, `message`. */
   eventType = ''
   /** The latest valid `retry:`: ms. */
   retry: number | undefined = undefined
 
   private readonly h: SseHandlers
+  // the last event ID's bytes (-1: none yet), and its text once asked for
+  private id: Buffer = EMPTY
+  private idLen = -1
+  private idText: string | undefined = undefined
   // a line split across reads
   private line: Buffer = EMPTY
   private lineLen = 0
@@ -140,7 +148,12 @@ export class SseEventSplitter {
       // an id with a NUL is ignored
       let k = vs
       while (k < e && b[k] !== 0) k++
-      if (k === e) this.lastId = b.toString('utf8', vs, e)
+      if (k === e) {
+        this.id = ensure(this.id, 0, e - vs)
+        b.copy(this.id, 0, vs, e)
+        this.idLen = e - vs
+        this.idText = undefined
+      }
     } else if (fieldIs(b, s, n, EVENT)) this.eventType = b.toString('utf8', vs, e)
     else if (fieldIs(b, s, n, RETRY)) {
       let v = 0
@@ -190,11 +203,11 @@ export class SseEventSplitter {
       if (this.view !== undefined) {
         const v = this.view
         this.view = undefined
-        this.h.onEvent(this.lastId, v, this.viewStart, this.viewEnd)
+        this.h.onEvent(v, this.viewStart, this.viewEnd)
       } else {
         const n = this.dataLen
         this.dataLen = 0
-        this.h.onEvent(this.lastId, this.data, 0, n)
+        this.h.onEvent(this.data, 0, n)
       }
     }
     this.eventType = ''

@@ -3,8 +3,9 @@
  * load/lean/http-response.ts (streaming), events split by load/lean/sse-events.ts, seq and ts scanned
  * from each event's data. One clock read per socket read. Resumes with `Last-Event-ID`.
  */
-import net from 'node:net'
+import type net from 'node:net'
 import { nowMs } from '../../../lib/clock.ts'
+import { leanConnect } from '../../lean/connect.ts'
 import { HttpResponseParser, type HttpStreamHandlers } from '../../lean/http-response.ts'
 import { SseEventSplitter, type SseHandlers } from '../../lean/sse-events.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from '../common.ts'
@@ -32,16 +33,15 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
     const resume = this.delivery.maxSeq > 0 ? `Last-Event-ID: ${this.delivery.maxSeq}\r\n` : ''
     this.http.reset()
     this.events.reset()
-    const s = net.connect({ host: hostname, port: Number(port), noDelay: true })
+    const s = leanConnect(hostname, Number(port), (buf, end) => {
+      this.readMs = nowMs()
+      this.http.feed(buf, 0, end)
+    })
     this.socket = s
     this.ctx.sockets.track(s)
     s.write(
       `GET ${this.target()} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\n${resume}Connection: keep-alive\r\n\r\n`,
     )
-    s.on('data', (buf: Buffer) => {
-      this.readMs = nowMs()
-      this.http.feed(buf)
-    })
     s.on('error', (err) => {
       this.error(err)
       this.onFail?.(err)
@@ -68,7 +68,7 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
     this.events.feed(buf, start, end)
   }
 
-  onEvent(_id: string | undefined, data: Buffer, start: number, end: number): void {
+  onEvent(data: Buffer, start: number, end: number): void {
     this.onUpdateBytes(data, start, end, this.readMs)
   }
 

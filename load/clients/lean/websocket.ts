@@ -3,8 +3,9 @@
  * (load/lean/ws-frames.ts), frames parsed in place, seq and ts scanned from each text message. One clock
  * read per socket read. Answers pings with masked pongs and a close with a close. Resumes with `?since=`.
  */
-import net from 'node:net'
+import type net from 'node:net'
 import { nowMs } from '../../../lib/clock.ts'
+import { leanConnect } from '../../lean/connect.ts'
 import {
   maskedClose,
   maskedFrame,
@@ -41,20 +42,16 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
     this.upgrade = new UpgradeResponse()
     this.frames.reset()
     this.closing = false
-    const s = net.connect({ host: hostname, port: Number(port), noDelay: true })
-    this.socket = s
-    this.ctx.sockets.track(s)
-    s.write(upgradeRequest(hostname, Number(port), path, this.key))
-    s.on('data', (buf: Buffer) => {
+    const s = leanConnect(hostname, Number(port), (buf, end) => {
       this.readMs = nowMs()
       const up = this.upgrade
       if (up === undefined) {
-        this.frames.feed(buf)
+        this.frames.feed(buf, 0, end)
         return
       }
       let at: number
       try {
-        at = up.feed(buf)
+        at = up.feed(buf, 0, end)
       } catch (err) {
         return this.failOpen(s, err as Error, onFail)
       }
@@ -63,8 +60,11 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
       if (why !== undefined) return this.failOpen(s, new Error(`upgrade refused: ${why}`), onFail)
       this.upgrade = undefined
       onOpen?.()
-      if (at < buf.length) this.frames.feed(buf, at)
+      if (at < end) this.frames.feed(buf, at, end)
     })
+    this.socket = s
+    this.ctx.sockets.track(s)
+    s.write(upgradeRequest(hostname, Number(port), path, this.key))
     s.on('error', (err) => {
       this.error(err)
       onFail?.(err)

@@ -13,9 +13,11 @@ class Events implements SseHandlers {
   views = 0
   splitter: SseEventSplitter | undefined
   constructor(private readonly read?: Buffer) {}
-  onEvent(id: string | undefined, data: Buffer, start: number, end: number): void {
-    if (data.buffer === this.read?.buffer) this.views++
-    this.events.push(`${id ?? '-'}|${this.splitter?.eventType}|${data.toString('utf8', start, end)}`)
+  onEvent(data: Buffer, start: number, end: number): void {
+    if (data === this.read) this.views++
+    this.events.push(
+      `${this.splitter?.lastId ?? '-'}|${this.splitter?.eventType}|${data.toString('utf8', start, end)}`,
+    )
   }
 }
 
@@ -135,8 +137,8 @@ test('over node:http: events written in pieces reach the splitter through the st
   const got: string[] = []
   let wake: () => void = () => {}
   const sse = new SseEventSplitter({
-    onEvent: (id, data, start, end) => {
-      got.push(`${id} ${data.toString('latin1', start, end)}`)
+    onEvent: (data, start, end) => {
+      got.push(`${sse.lastId} ${data.toString('latin1', start, end)}`)
       wake()
     },
   })
