@@ -51,6 +51,10 @@ export const LatencySchema = v.object({
 export const UpdatesSchema = v.object({
   /** updates whose publish instant fell in the window */
   published: count,
+  /** what the scenario asked the server to publish in the window (rate x window x streams) */
+  offered: v.optional(nonNeg),
+  /** published / offered, one tick allowed for the window's edges: below 0.99, the server ticked late */
+  publishedRatio: v.optional(nonNeg),
   /** published x clients: what every client should have seen */
   expected: v.optional(count),
   delivered: count,

@@ -82,8 +82,7 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
       const ratio = expected > 0 ? r.updates.delivered / expected : 0
       // and against what was offered: a server past its CPU also ticks late, so it publishes less than
       // offered and would still deliver all it published (one tick is allowed for where the window cuts)
-      const offeredInWindow = (hz * upt * (r.windowMs ?? opts.stepS * 1000)) / 1000
-      const publishedRatio = Math.min(1, r.updates.published / Math.max(1, offeredInWindow - upt))
+      const publishedRatio = r.updates.publishedRatio ?? 1
       const offered = Math.round(hz * upt * 1000) / 1000
       const step: CapacityStep = {
         offeredPerSecond: offered,

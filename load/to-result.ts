@@ -24,6 +24,9 @@ export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
  */
 export const BUSY = { cpuPercent: 50, eventLoopUtilization: 0.5 } as const
 
+/** Below this share of the updates offered, the server did not keep its tick rate (one tick is allowed). */
+export const MIN_PUBLISHED_RATIO = 0.99
+
 export interface Measured {
   s0: CounterSnapshot
   s1: CounterSnapshot
@@ -112,6 +115,14 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     }
   }
   const seconds = m.windowMs / 1000
+  // a server out of CPU runs its ticks late: it publishes less than offered and still delivers all it
+  // published, and an update's ts is taken when its tick runs, so its latency does not show the lag
+  const offered = p.tickHz * p.updatesPerTick * seconds * m.published.length
+  const publishedRatio = Math.min(1, published / Math.max(1, offered - p.updatesPerTick * m.published.length))
+  if (publishedRatio < MIN_PUBLISHED_RATIO)
+    warnings.push(
+      `the server published ${(publishedRatio * 100).toFixed(1)}% of the ${Math.round(offered)} updates offered in the window: it is out of CPU and ticks late, and the latency does not include that lag`,
+    )
   return {
     state: m.partial ? 'partial' : 'completed',
     transport: spec.transport,
@@ -122,6 +133,8 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
     updates: {
       published,
+      offered: r2(offered),
+      publishedRatio: r3(publishedRatio),
       expected,
       delivered,
       missed,

@@ -90,6 +90,8 @@ test('a complete window: counts, bytes per update, CPU, and the model, in the sc
   assert.equal(r.generator.verifiedUpdates, 1)
   assert.deepEqual(r.updates, {
     published: 100,
+    offered: 100,
+    publishedRatio: 1,
     expected: 1000,
     delivered: 1000,
     missed: 0,
@@ -114,6 +116,22 @@ test('expected is per stream: messages published on a stream times the clients o
   assert.equal(r.updates.published, 30)
   assert.equal(r.updates.expected, 50)
   assert.equal(r.updates.missed, 0) // 1000 delivered > 50: never negative
+})
+
+test('a server that ticks late is flagged: it publishes less than offered and still delivers all it published', () => {
+  // 10 ticks/s over 10 s offers 100; one tick is allowed for the window's edges
+  const edge = toResult({ transport: 'sse', params }, params, measured({ published: [99] }))
+  assert.equal(edge.updates.publishedRatio, 1)
+  assert.equal(edge.warnings, undefined)
+  const late = toResult(
+    { transport: 'sse', params },
+    params,
+    measured({ published: [78], report: report({ delivered: 780 }) }),
+  )
+  assert.equal(late.updates.offered, 100)
+  assert.equal(late.updates.publishedRatio, 0.788) // 78 / 99
+  assert.equal(late.updates.missed, 0)
+  assert.match(late.warnings?.join('\n') ?? '', /published 78\.8% of the 100 updates offered/)
 })
 
 test('missed updates warn for a push transport, not for a polled one (a poll may skip none, or many)', () => {
