@@ -23,6 +23,14 @@ interface Mark {
 
 /** How often the drain looks whether every client is past the window. */
 const DRAIN_CHECK_MS = 20
+/** How often the ramp looks whether every client is subscribed. */
+const SUBSCRIBE_CHECK_MS = 20
+
+/**
+ * How long the clients may wait for the server to count them as subscribers: a held long poll is
+ * answered at the next tick, so at least three tick periods, and 10 s for a server busy with the others.
+ */
+export const subscribeBoundMs = (tickHz: number): number => Math.max(10_000, 3000 / tickHz)
 
 type Start = Extract<GeneratorRequest, { type: 'start' }>
 type OpenWindow = Extract<GeneratorRequest, { type: 'window' }>
@@ -96,6 +104,7 @@ export class Generator {
       if (m.ramp.pauseMs > 0 && i + m.ramp.batch < m.clients)
         await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
     }
+    lastError = (await this.untilSubscribed(subscribeBoundMs(m.params.tickHz))) ?? lastError
     const failed = unconnected.size
     const subscribers = new Array<number>(streams).fill(0)
     for (const c of clients) if (!unconnected.has(c)) subscribers[c.stream] = (subscribers[c.stream] ?? 0) + 1
@@ -110,6 +119,27 @@ export class Generator {
       },
       false,
     )
+  }
+
+  /**
+   * Waits until every connected client is a subscriber the server knows of (a poll client once its
+   * first request was answered: a server that has not read that request yet owes it nothing), for at most
+   * `boundMs`. A client still waiting then is stopped and counted as not connected, so that no window
+   * expects updates for it. The reason, when some were dropped.
+   */
+  private async untilSubscribed(boundMs: number): Promise<string | undefined> {
+    const deadline = nowMs() + boundMs
+    const waiting = (): LoadClient[] => this.clients.filter((c) => !this.unconnected.has(c) && !c.subscribed)
+    while (!this.finished && waiting().length > 0 && nowMs() < deadline)
+      await new Promise((r) => setTimeout(r, SUBSCRIBE_CHECK_MS))
+    const late = waiting()
+    for (const c of late) {
+      this.unconnected.add(c)
+      c.stop()
+    }
+    return late.length > 0
+      ? `${late.length} clients had no answer to their first request within ${(boundMs / 1000).toFixed(0)} s`
+      : undefined
   }
 
   /** A window to measure: marked at its start, reported after its end and the drain. */

@@ -156,6 +156,8 @@ export class Session {
     readonly ready: ReadyLine,
     readonly connected: number,
     readonly failed: number,
+    /** why the last client that failed did (no connection, or no answer to its first request) */
+    readonly failedWhy: string | undefined,
     /** connected clients per stream */
     readonly subscribers: number[],
     /** load/host-probe.ts, timed before the server started */
@@ -223,6 +225,7 @@ export class Session {
         ready,
         conn.connected,
         conn.failed,
+        conn.failed > 0 ? conn.lastError : undefined,
         conn.subscribers,
         hostProbeNsPerOp,
         pin ? 0 : undefined,
@@ -338,6 +341,7 @@ export class Session {
       warmup: warmup.fixed ? undefined : warmup,
       connected: this.connected,
       failed: this.failed,
+      failedWhy: this.failedWhy,
       ready: this.ready,
       partial,
       windowMs: closedMs - startMs,

@@ -36,7 +36,9 @@ export interface Measured {
   /** connected clients per stream */
   subscribers: number[]
   connected: number
+  /** clients that never connected, or whose first request the server never answered */
   failed: number
+  failedWhy?: string | undefined
   ready: ReadyLine
   partial: boolean
   /** the server core's /proc/stat times over the window (when pinned): softirq is charged to no process */
@@ -94,7 +96,10 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       `generator saturated (CPU ${g.cpuPercent.toFixed(0)}% of a core, ELU ${g.eventLoopUtilization.toFixed(2)}): these figures measure the generator, not the server`,
     )
   }
-  if (m.failed > 0) warnings.push(`${m.failed} of ${p.clients} clients could not connect`)
+  if (m.failed > 0)
+    warnings.push(
+      `${m.failed} of ${p.clients} clients could not connect or subscribe${m.failedWhy ? ` (${m.failedWhy})` : ''}: no update was expected for them`,
+    )
   const missed = Math.max(0, expected - delivered)
   if (missed > 0 && entry.kind === 'push') warnings.push(`${missed} updates missed`)
   if (g.corrupt > 0) warnings.push(`${g.corrupt} updates arrived corrupt (their bytes were not an update)`)

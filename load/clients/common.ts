@@ -42,6 +42,11 @@ export interface LoadClient {
   readonly stream: number
   readonly delivery: Delivery
   readonly counters: ClientCounters
+  /**
+   * The server counts this client as a subscriber: a push client once its stream is open (start() has
+   * resolved), a poll client once its first request was answered.
+   */
+  readonly subscribed: boolean
   /** Resolves when the client's connection is up (ramping waits on it); rejects if it cannot connect. */
   start(): Promise<void>
   /** Stops for good: no reconnect, connections closed. */
@@ -69,6 +74,10 @@ export abstract class BaseClient implements LoadClient {
     // stagger the sample across clients, so that 1,000 clients do not all parse the same update
     this.untilVerify = 1 + ((stream * 7919 + Math.floor(Math.random() * ctx.verifyEvery)) % ctx.verifyEvery)
     this.streamQuery = ctx.streams > 1 ? `stream=${stream}` : ''
+  }
+
+  get subscribed(): boolean {
+    return true
   }
 
   /** The transport's path with this client's stream and `query` (`since=N`, or empty). */

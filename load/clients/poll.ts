@@ -29,6 +29,11 @@ export abstract class PollClient extends BaseClient {
   /** newest seq seen; undefined until the first answer says where the stream is */
   protected since: number | undefined
 
+  /** A poll client is a subscriber once an answer told it where the stream is. */
+  override get subscribed(): boolean {
+    return this.since !== undefined
+  }
+
   /** The connection (library: undici); `onConnect` fires each time its TCP connection comes up. */
   protected connect(onConnect: () => void): PollConnection {
     return new KeepAliveGet(this.ctx.base, this.ctx.sockets, onConnect)

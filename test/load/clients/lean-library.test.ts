@@ -95,8 +95,11 @@ for (const name of TRANSPORTS) {
       lib.stop()
     })
     await Promise.all([lean.start(), lib.start()])
-    // a poll client learns where the stream is from its first answer: let both ask once before ticks come
-    await new Promise((r) => setTimeout(r, 100))
+    // a poll client is a subscriber once its first request is answered; a held long poll only at the
+    // first tick, which answers it from where the stream was when the server read it
+    if (name !== 'long-poll')
+      await waitFor(() => lean.subscribed && lib.subscribed, 'both clients subscribed', 5000)
+    else await new Promise((r) => setTimeout(r, 100))
     for (let i = 0; i < TICKS; i++) {
       server.source.publishTick(1_764_000_000_000 + i * 100)
       await new Promise((r) => setTimeout(r, 5))
@@ -129,3 +132,47 @@ for (const name of TRANSPORTS) {
     assert.equal(lean.counters.verified, last, 'every lean update parsed in full and matched')
   })
 }
+
+test('a poll client is a subscriber once its first request is answered, not when its socket connects', async (t) => {
+  const entry = transport('long-poll')
+  const server = await startServer({ transport: 'long-poll', port: 0, autoStart: false })
+  t.after(() => server.close())
+  const params = { ...DEFAULT_PARAMS, clients: 2 }
+  const clients: LoadClient[] = []
+  for (const load of [entry.clients.lean, entry.clients.library]) {
+    const Client = await (load as NonNullable<typeof load>)()
+    clients.push(
+      new Client(
+        {
+          base: new URL(server.url),
+          path: entry.path,
+          streams: 1,
+          params,
+          window: { startMs: Number.NEGATIVE_INFINITY, endMs: Number.POSITIVE_INFINITY },
+          latency: newHistogram(),
+          scheduleLag: newHistogram(),
+          sockets: new ClientSockets(),
+          pollPhase: stratifiedPhases(2, mulberry32(1)),
+          verifyEvery: 1,
+        },
+        0,
+      ),
+    )
+  }
+  t.after(() => {
+    for (const c of clients) c.stop()
+  })
+  await Promise.all(clients.map((c) => c.start()))
+  // connected, and the server holds both first requests: no answer yet, so not subscribers yet
+  await waitFor(() => server.stats.heldRequests === 2, 'both first requests held', 5000)
+  assert.deepEqual(
+    clients.map((c) => c.subscribed),
+    [false, false],
+  )
+  server.source.publishTick(1_764_000_000_000)
+  await waitFor(() => clients.every((c) => c.subscribed), 'both subscribed after the first tick', 5000)
+  assert.deepEqual(
+    clients.map((c) => c.delivery.maxSeq),
+    [1, 1],
+  )
+})
