@@ -51,7 +51,7 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
     'after',
     `
 Profiles: quick (default, ~1 min here: the four transports at 1,000 clients), ci (~1.5 min, small and stable),
-full (~19 min: sweeps of clients, rate, payload, poll interval, capacity and baselines).
+full (~25 min: sweeps of clients, rate, payload, poll interval, capacity with and without a CPU quota, generator cost, baselines).
 Exit codes: 0 done, 1 a transport failed, 2 bad flag or config, 130 interrupted (what was measured is kept).`,
   )
 
