@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DEFAULT_PARAMS } from '../../../lib/params.ts'
+import { DEFAULT_PARAMS, type ScenarioParams } from '../../../lib/params.ts'
 import { mulberry32 } from '../../../lib/random.ts'
 import { type BuiltinTransport, transport } from '../../../lib/transports.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from '../../../load/clients/common.ts'
@@ -54,6 +54,22 @@ function spyOn(Client: new (ctx: ClientContext, stream: number) => LoadClient, s
   ) => LoadClient
 }
 
+/** One client's context on `url`: one stream, an endless window, every update parsed in full. */
+function contextFor(url: string, path: string, params: ScenarioParams): ClientContext {
+  return {
+    base: new URL(url),
+    path,
+    streams: 1,
+    params,
+    window: { startMs: Number.NEGATIVE_INFINITY, endMs: Number.POSITIVE_INFINITY },
+    latency: newHistogram(),
+    scheduleLag: newHistogram(),
+    sockets: new ClientSockets(),
+    pollPhase: stratifiedPhases(2, mulberry32(1)),
+    verifyEvery: 1,
+  }
+}
+
 for (const name of TRANSPORTS) {
   test(`${name}: lean and library clients receive the same seqs; the lean bytes are the server's`, async (t) => {
     const entry = transport(name)
@@ -72,18 +88,7 @@ for (const name of TRANSPORTS) {
       pollIntervalMs: 20,
       clients: 2,
     }
-    const ctx = (): ClientContext => ({
-      base: new URL(server.url),
-      path: entry.path,
-      streams: 1,
-      params,
-      window: { startMs: Number.NEGATIVE_INFINITY, endMs: Number.POSITIVE_INFINITY },
-      latency: newHistogram(),
-      scheduleLag: newHistogram(),
-      sockets: new ClientSockets(),
-      pollPhase: stratifiedPhases(2, mulberry32(1)),
-      verifyEvery: 1,
-    })
+    const ctx = (): ClientContext => contextFor(server.url, entry.path, params)
     const leanSeen: Seen = new Map()
     const libSeen: Seen = new Map()
     const Lean = entry.clients.lean
@@ -141,23 +146,7 @@ test('a poll client is a subscriber once its first request is answered, not when
   const clients: LoadClient[] = []
   for (const load of [entry.clients.lean, entry.clients.library]) {
     const Client = await (load as NonNullable<typeof load>)()
-    clients.push(
-      new Client(
-        {
-          base: new URL(server.url),
-          path: entry.path,
-          streams: 1,
-          params,
-          window: { startMs: Number.NEGATIVE_INFINITY, endMs: Number.POSITIVE_INFINITY },
-          latency: newHistogram(),
-          scheduleLag: newHistogram(),
-          sockets: new ClientSockets(),
-          pollPhase: stratifiedPhases(2, mulberry32(1)),
-          verifyEvery: 1,
-        },
-        0,
-      ),
-    )
+    clients.push(new Client(contextFor(server.url, entry.path, params), 0))
   }
   t.after(() => {
     for (const c of clients) c.stop()
