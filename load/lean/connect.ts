@@ -10,13 +10,12 @@ import net from 'node:net'
 /** Bytes one read may return: larger than a tick's batch at the rates the suite drives. */
 export const READ_BUFFER_BYTES = 64 * 1024
 
-let shared: Buffer | undefined
+const shared = Buffer.allocUnsafe(READ_BUFFER_BYTES)
 
 /** `onRead(buf, end)`: the bytes `buf[0, end)` just read, valid only during the call. */
 export type OnRead = (buf: Buffer, end: number) => void
 
 export function leanConnect(host: string, port: number, onRead: OnRead): net.Socket {
-  shared ??= Buffer.allocUnsafe(READ_BUFFER_BYTES)
   return net.connect({
     host,
     port,
