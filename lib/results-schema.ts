@@ -46,6 +46,12 @@ export const LatencySchema = v.object({
   count: count,
   min: v.optional(nonNeg),
   stddev: v.optional(nonNeg),
+  /**
+   * the HDR percentile distribution: latency at percentiles evenly spaced on a log scale of 1 / (1 - p)
+   * (0, 43.8, 68.4, 82.2, 90, ... 99.99: four points a decade), then 100 (the max); the plot latency
+   * people read first
+   */
+  distribution: v.optional(v.array(v.object({ percentile: nonNeg, ms: nonNeg }))),
 })
 
 export const UpdatesSchema = v.object({
@@ -146,7 +152,15 @@ export const CompletedResultSchema = v.object({
   updates: UpdatesSchema,
   bytes: BytesSchema,
   serverCpu: ServerCpuSchema,
-  serverMemory: v.object({ rssMaxBytes: count }),
+  serverMemory: v.object({
+    rssMaxBytes: count,
+    /** the server's RSS after a full GC with no client connected (its idle baseline) */
+    idleRssBytes: v.optional(count),
+    /** the server's RSS after a full GC at the end of the connect ramp */
+    rampRssBytes: v.optional(count),
+    /** (rampRssBytes - idleRssBytes) / connections held at the end of the ramp: what a connection costs */
+    bytesPerConnection: v.optional(nonNeg),
+  }),
   requests: count,
   errors: count,
   generator: GeneratorSchema,

@@ -26,7 +26,7 @@ import { collectWarnings, type ReportWarning, warningLine } from './warnings.ts'
 let chartJs: string | undefined
 
 /** chart.js's UMD build, read once from node_modules (the package's exports hide it, so resolve the main file's folder). */
-function chartJsSource(): string {
+export function chartJsSource(): string {
   if (chartJs === undefined) {
     const main = createRequire(import.meta.url).resolve('chart.js')
     chartJs = readFileSync(join(dirname(main), 'chart.umd.js'), 'utf8')
@@ -34,7 +34,7 @@ function chartJsSource(): string {
   return chartJs
 }
 
-const esc = (s: string): string =>
+export const esc = (s: string): string =>
   s.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
@@ -246,7 +246,7 @@ const INIT = `(function () {
   document.body.setAttribute('data-charts', drawn === specs.length ? 'ready' : 'failed');
 })();`
 
-const CSS = `
+export const CSS = `
 :root { --fg: #1d2330; --muted: #5b6475; --line: #dde1e8; --bg: #f6f7f9; --card: #fff;
   --win: #0b7a4b; --win-bg: #e5f5ec; --warn-bg: #fff6dc; --warn: #7a5200; --err-bg: #fde8e8; --err: #9b1c1c; }
 * { box-sizing: border-box; }
