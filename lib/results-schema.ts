@@ -54,6 +54,12 @@ export const LatencySchema = v.object({
   distribution: v.optional(v.array(v.object({ percentile: nonNeg, ms: nonNeg }))),
 })
 
+/** Above this share of one core taken by other processes (generator.otherHostCpuPercent), a window is disturbed. */
+export const OTHER_CPU_LIMIT_PERCENT = 15
+
+/** Below this share of the updates offered (updates.publishedRatio), the server did not keep its tick rate. */
+export const MIN_PUBLISHED_RATIO = 0.99
+
 export const UpdatesSchema = v.object({
   /** updates whose publish instant fell in the window */
   published: count,

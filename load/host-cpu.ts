@@ -20,5 +20,4 @@ export function hostBusyMs(): number | undefined {
   }
 }
 
-/** Above this share of one core taken by other processes, a window is flagged as disturbed. */
-export const OTHER_CPU_LIMIT_PERCENT = 15
+export { OTHER_CPU_LIMIT_PERCENT } from '../lib/results-schema.ts'

@@ -30,6 +30,15 @@ export function recordMsTimes(h: hdr.Histogram, ms: number, count: number): void
 
 const ms = (us: number): number => Math.round(us) / 1000
 
+/**
+ * The percentiles of the distribution plot: evenly spaced on a log scale of 1 / (1 - p), four a decade,
+ * from 0 to 99.99 (0, 43.77, 68.38, 82.22, 90, ... 99.99), as HdrHistogram's plots space them; then 100.
+ */
+export const DISTRIBUTION_PERCENTILES: readonly number[] = [
+  ...Array.from({ length: 17 }, (_, k) => Math.round((100 - 100 * 10 ** (-k / 4)) * 1e4) / 1e4),
+  100,
+]
+
 /** The summary of DESIGN.md's latencyMs, in milliseconds (3 decimals: 1 us). */
 export function summarise(h: hdr.Histogram): Latency {
   const count = h.totalCount
@@ -47,5 +56,9 @@ export function summarise(h: hdr.Histogram): Latency {
     count,
     min: ms(h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue),
     stddev: ms(h.stdDeviation),
+    distribution: DISTRIBUTION_PERCENTILES.map((p) => ({
+      percentile: p,
+      ms: ms(p === 100 ? h.maxValue : Math.min(h.getValueAtPercentile(p), h.maxValue)),
+    })),
   }
 }

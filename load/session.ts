@@ -136,6 +136,31 @@ function onMessage<T extends GeneratorMessage['type']>(
   })
 }
 
+/** The server's RSS after a full GC, and the connections it held then. */
+async function serverMemory(server: Child): Promise<{ rssBytes: number; connections: number } | undefined> {
+  const r = await server.request<ServerReply>({ type: 'memory' })
+  return r.type === 'memory' && r.gc ? { rssBytes: r.rssBytes, connections: r.connections } : undefined
+}
+
+/** What the run adds to the results' serverMemory: RSS idle and at the end of the ramp, and the growth per connection held. */
+export interface ServerMemory {
+  idleRssBytes: number
+  rampRssBytes: number
+  bytesPerConnection?: number
+}
+
+function memoryPerConnection(
+  idle: { rssBytes: number } | undefined,
+  ramp: { rssBytes: number; connections: number } | undefined,
+): ServerMemory | undefined {
+  if (!idle || !ramp) return undefined
+  const m: ServerMemory = { idleRssBytes: idle.rssBytes, rampRssBytes: ramp.rssBytes }
+  // RSS can shrink below the idle figure (the OS takes pages back): then it says nothing per connection
+  if (ramp.connections > 0 && ramp.rssBytes >= idle.rssBytes)
+    m.bytesPerConnection = Math.round((ramp.rssBytes - idle.rssBytes) / ramp.connections)
+  return m
+}
+
 /** Server counters now, or (with atMs) right before the first tick at or after atMs. */
 async function counters(server: Child, type: 'mark' | 'counters', atMs?: number): Promise<CounterSnapshot> {
   const wait = atMs === undefined ? 10_000 : Math.max(0, atMs - nowMs()) + 20_000
@@ -165,6 +190,8 @@ export class Session {
     /** the server's core (pinned), whose /proc/stat times are read over each window */
     readonly serverCore: number | undefined,
     readonly cap: CpuCap | undefined,
+    /** the server's RSS idle and at the end of the connect ramp (both after a full GC) */
+    readonly memory: ServerMemory | undefined,
   ) {}
 
   static async open(spec: RunSpec): Promise<Session> {
@@ -183,10 +210,12 @@ export class Session {
       server = spawnNode('scripts/serve.ts', serverArgs(spec), {
         cpu: pin ? 0 : undefined,
         label: 'server',
-        nodeArgs: nodeArgsFrom('PB_SERVER_NODE_ARGS'),
+        // --expose-gc: memory per connection is read after a full collection (servers/process.ts)
+        nodeArgs: ['--expose-gc', ...nodeArgsFrom('PB_SERVER_NODE_ARGS')],
       })
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
+      const idle = await serverMemory(server)
       phase('connect', `${p.clients} clients`)
       gen = spawnNode('load/generator-process.ts', [], {
         cpu: pin ? 1 : undefined,
@@ -215,6 +244,7 @@ export class Session {
         )
       }
       if (spec.signal?.aborted) throw interrupted()
+      const ramp = await serverMemory(server)
       // the quota holds from here on, not during the connect ramp: a capped server would take minutes
       // to accept 1,000 handshakes, which is not what is measured
       if (cap && server.proc.pid !== undefined) cap.addPid(server.proc.pid)
@@ -230,6 +260,7 @@ export class Session {
         hostProbeNsPerOp,
         pin ? 0 : undefined,
         cap,
+        memoryPerConnection(idle, ramp),
       )
     } catch (err) {
       await Promise.all([server?.stop(2000), gen?.stop(2000)])
@@ -347,6 +378,7 @@ export class Session {
       windowMs: closedMs - startMs,
       hostBusyMs: host0 !== undefined && host1 !== undefined ? host1 - host0 : undefined,
       hostProbeNsPerOp: this.hostProbeNsPerOp,
+      serverMemory: this.memory,
     })
   }
 

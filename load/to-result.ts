@@ -5,7 +5,7 @@
  */
 import type { ScenarioParams } from '../lib/params.ts'
 import type { CpuDelta } from '../lib/proc-stat.ts'
-import type { CompletedResult } from '../lib/results-schema.ts'
+import { type CompletedResult, MIN_PUBLISHED_RATIO } from '../lib/results-schema.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
@@ -23,9 +23,6 @@ export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
  * wait is already half a service time. The latency of such a row is an upper bound.
  */
 export const BUSY = { cpuPercent: 50, eventLoopUtilization: 0.5 } as const
-
-/** Below this share of the updates offered, the server did not keep its tick rate (one tick is allowed). */
-export const MIN_PUBLISHED_RATIO = 0.99
 
 export interface Measured {
   s0: CounterSnapshot
@@ -52,6 +49,8 @@ export interface Measured {
   /** CPU the whole host was busy over the window (all processes, all cores), when known */
   hostBusyMs: number | undefined
   hostProbeNsPerOp: number
+  /** the server's RSS idle and at the end of the connect ramp, after a full GC (load/session.ts) */
+  serverMemory?: { idleRssBytes: number; rampRssBytes: number; bytesPerConnection?: number } | undefined
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100
@@ -170,7 +169,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
         : {}),
       ...(m.serverCpuCap !== undefined ? { capCores: m.serverCpuCap } : {}),
     },
-    serverMemory: { rssMaxBytes: s1.rssMaxBytes },
+    serverMemory: { rssMaxBytes: s1.rssMaxBytes, ...m.serverMemory },
     requests: s1.stats.requests - s0.stats.requests,
     errors: g.errors + (s1.stats.errors - s0.stats.errors),
     generator: {

@@ -252,6 +252,22 @@ export const CATALOGUE = [
     read: (r) => r.serverMemory.rssMaxBytes,
     format: formatBytes,
   },
+  {
+    id: 'memory-per-connection',
+    header: 'mem/conn',
+    label: 'memory per connection',
+    unit: 'B',
+    doc: 'server RSS above its idle baseline per connection held, at the end of the connect ramp (both after a full GC)',
+    better: 'lower',
+    read: (r) => r.serverMemory.bytesPerConnection,
+    format: formatBytes,
+    chart: {
+      title: 'Server memory per connection',
+      axis: 'KiB per connection',
+      unit: 'KiB',
+      legend: 'RSS above idle / connections, end of ramp-up',
+    },
+  },
 ] as const satisfies readonly Metric[]
 
 type Entry = (typeof CATALOGUE)[number]

@@ -27,6 +27,7 @@ export const SUMMARY_METRICS = [
   'gen-cpu-per-update',
   'gen-cost-ratio',
   'rss-max',
+  'memory-per-connection',
 ] as const satisfies readonly MetricId[]
 
 export interface SummaryColumn {

@@ -9,12 +9,15 @@ export type ServerRequest =
   /** updates whose publish instant is in [fromMs, toMs) */
   | { id: number; type: 'published'; fromMs: number; toMs: number }
   | { id: number; type: 'set-rate'; tickHz: number; updatesPerTick: number }
+  /** RSS after a full GC (when the process runs with --expose-gc), and the connections held then */
+  | { id: number; type: 'memory' }
 
 export type ServerReply =
   | { id: number; type: 'counters'; counters: CounterSnapshot }
   /** messages published in the window, per stream */
   | { id: number; type: 'published'; perStream: number[]; lastSeq: number }
   | { id: number; type: 'ok' }
+  | { id: number; type: 'memory'; rssBytes: number; connections: number; gc: boolean }
   | { id: number; type: 'error'; message: string }
 
 /** The one line a server prints on stdout when it listens. */

@@ -55,6 +55,18 @@ export function serveProcess(server: RunningServer): void {
             perStream: server.source.publishedBetween(m.fromMs, m.toMs),
             lastSeq: server.source.lastSeqOf(0),
           })
+        case 'memory': {
+          // a full collection first, so that garbage waiting for the next GC is not counted as held
+          const gc = (globalThis as { gc?: () => void }).gc
+          gc?.()
+          return reply({
+            id: m.id,
+            type: 'memory',
+            rssBytes: process.memoryUsage.rss(),
+            connections: server.counters().connections,
+            gc: gc !== undefined,
+          })
+        }
         case 'set-rate':
           server.source.setRate(m.tickHz, m.updatesPerTick)
           return reply({ id: m.id, type: 'ok' })
