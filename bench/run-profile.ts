@@ -11,6 +11,7 @@ import { writeResults } from '../lib/results-io.ts'
 import type { Scenario } from '../lib/results-schema.ts'
 import { abortOnInterrupt, canPin } from '../load/children.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
+import { chartPlan } from '../report/chart-configs.ts'
 import { writeHtmlReport } from '../report/html.ts'
 import { formatSummary } from '../report/summary.ts'
 import { defaultChartsDir, writeCharts } from '../report/write-charts.ts'
@@ -94,6 +95,8 @@ export async function runProfile(o: ProfileRun): Promise<number> {
     const dir = defaultChartsDir(path)
     const pngs = await writeCharts(file, dir)
     made.push(`charts:  ${dir}/ (${pngs.length} PNG)`)
+    for (const o of chartPlan(file).omitted)
+      made.push(`         ${o.scenario ? `${o.scenario}: ` : ''}${o.reason}`)
   }
   if (o.report) {
     const html = join(o.out, `${file.runId}.html`)

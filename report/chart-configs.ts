@@ -12,7 +12,7 @@ import {
   type Scenario,
 } from '../lib/results-schema.ts'
 import { isTransport, transport } from '../lib/transports.ts'
-import { describeParams, formatCount, sig3, slug } from './format.ts'
+import { deliveredPerSecond, describeParams, formatCount, sig3, slug } from './format.ts'
 import { betterText, type ChartedMetricId, chartUnit, METRICS, type MetricId } from './metrics.ts'
 
 export interface ChartSpec {
@@ -24,7 +24,33 @@ export interface ChartSpec {
   scenario?: string
   /** the swept param of a sweep chart */
   sweep?: keyof Params
+  /** the conditions it was measured under, one line (the HTML report's caption; the PNG has it as subtitle) */
+  caption: string
   config: ChartConfiguration
+}
+
+/** A chart a run does not get because it would carry no information, and why. */
+export interface OmittedChart {
+  id: string
+  scenario?: string
+  reason: string
+}
+
+/** Every chart of a file, and the ones left out with the reason. */
+export interface ChartPlan {
+  specs: ChartSpec[]
+  omitted: OmittedChart[]
+}
+
+/** A chart spec before its caption, which is made from its subtitle. */
+type Draft = Omit<ChartSpec, 'caption'>
+
+/** The caption is the subtitle's lines: the conditions, the flags, the notes. */
+function withCaption(d: Draft): ChartSpec {
+  const sub = (d.config.options?.plugins as { subtitle?: { text?: string | string[] } } | undefined)?.subtitle
+  const text = sub?.text
+  const caption = Array.isArray(text) ? text.filter(Boolean).join(' · ') : (text ?? '')
+  return { ...d, caption }
 }
 
 /** A transport's colour from the registry; a name this suite does not know (a file from a plugin) gets grey. */
@@ -115,14 +141,26 @@ const byParam = (param: keyof Params) => (a: Scenario, b: Scenario) => {
  * then per sweep one line chart per metric against the swept param.
  */
 export function chartConfigs(file: ResultsFile): ChartSpec[] {
+  return chartPlan(file).specs
+}
+
+/** chartConfigs, and the charts left out because they would carry no information (with the reason). */
+export function chartPlan(file: ResultsFile): ChartPlan {
   const sweeps = findSweeps(file)
   const onSweep = new Set(sweeps.flatMap((sw) => sw.scenarios))
   const single = file.scenarios.length === 1
   const specs: ChartSpec[] = []
+  const omitted: OmittedChart[] = []
   for (const s of file.scenarios) {
     const prefix = single ? '' : `${slug(s.name)}-`
-    const mine = onSweep.has(s) ? [capacityChart(s, prefix)] : scenarioCharts(s, prefix)
-    for (const c of mine) if (c) specs.push({ ...c, scenario: s.name })
+    if (onSweep.has(s)) {
+      const cap = capacityChart(s, prefix)
+      if (cap) specs.push({ ...cap, scenario: s.name })
+      continue
+    }
+    const plan = scenarioChartPlan(s, prefix)
+    specs.push(...plan.specs.map((c) => ({ ...c, scenario: s.name })))
+    omitted.push(...plan.omitted.map((o) => ({ ...o, scenario: s.name })))
   }
   const seen = new Map<string, number>()
   for (const sw of sweeps) {
@@ -131,20 +169,59 @@ export function chartConfigs(file: ResultsFile): ChartSpec[] {
     seen.set(base, n)
     specs.push(...sweepCharts(sw, n === 1 ? base : `${base}-${n}`))
   }
-  return specs
+  return { specs, omitted }
 }
 
-/** The bar charts of one scenario. */
+/** The charts of one scenario. */
 export function scenarioCharts(s: Scenario, idPrefix = ''): ChartSpec[] {
-  const specs = [latencyChart(s, idPrefix), bytesChart(s, idPrefix), cpuChart(s, idPrefix)]
+  return scenarioChartPlan(s, idPrefix).specs
+}
+
+/**
+ * The charts of one scenario: the latency distribution, the percentile bars, bytes, CPU, memory per
+ * connection, and capacity or throughput; a throughput chart whose bars all equal the offered rate says
+ * nothing and is left out, with the reason.
+ */
+export function scenarioChartPlan(s: Scenario, idPrefix = ''): ChartPlan {
+  const drafts = [
+    distributionChart(s, idPrefix),
+    latencyChart(s, idPrefix),
+    bytesChart(s, idPrefix),
+    cpuChart(s, idPrefix),
+    memoryChart(s, idPrefix),
+  ]
+  const omitted: OmittedChart[] = []
   const cap = capacityChart(s, idPrefix)
-  specs.push(cap ?? throughputChart(s, idPrefix))
-  return specs.filter((c): c is ChartSpec => c !== undefined)
+  if (cap) drafts.push(cap)
+  else {
+    const flat = throughputCarriesNothing(s)
+    if (flat) omitted.push({ id: `${idPrefix}throughput`, reason: flat })
+    else drafts.push(throughputChart(s, idPrefix))
+  }
+  return { specs: drafts.filter((c): c is ChartSpec => c !== undefined), omitted }
+}
+
+/** Bars within this share of the offered rate are "equal to it". */
+const FLAT_TOLERANCE = 0.02
+
+/**
+ * Why the throughput chart would carry no information (every transport delivered the offered rate, so
+ * every bar is the same height), or undefined when it would.
+ */
+export function throughputCarriesNothing(s: Scenario): string | undefined {
+  const done = s.results.filter(isCompleted)
+  const offered = s.params.clients * s.params.tickHz * s.params.updatesPerTick
+  if (done.length < 2 || offered <= 0) return undefined
+  const flat = done.every((r) => Math.abs(deliveredPerSecond(r, s.params) / offered - 1) <= FLAT_TOLERANCE)
+  if (!flat) return undefined
+  return `throughput chart left out: every transport delivered the offered ${formatCount(offered)} updates/s (within ${FLAT_TOLERANCE * 100}%), so its bars would all be equal; the delivered column of the table has the counts`
 }
 
 function conditions(s: Scenario): string {
   return `${s.name}: ${describeParams(s.params, ['durationS', 'warmupS', 'maxWarmupS'])}`
 }
+
+const draft = (d: Draft | undefined): ChartSpec | undefined => (d ? withCaption(d) : undefined)
 
 /** A bar's label names its transport and flags a run that did not measure the server. */
 function transportLabel(r: RunResult): string {
@@ -206,6 +283,10 @@ function valuesOf(s: Scenario, id: MetricId): (number | null)[] {
 }
 
 function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  return draft(latencyDraft(s, prefix))
+}
+
+function latencyDraft(s: Scenario, prefix: string): Draft | undefined {
   const done = s.results.filter(isCompleted)
   if (done.length === 0) return undefined
   const pct = (r: CompletedResult) => BAR_METRICS.latency.map((id) => METRICS[id].read(r, s.params))
@@ -237,7 +318,112 @@ function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
   }
 }
 
+/** Which of the stored distribution's points the plot shows: every other one (two a decade), and the max. */
+const plotted = (i: number, n: number): boolean => i % 2 === 0 || i === n - 1
+
+/** `0` -> `min`, `100` -> `max`, else as few decimals as tell the neighbours apart: `68.38%`, `99.968%`. */
+export function percentileLabel(p: number): string {
+  if (p <= 0) return 'min'
+  if (p >= 100) return 'max'
+  const decimals = p < 99.9 ? 2 : p < 99.99 ? 3 : 4
+  return `${Number(p.toFixed(decimals))}%`
+}
+
+/**
+ * The HDR percentile distribution: latency against percentile, the percentiles evenly spaced on a log
+ * scale of 1 / (1 - p) (a category axis, since the points are that ladder), out to 99.99 and the max, one
+ * line per transport. Results files from before the distribution was stored have none: no chart.
+ */
+function distributionChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  const done = s.results.filter(isCompleted).filter((r) => (r.latencyMs.distribution?.length ?? 0) > 1)
+  const first = done[0]?.latencyMs.distribution
+  if (!first) return undefined
+  const points = first.filter((_, i) => plotted(i, first.length)).map((d) => d.percentile)
+  const series = done.map((r) => {
+    const at = new Map((r.latencyMs.distribution ?? []).map((d) => [d.percentile, d.ms]))
+    return { r, data: points.map((p) => at.get(p) ?? null) }
+  })
+  const all = series.flatMap((x) => x.data)
+  const log = isLogSpan(all)
+  const title = `Latency by percentile (ms${log ? ', log scale' : ''}; lower is better)`
+  return draft({
+    id: `${prefix}latency-distribution`,
+    title,
+    config: lineConfig({
+      type: 'line',
+      data: {
+        labels: points.map(percentileLabel),
+        datasets: series.map(({ r, data }) => ({
+          label: transportLabel(r),
+          data,
+          borderColor: transportColor(r.transport),
+          backgroundColor: transportColor(r.transport),
+          pointRadius: 3,
+          borderWidth: 2,
+          spanGaps: false,
+        })) as ChartDataset<'line'>[],
+      },
+      options: {
+        ...baseOptions(title, [
+          conditions(s),
+          'publish to receive, same clock; HDR histogram at 1 us; percentiles evenly spaced on a log scale of 1/(1 - p)',
+          ...flagsNote(s),
+        ]),
+        scales: {
+          x: { type: 'category', title: { display: true, text: 'percentile (log scale of 1/(1 - p))' } },
+          y: valueAxis('latency (ms)', all),
+        },
+      },
+    }),
+  })
+}
+
+/** Server memory per connection, KiB: what decides how many clients a box holds. */
+function memoryChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  const m = METRICS['memory-per-connection']
+  const done = s.results.filter(isCompleted).filter((r) => m.read(r, s.params) !== undefined)
+  if (done.length === 0) return undefined
+  const data = done.map((r) => Math.round(((m.read(r, s.params) ?? 0) / 1024) * 10) / 10)
+  const title = `${m.chart.title} (${m.chart.unit}; ${betterText(m)})`
+  return draft({
+    id: `${prefix}memory`,
+    title,
+    config: {
+      type: 'bar',
+      data: {
+        labels: done.map(transportLabel),
+        datasets: [
+          {
+            label: m.chart.legend,
+            data,
+            backgroundColor: done.map((r) => transportColor(r.transport)),
+          },
+        ],
+      },
+      options: {
+        ...baseOptions(
+          title,
+          [
+            conditions(s),
+            'server RSS at the end of ramp-up minus its idle RSS (both after a full GC), over the connections it held',
+            ...flagsNote(s),
+          ],
+          false,
+        ),
+        scales: {
+          x: { title: { display: true, text: 'transport' } },
+          y: { ...valueAxis(m.chart.axis, data), beginAtZero: true },
+        },
+      },
+    },
+  })
+}
+
 function bytesChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  return draft(bytesDraft(s, prefix))
+}
+
+function bytesDraft(s: Scenario, prefix: string): Draft | undefined {
   if (s.results.length === 0) return undefined
   const measuredM = METRICS[BAR_METRICS.bytes]
   const modelM = METRICS[BAR_METRICS.model]
@@ -268,6 +454,10 @@ function bytesChart(s: Scenario, prefix: string): ChartSpec | undefined {
 }
 
 function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  return draft(cpuDraft(s, prefix))
+}
+
+function cpuDraft(s: Scenario, prefix: string): Draft | undefined {
   if (s.results.length === 0) return undefined
   const m = METRICS[BAR_METRICS.cpu]
   const data = valuesOf(s, m.id)
@@ -299,6 +489,10 @@ function cpuChart(s: Scenario, prefix: string): ChartSpec | undefined {
 }
 
 function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  return draft(throughputDraft(s, prefix))
+}
+
+function throughputDraft(s: Scenario, prefix: string): Draft | undefined {
   if (s.results.length === 0) return undefined
   const m = METRICS[BAR_METRICS.throughput]
   const data = valuesOf(s, m.id)
@@ -340,6 +534,10 @@ function throughputChart(s: Scenario, prefix: string): ChartSpec | undefined {
 
 /** Offered vs delivered per capacity step: the knee is where the transport stops keeping up. */
 function capacityChart(s: Scenario, prefix: string): ChartSpec | undefined {
+  return draft(capacityDraft(s, prefix))
+}
+
+function capacityDraft(s: Scenario, prefix: string): Draft | undefined {
   const caps = s.capacity ?? []
   if (caps.length === 0) return undefined
   const xs = caps.flatMap((c) => c.steps.map((st) => st.offeredPerSecond))
@@ -417,6 +615,10 @@ export const CHART_METRICS: readonly MetricId[] = [
 
 /** One line per transport against the swept param, a chart per metric. */
 export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): ChartSpec[] {
+  return sweepDrafts(sw, idBase).map(withCaption)
+}
+
+function sweepDrafts(sw: Sweep, idBase: string): Draft[] {
   const numeric = sw.scenarios.every((s) => typeof s.params[sw.param] === 'number')
   const xs = sw.scenarios.map((s) => s.params[sw.param])
   const xLog = numeric && isLogSpan(xs as number[])
@@ -438,7 +640,7 @@ export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): Char
     const series = transports.map((t) => {
       const pts = sw.scenarios.map((s) => {
         const r = s.results.find((x) => x.transport === t)
-        const y = r && isCompleted(r) ? m.read(r, s.params) : null
+        const y = r && isCompleted(r) ? (m.read(r, s.params) ?? null) : null
         return { r, x: s.params[sw.param], y }
       })
       return { t, pts }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Params, ResultsFile, Scenario } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
-import { type ChartSpec, chartConfigs } from './chart-configs.ts'
+import { type ChartSpec, chartPlan, type OmittedChart } from './chart-configs.ts'
 import { describeEnv, describeParams, formatBytes } from './format.ts'
 import {
   autocannonRuns,
@@ -21,6 +21,7 @@ import {
   type PlainTable,
   type SummaryTable,
 } from './summary-table.ts'
+import { verdict } from './verdict.ts'
 import { collectWarnings, type ReportWarning, warningLine } from './warnings.ts'
 
 let chartJs: string | undefined
@@ -45,12 +46,13 @@ const scriptSafe = (s: string): string => s.replace(/<\/(script)/gi, '<\\/$1').r
 
 /** Renders the report page. Pure apart from reading chart.js from node_modules once. */
 export function renderHtmlReport(file: ResultsFile): string {
-  const specs = chartConfigs(file)
+  const { specs, omitted } = chartPlan(file)
   const warnings = collectWarnings(file)
   const title = `pushbench · ${file.profile} · ${file.runId}`
   const sweepSpecs = specs.filter((s) => s.sweep !== undefined)
   const body = [
     `<header><h1>pushbench report</h1><p class="run">${esc(runLine(file))}</p></header>`,
+    verdictSection(file),
     warningsSection(warnings),
     envSection(file),
     sweepSpecs.length > 0
@@ -61,6 +63,7 @@ export function renderHtmlReport(file: ResultsFile): string {
         s,
         specs.filter((c) => c.scenario === s.name),
         warnings.filter((w) => w.scenario === s.name),
+        omitted.filter((o) => o.scenario === s.name),
       ),
     ),
     file.micro && file.micro.length > 0
@@ -138,7 +141,25 @@ function paramsList(p: Params): string {
   return kv(Object.entries(p).map(([k, v]) => [k, String(v)]))
 }
 
-function scenarioSection(s: Scenario, specs: ChartSpec[], warnings: ReportWarning[]): string {
+/** The answer first: each scenario's verdict in words (report/verdict.ts), before any table. */
+function verdictSection(file: ResultsFile): string {
+  const parts = file.scenarios
+    .map((s) => ({ s, said: verdict(s) }))
+    .filter(({ said }) => said.length > 0)
+    .map(
+      ({ s, said }) =>
+        `<h3><a href="#scenario-${esc(s.name)}">${esc(s.name)}</a></h3><ul>${said.map((v) => `<li class="${v.kind}">${esc(v.text)}</li>`).join('')}</ul>`,
+    )
+  if (parts.length === 0) return ''
+  return `<section class="verdict" aria-label="verdict"><h2>Verdict</h2><p class="note">Made from the figures below; a transport is called better only past the noise of its metric, and only among rows that measured the server.</p>${parts.join('')}</section>`
+}
+
+function scenarioSection(
+  s: Scenario,
+  specs: ChartSpec[],
+  warnings: ReportWarning[],
+  omitted: OmittedChart[],
+): string {
   const parts = [
     `<section class="scenario" id="scenario-${esc(s.name)}">`,
     `<h2>Scenario <code>${esc(s.name)}</code></h2>`,
@@ -164,6 +185,7 @@ function scenarioSection(s: Scenario, specs: ChartSpec[], warnings: ReportWarnin
     )
   for (const a of autocannonRuns(s)) parts.push(`<p class="autocannon">${esc(describeAutocannon(a))}</p>`)
   if (specs.length > 0) parts.push(charts(specs))
+  for (const o of omitted) parts.push(`<p class="note omitted">${esc(o.reason)}.</p>`)
   parts.push('</section>')
   return parts.join('\n')
 }
@@ -218,7 +240,7 @@ function charts(specs: ChartSpec[]): string {
   return `<div class="charts">${specs
     .map(
       (s) =>
-        `<figure class="chart"><div class="canvas-box"><canvas id="chart-${esc(s.id)}" role="img" aria-label="${esc(s.title)}"></canvas></div></figure>`,
+        `<figure class="chart" id="figure-${esc(s.id)}"><div class="canvas-box"><canvas id="chart-${esc(s.id)}" role="img" aria-label="${esc(s.title)}"></canvas></div><figcaption><strong>${esc(s.title)}</strong><br>${esc(s.caption)}</figcaption></figure>`,
     )
     .join('')}</div>`
 }
@@ -286,5 +308,11 @@ dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 .canvas-box { position: relative; height: 440px; }
 .chart-error { color: var(--err); }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 6px; }
+.verdict { border-left: 4px solid var(--win); }
+.verdict h3 { margin: 10px 0 4px; }
+.verdict ul { margin: 0; padding-left: 20px; }
+.verdict li { margin: 3px 0; }
+.verdict li.untrusted, .verdict li.errored { color: var(--warn); }
 footer { color: var(--muted); font-size: 13px; margin-top: 24px; }
 `

@@ -11,6 +11,7 @@ import {
   type PlainTable,
   type SummaryTable,
 } from './summary-table.ts'
+import { verdict } from './verdict.ts'
 import { collectWarnings, type ReportWarning, warningLine } from './warnings.ts'
 
 export interface SummaryOptions {
@@ -64,6 +65,8 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
     } else out.push('(no transport results)')
     const mine = warnings.filter((w) => w.scenario === s.name && w.kind !== 'errored')
     for (const w of mine) out.push(warningText(w, st))
+    const said = verdict(s)
+    if (said.length > 0) out.push('', st.bold('verdict:'), ...said.map((v) => wrap(`- ${v.text}`, 100, '  ')))
     if (s.capacity && s.capacity.length > 0) {
       out.push('', st.bold('capacity: the highest rate each transport sustained within the limits'))
       out.push(
@@ -137,6 +140,20 @@ function layout(rows: string[][], right: Set<number>): string[] {
       .join('  ')
       .trimEnd(),
   )
+}
+
+/** Breaks a sentence at spaces to `width` columns, later lines indented. */
+export function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = indent + word
+    } else line = line ? `${line} ${word}` : word
+  }
+  if (line) lines.push(line)
+  return lines.join('\n')
 }
 
 const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim()

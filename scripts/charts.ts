@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { checkNumber } from '../lib/params.ts'
+import { chartPlan } from '../report/chart-configs.ts'
 import { writeHtmlReport } from '../report/html.ts'
 import { readResultsArg } from '../report/read-input.ts'
 import { CHART_HEIGHT, CHART_WIDTH, defaultChartsDir, writeCharts } from '../report/write-charts.ts'
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     paths.length > 0 ? `${paths.join('\n')}\n` : 'no charts: the results file has no scenarios\n',
   )
+  for (const o of chartPlan(file).omitted)
+    process.stderr.write(`${o.scenario ? `${o.scenario}: ` : ''}${o.reason}\n`)
 }
 
 main().catch((err) => fail(err, PROG))

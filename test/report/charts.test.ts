@@ -40,7 +40,7 @@ test('a PNG per chart of the quick fixture, at the asked size, not blank', async
   const specs = chartConfigs(quick)
   assert.deepEqual(
     specs.map((s) => s.id),
-    ['latency', 'bytes', 'cpu', 'capacity'],
+    ['latency-distribution', 'latency', 'bytes', 'cpu', 'memory', 'capacity'],
   )
   const paths = await writeCharts(quick, dir, { width: 800, height: 450 })
   assert.deepEqual(
@@ -123,7 +123,9 @@ test('npm run charts writes beside the results file by default and prints the pa
   const printed = r.stdout.trim().split('\n')
   assert.deepEqual(
     printed,
-    ['latency', 'bytes', 'cpu', 'capacity'].map((id) => join(outDir, `${id}.png`)),
+    ['latency-distribution', 'latency', 'bytes', 'cpu', 'memory', 'capacity'].map((id) =>
+      join(outDir, `${id}.png`),
+    ),
   )
   for (const p of printed) assert.ok(existsSync(p), p)
 })

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { chromium } from 'playwright-core'
 import { readResults } from '../../lib/results-io.ts'
 import type { ResultsFile } from '../../lib/results-schema.ts'
-import { chartConfigs } from '../../report/chart-configs.ts'
+import { chartConfigs, chartPlan } from '../../report/chart-configs.ts'
 import { renderHtmlReport, writeHtmlReport } from '../../report/html.ts'
 import { fixture } from './helpers.ts'
 
@@ -75,6 +75,41 @@ test('the HTML report draws every chart in headless Chromium, offline, with no c
       ink.map((c) => c.id),
       specs.map((s) => `chart-${s.id}`),
     )
+    if (name === 'quick') {
+      // the percentile plot, drawn by chart.js in the page: its x axis is the percentile ladder out to the max
+      const labels = (await page.evaluate(
+        `Chart.getChart('chart-latency-distribution').data.labels`,
+      )) as string[]
+      assert.deepEqual(labels, [
+        'min',
+        '68.38%',
+        '90%',
+        '96.84%',
+        '99%',
+        '99.68%',
+        '99.9%',
+        '99.968%',
+        '99.99%',
+        'max',
+      ])
+      const lines = (await page.evaluate(
+        `Chart.getChart('chart-latency-distribution').data.datasets.map((d) => d.label)`,
+      )) as string[]
+      assert.deepEqual(lines.sort(), ['long-poll (generator saturated)', 'short-poll', 'sse', 'websocket'])
+      assert.ok(
+        ink.some((c) => c.id === 'chart-memory'),
+        'memory per connection chart',
+      )
+      // the verdict is the first section, and every chart has a caption with its conditions
+      const first = (await page.evaluate(`document.querySelector('main section').className`)) as string
+      assert.equal(first, 'verdict')
+      assert.match((await page.textContent('section.verdict')) ?? '', /freshest at the median/)
+      const captions = (await page.evaluate(
+        `Array.from(document.querySelectorAll('figure.chart figcaption')).map((f) => f.textContent)`,
+      )) as string[]
+      assert.equal(captions.length, ink.length)
+      for (const c of captions) assert.match(c, /1,000 clients/)
+    }
     for (const c of ink) {
       assert.ok(c.width > 300 && c.height > 200, `${name} ${c.id}: ${c.width}x${c.height}`)
       assert.ok(c.painted > 0.01 && c.colours > 5, `${name} ${c.id} looks blank: ${JSON.stringify(c)}`)
@@ -96,7 +131,7 @@ test('the page inlines chart.js, and carries the tables, env, params and warning
   assert.match(html, /clients-1000 \/ long-poll: the load generator saturated/)
   assert.match(
     html,
-    /<tr class="errored"><th scope="row">short-poll<\/th><td colspan="12">errored: timed out/,
+    /<tr class="errored"><th scope="row">short-poll<\/th><td colspan="13">errored: timed out/,
   )
   assert.match(html, /<td class="num win" title="best in column"><strong>41\.8 ms<\/strong><\/td>/)
   assert.match(html, /<tr class="saturated">/)
@@ -122,4 +157,42 @@ test('writeHtmlReport writes the file whole (no temp file left behind)', async (
   assert.equal(readFileSync(path, 'utf8'), renderHtmlReport(quick))
   const { readdirSync } = await import('node:fs')
   assert.deepEqual(readdirSync(join(dir, 'nested')), ['report.html'])
+})
+
+test('a throughput chart whose bars all equal the offered rate is left out, with the reason', () => {
+  // the quick profile has no capacity search: its throughput chart would be four equal bars
+  const flat: ResultsFile = structuredClone(quick)
+  for (const s of flat.scenarios) delete s.capacity
+  const { specs, omitted } = chartPlan(flat)
+  assert.ok(!specs.some((s) => s.id === 'throughput'), 'no throughput chart')
+  assert.deepEqual(
+    omitted.map((o) => o.id),
+    ['throughput'],
+  )
+  assert.match(
+    renderHtmlReport(flat),
+    /<p class="note omitted">throughput chart left out: every transport delivered the offered 10,000 updates\/s/,
+  )
+  // one transport that fell short: the bars differ, the chart says something
+  const short: ResultsFile = structuredClone(flat)
+  const r = short.scenarios[0]?.results.find((x) => x.transport === 'sse')
+  assert.ok(r && r.state !== 'errored')
+  r.deliveredPerSecond = 5000
+  assert.ok(chartPlan(short).specs.some((s) => s.id === 'throughput'))
+  assert.deepEqual(chartPlan(short).omitted, [])
+})
+
+test('every chart has a title, axis titles and a caption with its conditions', () => {
+  for (const file of [quick, sweep]) {
+    for (const s of chartPlan(file).specs) {
+      assert.ok(s.title.length > 10, s.id)
+      assert.match(s.caption, /clients|sweep/, `${s.id}: ${s.caption}`)
+      const scales = (s.config.options?.scales ?? {}) as Record<
+        string,
+        { title?: { display?: boolean; text?: string } }
+      >
+      for (const axis of ['x', 'y'])
+        assert.ok(scales[axis]?.title?.display && scales[axis]?.title?.text, `${s.id} ${axis}`)
+    }
+  }
 })
