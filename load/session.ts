@@ -142,6 +142,9 @@ async function serverMemory(server: Child): Promise<{ rssBytes: number; connecti
   return r.type === 'memory' && r.gc ? { rssBytes: r.rssBytes, connections: r.connections } : undefined
 }
 
+/** The least RSS growth over the ramp from which a per-connection figure is reported. */
+export const MIN_RSS_GROWTH = 8 * 1024 * 1024
+
 /** What the run adds to the results' serverMemory: RSS idle and at the end of the ramp, and the growth per connection held. */
 export interface ServerMemory {
   idleRssBytes: number
@@ -155,8 +158,10 @@ function memoryPerConnection(
 ): ServerMemory | undefined {
   if (!idle || !ramp) return undefined
   const m: ServerMemory = { idleRssBytes: idle.rssBytes, rampRssBytes: ramp.rssBytes }
-  // RSS can shrink below the idle figure (the OS takes pages back): then it says nothing per connection
-  if (ramp.connections > 0 && ramp.rssBytes >= idle.rssBytes)
+  // below MIN_RSS_GROWTH the connections fit in pages the process had already committed (V8's heap,
+  // malloc's arenas) and RSS hardly moves: 200 WebSocket connections grew it by 0.1 MiB, 655 B each,
+  // where 1,000 and 3,000 gave 11.9 and 10.6 KiB each; then it says nothing per connection
+  if (ramp.connections > 0 && ramp.rssBytes - idle.rssBytes >= MIN_RSS_GROWTH)
     m.bytesPerConnection = Math.round((ramp.rssBytes - idle.rssBytes) / ramp.connections)
   return m
 }
