@@ -21,6 +21,7 @@ const SUBCOMMANDS = {
   compare: 'per-metric deltas between two results files; exit 1 on a regression',
   charts: 'PNG charts (and the HTML report) from a results file alone',
   micro: 'per-message costs in-process with tinybench',
+  advise: 'which transport for a load (clients, rate, payload): the pick and the evidence from results files',
 }
 const NAMES = Object.keys(SUBCOMMANDS)
 const EXIT_USAGE = 2

@@ -5,6 +5,13 @@
  * client and model files. An entry without a model does not compile.
  */
 import type { ClientClass } from '../load/clients/common.ts'
+import {
+  type FreshnessModel,
+  longPollFreshness,
+  shortPollFreshness,
+  sseFreshness,
+  websocketFreshness,
+} from '../load/model/freshness.ts'
 import { longPollModel } from '../load/model/long-poll.ts'
 import { shortPollModel } from '../load/model/short-poll.ts'
 import { sseModel } from '../load/model/sse.ts'
@@ -43,7 +50,16 @@ export interface TransportEntry {
   }
   /** the least bytes per delivered update it must cost (load/model/) */
   readonly model: ByteModel
+  /**
+   * the latency it adds on top of the server's processing for a round trip (load/model/freshness.ts).
+   * Optional for plugins written before it existed: registerTransport fills in its kind's (a push
+   * stream's RTT/2, or short polling's I/2 + RTT/2)
+   */
+  readonly freshness?: FreshnessModel
 }
+
+/** An entry as the registry holds it: every one has a freshness model. */
+export type RegisteredTransport = TransportEntry & { readonly freshness: FreshnessModel }
 
 const BUILTIN = {
   'short-poll': {
@@ -59,6 +75,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/polls.ts')).LeanShortPollClient,
     },
     model: shortPollModel,
+    freshness: shortPollFreshness,
   },
   'long-poll': {
     label: 'long polling',
@@ -73,6 +90,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/polls.ts')).LeanLongPollClient,
     },
     model: longPollModel,
+    freshness: longPollFreshness,
   },
   sse: {
     label: 'SSE',
@@ -87,6 +105,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/sse.ts')).LeanSseClient,
     },
     model: sseModel,
+    freshness: sseFreshness,
   },
   websocket: {
     label: 'WebSocket',
@@ -101,8 +120,9 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/websocket.ts')).LeanWebSocketClient,
     },
     model: websocketModel,
+    freshness: websocketFreshness,
   },
-} as const satisfies Record<string, TransportEntry>
+} as const satisfies Record<string, RegisteredTransport>
 
 /** The four transports the suite ships. */
 export type BuiltinTransport = keyof typeof BUILTIN
@@ -110,7 +130,7 @@ export type BuiltinTransport = keyof typeof BUILTIN
 /** A registered transport's name: one of the built-in four, or one a plugin registered. */
 export type Transport = string
 
-const registry = new Map<string, TransportEntry>(Object.entries(BUILTIN))
+const registry = new Map<string, RegisteredTransport>(Object.entries(BUILTIN))
 
 /** Names in registration order: the built-in four first. */
 export function transportNames(): string[] {
@@ -122,7 +142,7 @@ export function isTransport(name: unknown): name is Transport {
 }
 
 /** The entry of a registered transport; anything else is a bug in the caller (names are checked at the edge). */
-export function transport(name: Transport): TransportEntry {
+export function transport(name: Transport): RegisteredTransport {
   const entry = registry.get(name)
   if (!entry) {
     throw new PbError(
@@ -147,7 +167,8 @@ export function registerTransport(name: string, entry: TransportEntry): void {
     if (e.path === entry.path)
       throw new PbError('PB_ERR_TRANSPORT', `${name}: path ${entry.path} is ${other}'s`)
   }
-  registry.set(name, Object.freeze({ ...entry }))
+  const freshness = entry.freshness ?? (entry.kind === 'poll' ? shortPollFreshness : sseFreshness)
+  registry.set(name, Object.freeze({ ...entry, freshness }))
 }
 
 /** Transports of one kind, in registry order. */

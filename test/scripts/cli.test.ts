@@ -13,7 +13,7 @@ import { RAMP_RANGES, SERVER_RANGES } from '../../lib/params.ts'
 import { resolveServerOptions } from '../../servers/options.ts'
 import { fixture, type Ran, ROOT, runCli } from '../report/helpers.ts'
 
-const SUBCOMMANDS = ['bench', 'run', 'serve', 'compare', 'charts', 'micro'] as const
+const SUBCOMMANDS = ['bench', 'run', 'serve', 'compare', 'charts', 'micro', 'advise'] as const
 type Sub = (typeof SUBCOMMANDS)[number]
 
 /** flags each subcommand's --help must list */
@@ -44,6 +44,17 @@ const FLAGS: Record<Sub, string[]> = {
   compare: ['--threshold', '--allow-missing', '--json'],
   charts: ['--out', '--width', '--height', '--html'],
   micro: ['--time-ms', '--group', '--out', '--no-charts'],
+  advise: [
+    '--clients',
+    '--rate',
+    '--payload',
+    '--rtt',
+    '--poll-interval-ms',
+    '--max-p50-ms',
+    '--from',
+    '--json',
+    '--no-run',
+  ],
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -138,6 +149,11 @@ test('a bad flag value of each subcommand exits 2, prefixed with its name, namin
       'micro',
       ['--time-ms', '0', '--out', out],
       /^pushbench micro: error: --time-ms: must be an integer from 1 to 60000 ms, got 0/m,
+    ],
+    [
+      'advise',
+      ['--clients', '1000', '--rate', '10', '--payload', '128', '--max-p50-ms', '-5', '--no-run'],
+      /^pushbench advise: error: --max-p50-ms: must be a number from 0\.1 to 600000 ms, got -5/m,
     ],
   ]
   for (const [sub, args, re] of cases) {
