@@ -247,7 +247,8 @@ function delta(
   return { metric: id, label: m.label, base, head, deltaPct, limitPct, regressed }
 }
 
-function limitText(metric: CompareMetric, pct: number | null): string {
+/** A threshold as a reader reads it: `+25%`, `-5%`, `any increase`, `off`. */
+export function limitText(metric: CompareMetric, pct: number | null): string {
   if (pct === null) return 'off'
   if (pct === 0) return 'any increase'
   return METRICS[metric].better === 'higher' ? `-${pct}%` : `+${pct}%`

@@ -41,7 +41,7 @@ const FLAGS: Record<Sub, string[]> = {
     '--ramp-pause-ms',
   ],
   serve: ['--transport', '--server', '--host', '--port', '--tick-hz', '--payload-bytes', '--backlog'],
-  compare: ['--threshold', '--allow-missing', '--json'],
+  compare: ['--threshold', '--allow-missing', '--json', '--html'],
   charts: ['--out', '--width', '--height', '--html'],
   micro: ['--time-ms', '--group', '--out', '--no-charts'],
   advise: [
