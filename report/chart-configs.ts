@@ -154,8 +154,9 @@ export function chartPlan(file: ResultsFile): ChartPlan {
   for (const s of file.scenarios) {
     const prefix = single ? '' : `${slug(s.name)}-`
     if (onSweep.has(s)) {
-      const cap = capacityChart(s, prefix)
-      if (cap) specs.push({ ...cap, scenario: s.name })
+      // its other figures are points on the sweep's lines; its latency distribution is its own
+      for (const c of [distributionChart(s, prefix), capacityChart(s, prefix)])
+        if (c) specs.push({ ...c, scenario: s.name })
       continue
     }
     const plan = scenarioChartPlan(s, prefix)

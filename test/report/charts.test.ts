@@ -58,7 +58,13 @@ test('a PNG per chart of the quick fixture, at the asked size, not blank', async
 })
 
 test('a sweep gets one line chart per metric against the swept param, log axes across decades', async (t) => {
-  const specs = chartConfigs(sweep)
+  const all = chartConfigs(sweep)
+  // every scenario on the sweep keeps its own latency distribution; the rest are the sweep's lines
+  assert.deepEqual(
+    all.filter((s) => s.sweep === undefined).map((s) => s.id),
+    sweep.scenarios.map((s) => `${s.name}-latency-distribution`),
+  )
+  const specs = all.filter((s) => s.sweep !== undefined)
   assert.deepEqual(
     specs.map((s) => s.id),
     [
@@ -94,7 +100,7 @@ test('a sweep gets one line chart per metric against the swept param, log axes a
   assert.match(subtitle, /10 updates\/s .* 128 B payload .* per-tick writes .* poll every 250 ms/)
 
   const paths = await writeCharts(sweep, tempDir(t))
-  assert.equal(paths.length, 5)
+  assert.equal(paths.length, all.length)
   for (const p of paths) assert.ok((await inkOf(readFileSync(p))).inked > 0.01, p)
 })
 
@@ -154,7 +160,7 @@ test('a sweep over a non-numeric param (write policy) gets a category axis and s
       },
     ],
   }
-  const specs = chartConfigs(file)
+  const specs = chartConfigs(file).filter((s) => s.sweep !== undefined)
   assert.equal(specs[0]?.id, 'sweep-writepolicy-latency-p50')
   assert.deepEqual(specs[0]?.config.data.labels, ['per-tick', 'per-update'])
   const scales = specs[0]?.config.options?.scales as Record<string, { type: string }> | undefined
