@@ -553,7 +553,7 @@ function reasons(q: Question, ts: readonly TransportAdvice[], pick: string | und
       (n) => `${sig3(n)} B`,
     ),
     memory.endsWith('not known for any transport')
-      ? `${memory}: these results files predate serverMemory.bytesPerConnection`
+      ? `${memory}: the rows have no serverMemory.bytesPerConnection (files from before it existed, or runs whose RSS grew under 8 MiB over the ramp: too few connections to tell)`
       : memory,
   ]
 }

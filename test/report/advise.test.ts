@@ -290,7 +290,10 @@ test('a predicted p50 never goes below 0; files without bytesPerConnection say s
   // 100 - 125 + 5 would be -20
   assert.equal(of(a, 'short-poll').prediction?.p50Ms, 0)
   assert.equal(of(a, 'short-poll').prediction?.connectionsPerGiB, undefined)
-  assert.match(a.reasons[3] ?? '', /not known for any transport: these results files predate/)
+  assert.match(
+    a.reasons[3] ?? '',
+    /not known for any transport: the rows have no serverMemory.bytesPerConnection/,
+  )
 })
 
 test('no evidence: no pick, no reasons, and the verdict says why', () => {
