@@ -406,7 +406,7 @@ function memoryChart(s: Scenario, prefix: string): ChartSpec | undefined {
           title,
           [
             conditions(s),
-            'server RSS at the end of ramp-up minus its idle RSS (both after a full GC), over the connections it held',
+            'server RSS at the end of ramp-up minus its idle RSS (both after a full GC), over the connections it held; it moves by up to 30% between identical runs',
             ...flagsNote(s),
           ],
           false,
