@@ -555,6 +555,9 @@ function capacityDraft(s: Scenario, prefix: string): Draft | undefined {
     pointRadius: c.steps.map((st) => (st.passed && !st.generatorSaturated ? 3 : 7)),
     borderWidth: 2,
   }))
+  // one unit when every search stepped the same thing, else plain rates
+  const units = new Set(caps.map((c) => c.unit))
+  const capUnit = units.size === 1 ? [...units][0] : 'per second'
   const lo = Math.min(...xs)
   const hi = Math.max(...xs)
   datasets.push({
@@ -585,8 +588,14 @@ function capacityDraft(s: Scenario, prefix: string): Draft | undefined {
       options: {
         ...baseOptions(title, sub),
         scales: {
-          x: { type: log ? 'logarithmic' : 'linear', title: { display: true, text: 'offered per second' } },
-          y: { ...valueAxis('delivered per second', [...ys, ...xs]), type: log ? 'logarithmic' : 'linear' },
+          x: {
+            type: log ? 'logarithmic' : 'linear',
+            title: { display: true, text: `offered (${capUnit})` },
+          },
+          y: {
+            ...valueAxis(`delivered (${capUnit})`, [...ys, ...xs]),
+            type: log ? 'logarithmic' : 'linear',
+          },
         },
       },
     }),

@@ -177,7 +177,7 @@ export const CATALOGUE = [
     compare: { threshold: 1 },
     chart: {
       title: 'Bytes per delivered update',
-      axis: 'bytes per update',
+      axis: 'bytes per update (B)',
       unit: 'bytes',
       legend: 'measured (server sockets, both directions)',
     },
