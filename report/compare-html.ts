@@ -18,7 +18,7 @@ import {
   type PairStatus,
 } from './compare.ts'
 import { describeParams, formatDelta } from './format.ts'
-import { CSS, esc } from './html.ts'
+import { CSS, esc, pageHead } from './html.ts'
 import { betterText, METRICS } from './metrics.ts'
 
 /** A change smaller than this (percent of BASE) is shown plain: neither better nor worse. */
@@ -37,15 +37,7 @@ export function renderCompareHtml(c: Comparison, base: ResultsFile, head: Result
     ...scenarioNames(c).map((name) => scenarioSection(c, name, base)),
     `<footer>Made from the two results files alone. Change is (HEAD - BASE) / BASE; a metric regresses when it is worse than its threshold and than its noise floor. The exit status of pushbench compare follows the verdict at the top.</footer>`,
   ]
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${esc(title)}</title>
-<style>${CSS}${COMPARE_CSS}</style>
-</head>
+  return `${pageHead(title, "default-src 'none'; style-src 'unsafe-inline'", CSS + COMPARE_CSS)}
 <body>
 <main>
 ${body.filter(Boolean).join('\n')}

@@ -73,15 +73,7 @@ export function renderHtmlReport(file: ResultsFile): string {
   ]
   // the configs are data, parsed by the page: no code travels in them
   const data = JSON.stringify(specs.map(({ id, title, config }) => ({ id, title, config })))
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
+  return `${pageHead(title, "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:", CSS)}
 <body>
 <main>
 ${body.filter(Boolean).join('\n')}
@@ -92,6 +84,19 @@ ${body.filter(Boolean).join('\n')}
 </body>
 </html>
 `
+}
+
+/** The head of a self-contained page: its CSP (nothing from the network), its title and its styles. */
+export function pageHead(title: string, csp: string, css: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<title>${esc(title)}</title>
+<style>${css}</style>
+</head>`
 }
 
 /** Writes the report atomically (temp file + rename) and creates the folder. */

@@ -6,22 +6,13 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import type { CompletedResult, Params, ResultsFile, RunResult } from '../../lib/results-schema.ts'
 import { transport } from '../../lib/transports.ts'
 import { advise, hasCloseEvidence, type Question } from '../../report/advise.ts'
 import { formatAdvice } from '../../report/advise-text.ts'
 
-const params = (p: Partial<Params> = {}): Params => ({
-  clients: 1000,
-  tickHz: 10,
-  updatesPerTick: 1,
-  payloadBytes: 128,
-  pollIntervalMs: 250,
-  durationS: 10,
-  warmupS: 2,
-  writePolicy: 'per-tick',
-  ...p,
-})
+const params = (p: Partial<Params> = {}): Params => ({ ...DEFAULT_PARAMS, clients: 1000, ...p })
 
 interface Shape {
   us: number
@@ -252,19 +243,7 @@ test('predictions: model bytes at 6-digit seqs, round trip carried by the freshn
   const ws = of(a, 'websocket').prediction
   assert.equal(ws?.bytesPerUpdate, 132, '128 B and a 4-byte frame header')
   const sseModel = transport('sse').model(
-    {
-      clients: 1000,
-      tickHz: 10,
-      updatesPerTick: 1,
-      payloadBytes: 128,
-      pollIntervalMs: 250,
-      durationS: 10,
-      warmupS: 2,
-      maxWarmupS: 0,
-      writePolicy: 'per-tick',
-      seed: 1,
-      symbols: 50,
-    },
+    { ...DEFAULT_PARAMS, clients: 1000 },
     { host: '127.0.0.1', port: 8080, path: '/sse', seqFrom: 100_000, seqTo: 999_999 },
   )
   assert.equal(of(a, 'sse').prediction?.bytesPerUpdate, sseModel.perUpdate)
