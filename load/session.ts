@@ -160,7 +160,7 @@ function memoryPerConnection(
   const m: ServerMemory = { idleRssBytes: idle.rssBytes, rampRssBytes: ramp.rssBytes }
   // below MIN_RSS_GROWTH the connections fit in pages the process had already committed (V8's heap,
   // malloc's arenas) and RSS hardly moves: 200 WebSocket connections grew it by 0.1 MiB, 655 B each,
-  // where 1,000 and 3,000 gave 11.9 and 10.6 KiB each; then it says nothing per connection
+  // where 1,000 and 3,000 gave 11.6 and 10.4 KiB each; then it says nothing per connection
   if (ramp.connections > 0 && ramp.rssBytes - idle.rssBytes >= MIN_RSS_GROWTH)
     m.bytesPerConnection = Math.round((ramp.rssBytes - idle.rssBytes) / ramp.connections)
   return m

@@ -29,8 +29,8 @@ export const MIN_TRUSTED_DELIVERY = 0.99
  * How far apart two figures of one run must be before one is called better: a relative share and an
  * absolute floor, both exceeded. Latency and CPU move 5-10% between identical runs on this 2-core VM
  * (timer and scheduler noise); bytes per update are nearly deterministic; memory per connection (RSS
- * growth over the ramp) moves with V8's heap sizing: SSE at 1,000 clients read 11.6, 16.8, 17.2 and
- * 17.4 KiB in four runs on 2026-12-02, WebSocket 13.0 to 14.0 KiB.
+ * growth over the ramp) moves with V8's heap sizing: SSE at 1,000 clients read 11.6, 16.4, 16.8 and
+ * 17.0 KiB in four runs on 2026-12-02, WebSocket 12.7 to 13.7 KiB.
  */
 export const NOISE = {
   p50: { share: 0.1, floor: 0.1 },
