@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
+import { transportNames } from '../lib/transports.ts'
 import { formatCount, sig3 } from '../report/format.ts'
 import type { ConfigInput } from './config.ts'
 
@@ -37,8 +38,6 @@ export const FOCUSED_LIMITS = Object.freeze({
   durationS: 3,
   warmupS: 1,
 })
-
-export const FOCUSED_TRANSPORTS = ['short-poll', 'long-poll', 'sse', 'websocket'] as const
 
 export interface FocusedPlan {
   config: ConfigInput
@@ -96,7 +95,7 @@ export function focusedPlan(q: FocusedQuestion): FocusedPlan {
       writePolicy: 'per-tick',
       seed: 1,
     },
-    scenarios: [{ name: 'advise', transports: [...FOCUSED_TRANSPORTS] }],
+    scenarios: [{ name: 'advise', transports: transportNames() }],
   }
   return { config, params, clamped }
 }

@@ -19,5 +19,3 @@ export function hostBusyMs(): number | undefined {
     return undefined
   }
 }
-
-export { OTHER_CPU_LIMIT_PERCENT } from '../lib/results-schema.ts'

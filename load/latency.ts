@@ -58,7 +58,7 @@ export function summarise(h: hdr.Histogram): Latency {
     stddev: ms(h.stdDeviation),
     distribution: DISTRIBUTION_PERCENTILES.map((p) => ({
       percentile: p,
-      ms: ms(p === 100 ? h.maxValue : Math.min(h.getValueAtPercentile(p), h.maxValue)),
+      ms: at(p),
     })),
   }
 }

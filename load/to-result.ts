@@ -5,14 +5,13 @@
  */
 import type { ScenarioParams } from '../lib/params.ts'
 import type { CpuDelta } from '../lib/proc-stat.ts'
-import { type CompletedResult, MIN_PUBLISHED_RATIO } from '../lib/results-schema.ts'
+import { type CompletedResult, MIN_PUBLISHED_RATIO, OTHER_CPU_LIMIT_PERCENT } from '../lib/results-schema.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine } from '../servers/ipc.ts'
 import type { GeneratorReport } from './generator-ipc.ts'
-import { OTHER_CPU_LIMIT_PERCENT } from './host-cpu.ts'
-import type { RunSpec } from './session.ts'
+import type { RunSpec, ServerMemory } from './session.ts'
 
 /** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
 export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
@@ -50,7 +49,7 @@ export interface Measured {
   hostBusyMs: number | undefined
   hostProbeNsPerOp: number
   /** the server's RSS idle and at the end of the connect ramp, after a full GC (load/session.ts) */
-  serverMemory?: { idleRssBytes: number; rampRssBytes: number; bytesPerConnection?: number } | undefined
+  serverMemory?: ServerMemory | undefined
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100

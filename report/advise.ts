@@ -493,6 +493,8 @@ function compareLine(
   text: (n: number) => string,
   detail: (p: Prediction) => string | undefined = () => undefined,
   better: 'lower' | 'higher' = 'lower',
+  /** why no transport has the value, when none has */
+  unknownWhy?: string,
 ): string {
   const sign = better === 'lower' ? 1 : -1
   const have = ts
@@ -500,7 +502,7 @@ function compareLine(
     .map((t) => ({ t, p: t.prediction as Prediction, v: value(t.prediction as Prediction) as number }))
     .sort((a, b) => sign * (a.v - b.v))
   const first = have.find((h) => h.t.transport === pick) ?? have[0]
-  if (!first) return `${title}: not known for any transport`
+  if (!first) return `${title}: not known for any transport${unknownWhy ? `: ${unknownWhy}` : ''}`
   const paren = (parts: (string | undefined)[]) => {
     const kept = parts.filter((x) => x !== undefined)
     return kept.length > 0 ? ` (${kept.join(', ')})` : ''
@@ -528,6 +530,7 @@ function reasons(q: Question, ts: readonly TransportAdvice[], pick: string | und
     formatCount,
     (p) => `${formatCount(p.bytesPerConnection ?? 0)} B each`,
     'higher',
+    'the rows have no serverMemory.bytesPerConnection (files from before it existed, or runs whose RSS grew under 8 MiB over the ramp: too few connections to tell)',
   )
   return [
     compareLine(
@@ -552,9 +555,7 @@ function reasons(q: Question, ts: readonly TransportAdvice[], pick: string | und
       (p) => p.bytesPerUpdate,
       (n) => `${sig3(n)} B`,
     ),
-    memory.endsWith('not known for any transport')
-      ? `${memory}: the rows have no serverMemory.bytesPerConnection (files from before it existed, or runs whose RSS grew under 8 MiB over the ramp: too few connections to tell)`
-      : memory,
+    memory,
   ]
 }
 
