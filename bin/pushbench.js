@@ -22,6 +22,7 @@ const SUBCOMMANDS = {
   charts: 'PNG charts (and the HTML report) from a results file alone',
   micro: 'per-message costs in-process with tinybench',
   advise: 'which transport for a load (clients, rate, payload): the pick and the evidence from results files',
+  pages: 'the four servers and their live browser pages side by side, for a person to watch',
 }
 const NAMES = Object.keys(SUBCOMMANDS)
 const EXIT_USAGE = 2

@@ -117,6 +117,7 @@ export const SERVER_RANGES = Object.freeze({
   ringSize: { min: 0, max: 10_000_000, integer: true, unit: 'updates' },
   maxBufferedBytes: { min: 1024, max: 1024 ** 3, integer: true, unit: 'bytes' },
   heartbeatMs: { min: 10, max: 3_600_000, integer: true, unit: 'ms' },
+  sseRetryMs: { min: 0, max: 3_600_000, integer: true, unit: 'ms' },
   pingIntervalMs: { min: 10, max: 3_600_000, integer: true, unit: 'ms' },
   longPollTimeoutMs: { min: 10, max: 600_000, integer: true, unit: 'ms' },
   maxClientMessageBytes: { min: 16, max: 1024 ** 2, integer: true, unit: 'bytes' },

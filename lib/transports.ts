@@ -47,6 +47,11 @@ export interface TransportEntry {
   readonly clients: {
     readonly library: () => Promise<ClientClass>
     readonly lean?: () => Promise<ClientClass>
+    /**
+     * which of the served page's clients (servers/page/page.js) opens it with a browser's own API:
+     * `fetch` on a schedule, `fetch` held, `EventSource`, `WebSocket`; without one, `--client browser` refuses it
+     */
+    readonly browser?: BrowserPageClient
   }
   /** the least bytes per delivered update it must cost (load/model/) */
   readonly model: ByteModel
@@ -57,6 +62,9 @@ export interface TransportEntry {
    */
   readonly freshness?: FreshnessModel
 }
+
+/** The clients the served page has (servers/page/page.js). */
+export type BrowserPageClient = 'short-poll' | 'long-poll' | 'sse' | 'websocket'
 
 /** An entry as the registry holds it: every one has a freshness model. */
 export type RegisteredTransport = TransportEntry & { readonly freshness: FreshnessModel }
@@ -73,6 +81,7 @@ const BUILTIN = {
     clients: {
       library: async () => (await import('../load/clients/short-poll.ts')).ShortPollClient,
       lean: async () => (await import('../load/clients/lean/polls.ts')).LeanShortPollClient,
+      browser: 'short-poll',
     },
     model: shortPollModel,
     freshness: shortPollFreshness,
@@ -88,6 +97,7 @@ const BUILTIN = {
     clients: {
       library: async () => (await import('../load/clients/long-poll.ts')).LongPollClient,
       lean: async () => (await import('../load/clients/lean/polls.ts')).LeanLongPollClient,
+      browser: 'long-poll',
     },
     model: longPollModel,
     freshness: longPollFreshness,
@@ -103,6 +113,7 @@ const BUILTIN = {
     clients: {
       library: async () => (await import('../load/clients/sse.ts')).SseClient,
       lean: async () => (await import('../load/clients/lean/sse.ts')).LeanSseClient,
+      browser: 'sse',
     },
     model: sseModel,
     freshness: sseFreshness,
@@ -118,6 +129,7 @@ const BUILTIN = {
     clients: {
       library: async () => (await import('../load/clients/websocket.ts')).WebSocketClient,
       lean: async () => (await import('../load/clients/lean/websocket.ts')).LeanWebSocketClient,
+      browser: 'websocket',
     },
     model: websocketModel,
     freshness: websocketFreshness,

@@ -75,6 +75,12 @@ const cmd = newCommand(
     d.heartbeatMs,
   )
   .option(
+    '--sse-retry-ms <n>',
+    `SSE: reconnect delay a browser's EventSource is told (retry: field) (${rangeText(S.sseRetryMs)}; 0 = none sent; pushbench only)`,
+    numberIn(S.sseRetryMs),
+    d.sseRetryMs,
+  )
+  .option(
     '--ping-interval-ms <n>',
     `WebSocket ping period (${rangeText(S.pingIntervalMs)}; pushbench only)`,
     numberIn(S.pingIntervalMs),
@@ -98,6 +104,12 @@ const cmd = newCommand(
     d.maxClientMessageBytes,
   )
   .option('--backlog <n>', `listen backlog (${rangeText(S.backlog)})`, numberIn(S.backlog), d.backlog)
+  .option(
+    '--allow-origin <list>',
+    'origins (comma-separated) whose pages may use this server, or * for any; default: same origin only',
+    // checked, and named in errors, with the other options (servers/options.ts)
+    (list: string) => list.split(',').map((o) => o.trim()),
+  )
   .addHelpText(
     'after',
     '\nPrints one JSON ready line on stdout when it listens, then serves until SIGINT or SIGTERM (exit 0).\nExit codes: 0 stopped, 1 failed, 2 bad flag.',

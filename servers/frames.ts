@@ -53,6 +53,14 @@ export function chunkOverhead(dataLength: number): number {
 
 export const SSE_HEARTBEAT = Buffer.from(':\n\n', 'latin1')
 
+/**
+ * `retry: MS\n\n`: how long a browser's EventSource waits before it reconnects. Written once per stream,
+ * before any event; a block without `data:` dispatches nothing, so no client counts it as an update.
+ */
+export function sseRetry(ms: number): Buffer {
+  return Buffer.from(`retry: ${ms}\n\n`, 'latin1')
+}
+
 const OPEN = Buffer.from('[', 'latin1')
 const COMMA = Buffer.from(',', 'latin1')
 const CLOSE = Buffer.from(']', 'latin1')

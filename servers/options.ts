@@ -23,6 +23,8 @@ export interface ServerOptions {
   maxBufferedBytes: number
   /** SSE comment heartbeat period */
   heartbeatMs: number
+  /** SSE: the reconnect delay written once at the head of every stream (`retry:`); 0 writes none */
+  sseRetryMs: number
   /** WebSocket ping period; a peer that has not answered the previous ping is terminated */
   pingIntervalMs: number
   /** long polling: how long a request is held before a 204 */
@@ -35,6 +37,11 @@ export interface ServerOptions {
   backlog: number
   /** start ticking at once (false: tests publish by hand with ticker.publishTick) */
   autoStart: boolean
+  /**
+   * origins (`http(s)://host[:port]`, or `*` for any) whose pages may read the HTTP transports' answers
+   * and open the WebSocket; empty: same origin only (servers/cors.ts)
+   */
+  allowOrigin: readonly string[]
 }
 
 export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Object.freeze({
@@ -50,12 +57,14 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Objec
   ringSize: 0,
   maxBufferedBytes: 4 * 1024 * 1024,
   heartbeatMs: 15_000,
+  sseRetryMs: 1000,
   pingIntervalMs: 30_000,
   longPollTimeoutMs: 30_000,
   perMessageDeflate: false,
   maxClientMessageBytes: 4096,
   backlog: 4096,
   autoStart: true,
+  allowOrigin: Object.freeze([]),
 })
 
 /** Fills defaults, checks every field once (naming it), freezes. */
@@ -97,6 +106,7 @@ export function resolveServerOptions(
     ringSize: checkNumber(name('ringSize'), o.ringSize, R.ringSize),
     maxBufferedBytes: checkNumber(name('maxBufferedBytes'), o.maxBufferedBytes, R.maxBufferedBytes),
     heartbeatMs: checkNumber(name('heartbeatMs'), o.heartbeatMs, R.heartbeatMs),
+    sseRetryMs: checkNumber(name('sseRetryMs'), o.sseRetryMs, R.sseRetryMs),
     pingIntervalMs: checkNumber(name('pingIntervalMs'), o.pingIntervalMs, R.pingIntervalMs),
     longPollTimeoutMs: checkNumber(name('longPollTimeoutMs'), o.longPollTimeoutMs, R.longPollTimeoutMs),
     perMessageDeflate: Boolean(o.perMessageDeflate),
@@ -107,5 +117,28 @@ export function resolveServerOptions(
     ),
     backlog: checkNumber(name('backlog'), o.backlog, R.backlog),
     autoStart: o.autoStart !== false,
+    allowOrigin: checkOrigins(name('allowOrigin'), o.allowOrigin),
   })
+}
+
+const ORIGIN_FORM = 'http(s)://host[:port] with no path, query or trailing slash, or * for any origin'
+
+/** Each entry an origin exactly as a browser sends it in `Origin` (so a plain string compare matches), or `*`. */
+function checkOrigins(field: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value)) throw new PbOptionError(field, `must be a list of origins (${ORIGIN_FORM})`)
+  for (const entry of value as unknown[]) {
+    if (entry === '*') continue
+    let url: URL | undefined
+    try {
+      url = typeof entry === 'string' ? new URL(entry) : undefined
+    } catch {}
+    const web = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:')
+    if (web && url?.origin === entry) continue
+    const hint = web ? ` (did you mean ${url?.origin}?)` : ''
+    throw new PbOptionError(
+      field,
+      `${JSON.stringify(entry)} is not an origin${hint}; expected ${ORIGIN_FORM}`,
+    )
+  }
+  return Object.freeze([...(value as string[])])
 }

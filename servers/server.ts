@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { transport } from '../lib/transports.ts'
 import { workload } from '../lib/workloads.ts'
 import { createApp } from './app.ts'
+import { cors } from './cors.ts'
 import {
   type CounterSnapshot,
   newTransportStats,
@@ -14,6 +15,7 @@ import {
 } from './counters.ts'
 import type { Source } from './feed.ts'
 import { resolveServerOptions, type ServerOptions } from './options.ts'
+import { servePage } from './page.ts'
 
 /** Which implementation serves: the suite's own, or the bare baseline it is held against (servers/baseline/). */
 export const SERVER_KINDS = ['pushbench', 'baseline'] as const
@@ -58,6 +60,8 @@ export async function startServer(
   const app = createApp()
   sockets.attach(app.server)
   plugin(app, { feed: source, path: entry.path, options, stats, sockets })
+  cors(app, entry.path, options.allowOrigin)
+  servePage(app, options)
   await app.listen({ host: options.host, port: options.port, backlog: options.backlog })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port

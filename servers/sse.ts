@@ -1,10 +1,11 @@
 /**
  * Server-Sent Events: `GET <path>` (resume with `Last-Event-ID`, or `?lastEventId=` where a header
- * cannot be set), `text/event-stream`, one `id:`/`data:` event per update, comment heartbeats.
+ * cannot be set), `text/event-stream`: a `retry:` field first (the browser's reconnect delay), then one
+ * `id:`/`data:` event per update, and comment heartbeats.
  */
 import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
 import type { Message } from './feed.ts'
-import { SSE_HEARTBEAT, sseEvent } from './frames.ts'
+import { SSE_HEARTBEAT, sseEvent, sseRetry } from './frames.ts'
 import { PushWriter, ResponseSink } from './push-writer.ts'
 
 const frame = (u: Message): Buffer => {
@@ -24,6 +25,7 @@ export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
     for (const w of writers) for (const s of w.sinks) w.deliver(s, SSE_HEARTBEAT)
   }, options.heartbeatMs)
   heartbeat.unref()
+  const retry = options.sseRetryMs > 0 ? sseRetry(options.sseRetryMs) : undefined
 
   app.get<{ Querystring: { lastEventId?: string; stream?: string } }>(path, (req, reply) => {
     stats.requests++
@@ -36,7 +38,9 @@ export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' })
-    res.flushHeaders()
+    // the head leaves with the retry field (one write), or alone
+    if (retry) res.write(retry)
+    else res.flushHeaders()
     const sink = new ResponseSink(res)
     stats.streams++
     res.once('close', () => {

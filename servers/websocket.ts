@@ -2,12 +2,14 @@
  * WebSocket (RFC 6455) with `ws` on the same HTTP server: upgrade on its path (`?since=SEQ` resumes at
  * connect), each update framed once and that frame written to every socket, ping/pong keep-alive,
  * `{"resume":SEQ}` from the client fills what this connection has not had, close 1001 on shutdown.
+ * An upgrade from a page on an origin allowOrigin does not admit is refused (403, servers/cors.ts).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { PbOptionError } from '../lib/errors.ts'
 import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
+import { crossOrigin, originRefusal } from './cors.ts'
 import type { Message } from './feed.ts'
 import { wsTextFrame } from './frames.ts'
 import { type PushSink, PushWriter } from './push-writer.ts'
@@ -141,6 +143,14 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
         'Not Found',
         JSON.stringify({ error: 'Not Found', message: `no WebSocket at ${url.pathname}` }),
       )
+      return
+    }
+    // CORS does not guard an upgrade: any site its user visits could open this socket from the
+    // browser (cross-site WebSocket hijacking) unless the page's origin is checked here
+    const cross = crossOrigin(req.headers, options.allowOrigin)
+    if (cross && !cross.allowed) {
+      stats.errors++
+      rejectUpgrade(socket, 403, 'Forbidden', JSON.stringify(originRefusal(cross.origin)))
       return
     }
     // RFC 6455 4.2.2: a version the server does not speak gets 426 naming the one it does

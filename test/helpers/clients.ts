@@ -143,11 +143,13 @@ export interface SseOpenOptions {
   via?: 'header' | 'query'
 }
 
-/** SSE: parses `id:`/`data:` events out of the chunked stream. */
+/** SSE: parses `id:`/`data:` events (and `retry:` fields) out of the chunked stream. */
 export class SseClient {
   readonly log = new UpdateLog()
   readonly ids: number[] = []
   heartbeats = 0
+  /** `retry:` values the server sent (its browser reconnect delay), ms */
+  readonly retries: number[] = []
   /** the server sent the last chunk (`0\r\n\r\n`): the stream ended cleanly */
   finished = false
   error: Error | undefined
@@ -202,6 +204,8 @@ export class SseClient {
       if (line[0] === 0x3a) this.heartbeats++
       else if (line.toString('latin1').startsWith('id: ')) this.ids.push(Number(line.subarray(4).toString()))
       else if (line.toString('latin1').startsWith('data: ')) data = line.subarray(6)
+      else if (line.toString('latin1').startsWith('retry: '))
+        this.retries.push(Number(line.subarray(7).toString()))
       else throw new Error(`unexpected SSE line ${JSON.stringify(line.toString())}`)
     }
     if (data) this.log.add(data)

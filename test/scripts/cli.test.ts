@@ -13,7 +13,7 @@ import { RAMP_RANGES, SERVER_RANGES } from '../../lib/params.ts'
 import { resolveServerOptions } from '../../servers/options.ts'
 import { fixture, type Ran, ROOT, runCli } from '../report/helpers.ts'
 
-const SUBCOMMANDS = ['bench', 'run', 'serve', 'compare', 'charts', 'micro', 'advise'] as const
+const SUBCOMMANDS = ['bench', 'run', 'serve', 'compare', 'charts', 'micro', 'advise', 'pages'] as const
 type Sub = (typeof SUBCOMMANDS)[number]
 
 /** flags each subcommand's --help must list */
@@ -55,6 +55,7 @@ const FLAGS: Record<Sub, string[]> = {
     '--json',
     '--no-run',
   ],
+  pages: ['--host', '--port', '--tick-hz', '--poll-interval-ms', '--screenshot', '--screenshot-after-s'],
 }
 
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { chunkOverhead, SSE_HEARTBEAT, sseEvent, sseEventLength } from '../../servers/frames.ts'
+import { chunkOverhead, SSE_HEARTBEAT, sseEvent, sseEventLength, sseRetry } from '../../servers/frames.ts'
 import { type RunningServer, startServer } from '../../servers/server.ts'
 import { type ByteReader, connect } from '../helpers/byte-reader.ts'
 import { range, SseClient } from '../helpers/clients.ts'
@@ -26,7 +26,10 @@ async function server(
   return s
 }
 
-/** Opens `GET /sse` on a raw socket and reads the response head. */
+const chunked = (data: Buffer) =>
+  Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')])
+
+/** Opens `GET /sse` on a raw socket and reads the response head and the `retry:` chunk that opens every stream. */
 async function openRaw(
   t: { after: (fn: () => void) => void },
   s: RunningServer,
@@ -35,12 +38,10 @@ async function openRaw(
   t.after(() => r.socket.destroy())
   r.socket.write(requestBytes('/sse'))
   const head = await readHead(r)
+  assert.deepEqual((await readChunk(r)).raw, chunked(sseRetry(s.options.sseRetryMs)))
   await waitFor(() => s.stats.streams === 1, 'the stream to be registered')
   return { r, head }
 }
-
-const chunked = (data: Buffer) =>
-  Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')])
 
 test('per-update: one event is exactly HEX CRLF "id: N\\ndata: JSON\\n\\n" CRLF on the wire', async (t) => {
   const s = await server(t, { writePolicy: 'per-update', payloadBytes: 128 })
@@ -84,6 +85,26 @@ test('per-tick with updatesPerTick 3: one chunk carries the three events', async
   }
 })
 
+test('a stream opens with `retry: 1000\\n\\n` once, before the backlog; sseRetryMs 0 writes none', async (t) => {
+  assert.equal(sseRetry(2500).toString('latin1'), 'retry: 2500\n\n')
+  for (const sseRetryMs of [1000, 0]) {
+    const s = await server(t, { sseRetryMs })
+    const [u] = s.source.publishTick(ts(0))
+    assert.ok(u)
+    const r = await connect(s.port)
+    t.after(() => r.socket.destroy())
+    r.socket.write(requestBytes('/sse', { 'Last-Event-ID': '0' }))
+    assert.equal((await readHead(r)).status, 200)
+    const first = (await readChunk(r)).raw
+    if (sseRetryMs > 0) {
+      assert.equal(first.toString('latin1'), 'd\r\nretry: 1000\n\n\r\n')
+      assert.deepEqual((await readChunk(r)).raw, chunked(sseEvent(1, u.json)))
+    } else assert.deepEqual(first, chunked(sseEvent(1, u.json)), 'the backlog comes first')
+    s.source.publishTick(ts(1))
+    assert.doesNotMatch((await readChunk(r)).data.toString('latin1'), /retry:/, 'once per stream')
+  }
+})
+
 test('comment heartbeats arrive as their own chunk', async (t) => {
   const s = await server(t, { heartbeatMs: 10 })
   const { r } = await openRaw(t, s)
@@ -118,6 +139,7 @@ test('without Last-Event-ID a stream starts from now', async (t) => {
   s.source.publishTick(ts(5))
   await c.waitForSeq(6)
   assert.deepEqual(c.log.seqs, [6])
+  assert.deepEqual(c.retries, [1000])
 })
 
 test('bad Last-Event-ID or lastEventId is a 400 naming the field', async (t) => {
