@@ -18,8 +18,9 @@ import {
 } from '../lib/params.ts'
 import { describeIssues } from '../lib/results-io.ts'
 import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
+import type { ClientKind } from '../load/generator-ipc.ts'
 
-export const PROFILES = ['quick', 'ci', 'full'] as const
+export const PROFILES = ['quick', 'ci', 'full', 'browser'] as const
 export type Profile = (typeof PROFILES)[number]
 
 const PROFILE_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
@@ -229,10 +230,18 @@ function* combinations(
   for (const value of merged[key] as unknown[]) yield* combinations({ ...merged, [key]: value }, swept, i + 1)
 }
 
+/**
+ * Seconds `clients` take to connect: Node clients ~1 ms each; a page takes Chromium about 1 s to open on
+ * one core, and it settles for a few seconds after (load/generator.ts).
+ */
+export function connectSeconds(clients: number, client?: ClientKind): number {
+  return client === 'browser' ? 5 + clients : clients / 1000
+}
+
 /** Seconds a scenario is planned to take, for the progress estimate (connect and stop included). */
-export function plannedSeconds(s: PlannedScenario): number {
+export function plannedSeconds(s: PlannedScenario, client?: ClientKind): number {
   const p = s.params
-  const overhead = 2 + s.params.clients / 1000
+  const overhead = 2 + connectSeconds(s.params.clients, client)
   const drainS = (t: Transport) => (transport(t).kind === 'poll' ? (2 * p.pollIntervalMs + 500) / 1000 : 1)
   const servers = s.baseline ? 2 : 1
   let total = 0

@@ -51,7 +51,7 @@ export async function runProfile(o: ProfileRun): Promise<number> {
     file.scenarios.push(entry)
     tasks.push(...tasksOf(s, entry, { pin: o.pin, client: o.client }))
   }
-  const totalS = plan.reduce((n, s) => n + plannedSeconds(s), 0)
+  const totalS = plan.reduce((n, s) => n + plannedSeconds(s, o.client), 0)
   process.stderr.write(
     `pushbench: ${profile}: ${plan.length} scenario(s), ${tasks.length} run(s), about ${Math.ceil(totalS / 60)} min; results -> ${path}\n`,
   )

@@ -10,7 +10,7 @@ import { runAutocannon } from '../load/autocannon.ts'
 import { searchCapacity } from '../load/capacity.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { runOne } from '../load/session.ts'
-import type { PlannedScenario } from './config.ts'
+import { connectSeconds, type PlannedScenario } from './config.ts'
 
 export interface Task {
   label: string
@@ -37,7 +37,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: Ta
   const tasks: Task[] = []
   const runS = (t: Transport) =>
     2 +
-    s.params.clients / 1000 +
+    connectSeconds(s.params.clients, client) +
     s.params.warmupS +
     s.params.durationS +
     (transportEntry(t).kind === 'poll' ? (s.params.pollIntervalMs + 1000 / s.params.tickHz) / 1000 : 0.2)

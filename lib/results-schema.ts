@@ -125,7 +125,16 @@ export const GeneratorSchema = v.object({
   usPerDeliveredUpdate: v.optional(nonNeg),
   /** generator us per delivered update / server us per delivered update: below 1, the instrument costs less */
   costRatio: v.optional(nonNeg),
+  /** processes whose CPU the figures above are: 1, or with browser clients 1 + Chromium's */
   processes: v.optional(count),
+  /**
+   * browser clients: the pages' clock minus the generator's, ms (largest seen), and the uncertainty of that
+   * reading; both clocks are the host's, so it should be ~0
+   */
+  clockOffsetMs: v.optional(v.number()),
+  clockUncertaintyMs: v.optional(nonNeg),
+  /** browser clients: the WebSocket close codes the pages saw during the run, with how often */
+  closeCodes: v.optional(v.record(v.string(), count)),
   /** lean clients: updates parsed in full and checked against the byte scan, and updates found corrupt */
   verifiedUpdates: v.optional(count),
   corruptUpdates: v.optional(count),

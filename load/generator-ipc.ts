@@ -32,8 +32,11 @@ export type GeneratorRequest =
    */
   | { type: 'stop'; endMs?: number; drainMs?: number }
 
-/** What measures: raw sockets and byte scans (`lean`), or what an application would use (`library`). */
-export type ClientKind = 'lean' | 'library'
+/**
+ * What measures: raw sockets and byte scans (`lean`), what an application would use (`library`), or
+ * pages in headless Chromium using the browser's own APIs (`browser`).
+ */
+export type ClientKind = 'lean' | 'library' | 'browser'
 
 export interface GeneratorReport {
   /** the client kind that ran */
@@ -56,8 +59,15 @@ export interface GeneratorReport {
   lastError: string | undefined
   /** the generator's own socket bytes over the window: an independent tally of the wire */
   clientBytes: { read: number; written: number }
+  /** the generator's CPU over the window; with browser clients, Chromium's processes included */
   cpuUserUs: number
   cpuSystemUs: number
+  /** processes whose CPU that is: 1, or 1 + Chromium's */
+  processes: number
+  /** browser clients: the largest |page clock - generator clock| seen, and the uncertainty of reading it, ms */
+  clockOffset?: { ms: number; uncertaintyMs: number } | undefined
+  /** browser clients: WebSocket close codes the pages saw, with how often */
+  closeCodes?: Record<string, number> | undefined
   windowMs: number
   cpuPercent: number
   eventLoopUtilization: number
@@ -66,7 +76,8 @@ export interface GeneratorReport {
 }
 
 export type GeneratorMessage =
-  | { type: 'progress'; connected: number; total: number }
+  /** `note`: what the ramp waits on, when it is not connections */
+  | { type: 'progress'; connected: number; total: number; note?: string }
   | {
       type: 'connected'
       connected: number

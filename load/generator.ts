@@ -5,17 +5,22 @@
  */
 import { performance } from 'node:perf_hooks'
 import { nowMs } from '../lib/clock.ts'
+import { PbError } from '../lib/errors.ts'
 import { mulberry32 } from '../lib/random.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
 import { workload } from '../lib/workloads.ts'
-import { type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
+import type { BrowserClient } from './clients/browser.ts'
+import { type ClientClass, type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
 import type { Window } from './delivery.ts'
 import type { ClientKind, GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
 import { newHistogram, summarise } from './latency.ts'
 import { stratifiedPhases } from './poll-phases.ts'
+import { descendantsCpu } from './process-tree-cpu.ts'
 
 interface Mark {
+  /** this process's, plus its children's (Chromium) with browser clients */
   cpu: NodeJS.CpuUsage
+  processes: number
   elu: ReturnType<typeof performance.eventLoopUtilization>
   bytes: { read: number; written: number }
   atMs: number
@@ -25,6 +30,12 @@ interface Mark {
 const DRAIN_CHECK_MS = 20
 /** How often the ramp looks whether every client is subscribed. */
 const SUBSCRIBE_CHECK_MS = 20
+
+/** When Chromium is taken to be done starting its pages (untilBrowserSettles). */
+const BROWSER_SETTLE = { sliceMs: 1000, belowPercent: 50, maxMs: 30_000 } as const
+
+/** Pages opened at once: opening one costs Chromium tens of ms of the generator's core. */
+const BROWSER_RAMP_BATCH = 10
 
 /**
  * How long the clients may wait for the server to count them as subscribers: a held long poll is
@@ -55,8 +66,17 @@ export class Generator {
   constructor(private readonly send: (m: GeneratorMessage, last: boolean) => void) {}
 
   private mark(): Mark {
+    const cpu = process.cpuUsage()
+    let processes = 1
+    if (this.kind === 'browser') {
+      const tree = descendantsCpu()
+      cpu.user += tree.userUs
+      cpu.system += tree.systemUs
+      processes += tree.processes
+    }
     return {
-      cpu: process.cpuUsage(),
+      cpu,
+      processes,
       elu: performance.eventLoopUtilization(),
       bytes: this.sockets.bytes(),
       atMs: nowMs(),
@@ -68,8 +88,17 @@ export class Generator {
     const entry = transportEntry(m.transport)
     this.polled = entry.kind === 'poll'
     const lean = m.client === 'lean' ? entry.clients.lean : undefined
-    this.kind = lean ? 'lean' : 'library'
-    const Client = await (lean ?? entry.clients.library)()
+    this.kind = m.client === 'browser' ? 'browser' : lean ? 'lean' : 'library'
+    let Client: ClientClass
+    if (this.kind === 'browser') {
+      if (entry.clients.browser === undefined)
+        throw new PbError(
+          'PB_ERR_CLIENT',
+          `transport ${m.transport} has no browser client (servers/page/page.js)`,
+        )
+      Client = (await import('./clients/browser.ts')).BrowserClient
+    } else Client = await (lean ?? entry.clients.library)()
+    const batchSize = this.kind === 'browser' ? Math.min(m.ramp.batch, BROWSER_RAMP_BATCH) : m.ramp.batch
     const wl = workload(m.workload)
     const streams = wl.streams(m.params)
     const ctx: ClientContext = {
@@ -87,9 +116,9 @@ export class Generator {
     const { clients, unconnected } = this
     const t0 = nowMs()
     let lastError: string | undefined
-    for (let i = 0; i < m.clients && !this.finished; i += m.ramp.batch) {
+    for (let i = 0; i < m.clients && !this.finished; i += batchSize) {
       const batch: Promise<void>[] = []
-      for (let k = i; k < Math.min(m.clients, i + m.ramp.batch); k++) {
+      for (let k = i; k < Math.min(m.clients, i + batchSize); k++) {
         const c = new Client(ctx, wl.streamOf(k, m.params))
         clients.push(c)
         batch.push(
@@ -101,10 +130,11 @@ export class Generator {
       }
       await Promise.all(batch)
       this.send({ type: 'progress', connected: clients.length - unconnected.size, total: m.clients }, false)
-      if (m.ramp.pauseMs > 0 && i + m.ramp.batch < m.clients)
+      if (m.ramp.pauseMs > 0 && i + batchSize < m.clients)
         await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
     }
     lastError = (await this.untilSubscribed(subscribeBoundMs(m.params.tickHz))) ?? lastError
+    if (this.kind === 'browser') await this.untilBrowserSettles()
     const failed = unconnected.size
     const subscribers = new Array<number>(streams).fill(0)
     for (const c of clients) if (!unconnected.has(c)) subscribers[c.stream] = (subscribers[c.stream] ?? 0) + 1
@@ -140,6 +170,33 @@ export class Generator {
     return late.length > 0
       ? `${late.length} clients had no answer to their first request within ${(boundMs / 1000).toFixed(0)} s`
       : undefined
+  }
+
+  /**
+   * Chromium keeps a core busy for seconds after its pages opened (20 pages: 85-96% of a core for 2 s,
+   * then 35-40%): a window opened before that measures the browser's start, not the transport. Waits
+   * until a 1 s slice of its CPU is under BROWSER_SETTLE.belowPercent of a core and no longer falling
+   * (at least 3/4 of the slice before), for at most BROWSER_SETTLE.maxMs; a browser that stays above it
+   * is flagged busy or saturated by the window anyway.
+   */
+  private async untilBrowserSettles(): Promise<void> {
+    const deadline = nowMs() + BROWSER_SETTLE.maxMs
+    let prev: number | undefined
+    let a = descendantsCpu()
+    let at = nowMs()
+    while (!this.finished && nowMs() < deadline) {
+      await new Promise((r) => setTimeout(r, BROWSER_SETTLE.sliceMs))
+      const b = descendantsCpu()
+      const now = nowMs()
+      const percent = ((b.userUs + b.systemUs - a.userUs - a.systemUs) / 1000 / (now - at)) * 100
+      const connected = this.clients.length - this.unconnected.size
+      const note = `Chromium settling: ${percent.toFixed(0)}% of a core`
+      this.send({ type: 'progress', connected, total: this.clients.length, note }, false)
+      if (percent < BROWSER_SETTLE.belowPercent && prev !== undefined && percent >= prev * 0.75) return
+      prev = percent
+      a = b
+      at = now
+    }
   }
 
   /** A window to measure: marked at its start, reported after its end and the drain. */
@@ -188,6 +245,18 @@ export class Generator {
       this.drainThen(drainMs, () => this.report(end, partial, last))
     }
     this.timers.push(setTimeout(atEnd, Math.max(0, endMs - nowMs())))
+  }
+
+  /** What only pages have: how far their clock was from this one, and the close codes they saw. */
+  private browserFigures(): Pick<GeneratorReport, 'clockOffset' | 'closeCodes'> {
+    let clockOffset: GeneratorReport['clockOffset']
+    const closeCodes: Record<string, number> = {}
+    for (const c of this.clients as BrowserClient[]) {
+      const o = c.clockOffset
+      if (o && (clockOffset === undefined || Math.abs(o.ms) > Math.abs(clockOffset.ms))) clockOffset = o
+      for (const code of c.closeCodes) closeCodes[code] = (closeCodes[code] ?? 0) + 1
+    }
+    return { clockOffset, ...(Object.keys(closeCodes).length > 0 ? { closeCodes } : {}) }
   }
 
   /** Reports the window that `end` closed; then either stops every client or readies the next window. */
@@ -248,6 +317,8 @@ export class Generator {
       },
       cpuUserUs: userUs,
       cpuSystemUs: systemUs,
+      processes: Math.max(start.processes, end.processes),
+      ...(this.kind === 'browser' ? this.browserFigures() : {}),
       windowMs,
       cpuPercent: windowMs > 0 ? ((userUs + systemUs) / 1000 / windowMs) * 100 : 0,
       eventLoopUtilization: elu.utilization,

@@ -23,7 +23,7 @@ export type Phase = 'server' | 'connect' | 'warmup' | 'measure' | 'drain' | 'sto
 
 export interface RunSpec {
   transport: Transport
-  /** which client measures: `lean` (default) or `library` */
+  /** which client measures: `lean` (default), `library` or `browser` (pages in headless Chromium) */
   client?: ClientKind | undefined
   /** lean clients parse every Nth update in full (default 1,000) */
   verifyEvery?: number | undefined
@@ -53,7 +53,7 @@ export const DEFAULT_CLIENT: ClientKind = 'lean'
 /** A lean client parses one update in this many in full: about 1 us per 1,000 updates. */
 export const DEFAULT_VERIFY_EVERY = 1000
 export const VERIFY_RANGE = { min: 1, max: 1_000_000, integer: true, unit: 'updates' }
-export const CLIENT_KINDS: readonly ClientKind[] = ['lean', 'library']
+export const CLIENT_KINDS: readonly ClientKind[] = ['lean', 'library', 'browser']
 
 /** An interrupt closes the window this long after it: the generator must learn the end before it comes. */
 export const INTERRUPT_CLOSE_MS = 100
@@ -227,8 +227,13 @@ export class Session {
         label: 'generator',
         nodeArgs: nodeArgsFrom('PB_GENERATOR_NODE_ARGS'),
       })
-      const connected = onMessage(gen, 'connected', 30_000 + p.clients * 20, (m) => {
-        if (m.type === 'progress') phase('connect', `${m.connected}/${m.total} clients`)
+      // a page takes Chromium far longer to open than a Node client takes to connect
+      // (and Chromium takes up to 30 s to settle after: load/generator.ts)
+      const perClientMs = spec.client === 'browser' ? 2000 : 20
+      const settleMs = spec.client === 'browser' ? 30_000 : 0
+      const connected = onMessage(gen, 'connected', 30_000 + settleMs + p.clients * perClientMs, (m) => {
+        if (m.type === 'progress')
+          phase('connect', `${m.connected}/${m.total} clients${m.note ? `, ${m.note}` : ''}`)
       })
       gen.proc.send({
         type: 'start',

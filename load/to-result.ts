@@ -23,6 +23,9 @@ export const SATURATION = { cpuPercent: 90, eventLoopUtilization: 0.9 } as const
  */
 export const BUSY = { cpuPercent: 50, eventLoopUtilization: 0.5 } as const
 
+/** Past this, a page's clock is too far from the generator's for its latencies to stand unqualified. */
+export const CLOCK_OFFSET_LIMIT_MS = 1
+
 export interface Measured {
   s0: CounterSnapshot
   s1: CounterSnapshot
@@ -103,6 +106,11 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   if (g.corrupt > 0) warnings.push(`${g.corrupt} updates arrived corrupt (their bytes were not an update)`)
   if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
   if (m.partial) warnings.push('interrupted: the window was cut short')
+  // an offset within the uncertainty of reading it (a busy browser answers slowly) is not one
+  if (g.clockOffset && Math.abs(g.clockOffset.ms) - g.clockOffset.uncertaintyMs > CLOCK_OFFSET_LIMIT_MS)
+    warnings.push(
+      `the pages' clock was ${g.clockOffset.ms.toFixed(2)} ms (+/- ${g.clockOffset.uncertaintyMs.toFixed(2)}) off the generator's: latencies carry that error`,
+    )
   if (m.warmup && !m.warmup.steady)
     warnings.push(
       `the server's CPU per update was not steady after ${m.warmup.usedS} s of warm-up (slices: ${m.warmup.sliceUsPerUpdate.join(', ')} us)`,
@@ -151,7 +159,10 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       modelPerUpdate: model.perUpdate,
       perClientPerSecond: counterMs > 0 ? r2((c2s + s2c) / m.connected / (counterMs / 1000)) : 0,
       serverToClientPerDeliveredUpdate: delivered > 0 ? r2(s2c / delivered) : 0,
-      clientTally: { read: g.clientBytes.read, written: g.clientBytes.written },
+      // pages' sockets are Chromium's: the generator has no tally of its own
+      ...(g.client === 'browser'
+        ? {}
+        : { clientTally: { read: g.clientBytes.read, written: g.clientBytes.written } }),
     },
     serverCpu: {
       userMs: r3(userUs / 1000),
@@ -180,7 +191,11 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       busy,
       usPerDeliveredUpdate: r3(genUsPerUpdate),
       ...(serverUsPerUpdate > 0 ? { costRatio: r3(genUsPerUpdate / serverUsPerUpdate) } : {}),
-      processes: 1,
+      processes: g.processes,
+      ...(g.clockOffset
+        ? { clockOffsetMs: r3(g.clockOffset.ms), clockUncertaintyMs: r3(g.clockOffset.uncertaintyMs) }
+        : {}),
+      ...(g.closeCodes ? { closeCodes: g.closeCodes } : {}),
       verifiedUpdates: g.verified,
       corruptUpdates: g.corrupt,
       ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),

@@ -13,6 +13,7 @@ import { PbOptionError } from '../lib/errors.ts'
 import { checkChoice, checkNumber, PARAM_RANGES } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { stopAll } from '../load/children.ts'
+import { checkBrowserRun } from '../load/chromium.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { CLIENT_KINDS, DEFAULT_CLIENT } from '../load/session.ts'
 
@@ -20,9 +21,10 @@ const PROG = 'pushbench bench'
 
 const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSocket on the same ticker.')
   .addOption(
-    new Option('--profile <name>', 'shipped profile (bench/profiles/<name>.json)')
-      .choices(PROFILES)
-      .default('quick'),
+    new Option(
+      '--profile <name>',
+      'shipped profile (bench/profiles/<name>.json); default: quick, or browser with --client browser',
+    ).choices(PROFILES),
   )
   .option(
     '--config <file>',
@@ -42,7 +44,7 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
   .addOption(
     new Option(
       '--client <kind>',
-      'who measures: lean (the least work that measures) or library (what an app would use)',
+      'who measures: lean (the least work that measures), library (what an app would use) or browser (pages in headless Chromium; default profile then: browser)',
     )
       .choices(CLIENT_KINDS)
       .default(DEFAULT_CLIENT),
@@ -51,12 +53,13 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
     'after',
     `
 Profiles: quick (default, ~1 min here: the four transports at 1,000 clients), ci (~1.5 min, small and stable),
+browser (the default with --client browser, ~2 min: the four transports at 10 pages),
 full (~25 min: sweeps of clients, rate, payload, poll interval, capacity with and without a CPU quota, generator cost, baselines).
 Exit codes: 0 done, 1 a transport failed, 2 bad flag or config, 130 interrupted (what was measured is kept).`,
   )
 
 interface Flags {
-  profile: Profile
+  profile?: Profile
   config?: string
   transports?: string
   scenario?: string
@@ -81,17 +84,25 @@ function parseTransports(list: string | undefined): Transport[] | undefined {
 
 async function main(): Promise<void> {
   const f = parseArgs(cmd).opts<Flags>()
+  // pages cost a browser each: their own profile is sized for them
+  const profileName: Profile = f.profile ?? (f.client === 'browser' ? 'browser' : 'quick')
   const transports = parseTransports(f.transports)
   const seed = f.seed === undefined ? undefined : checkNumber('--seed', f.seed, PARAM_RANGES.seed)
-  const source = f.config ?? profilePath(f.profile)
+  const source = f.config ?? profilePath(profileName)
   const config = loadConfig(source, f.config ? '--config' : '--profile')
-  const plan = planScenarios(config, f.config ?? `profile ${f.profile}`, {
+  const plan = planScenarios(config, f.config ?? `profile ${profileName}`, {
     transports,
     scenario: f.scenario,
     seed,
   })
+  if (f.client === 'browser') {
+    for (const sc of plan) {
+      checkBrowserRun(sc.params.clients, `scenario ${sc.name}: clients`)
+      if (sc.capacity) checkBrowserRun(sc.capacity.clients, `scenario ${sc.name}: capacity.clients`)
+    }
+  }
   // a config file's run is named after the file: results/<name>-<stamp>.json
-  const profile = f.config ? basename(f.config, extname(f.config)).replace(/[^\w.-]+/g, '-') : f.profile
+  const profile = f.config ? basename(f.config, extname(f.config)).replace(/[^\w.-]+/g, '-') : profileName
   process.exit(
     await runProfile({
       plan,

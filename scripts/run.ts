@@ -19,6 +19,7 @@ import {
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS } from '../lib/workloads.ts'
 import { stopAll } from '../load/children.ts'
+import { BROWSER_MAX_CLIENTS, checkBrowserRun } from '../load/chromium.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import {
   CLIENT_KINDS,
@@ -46,7 +47,7 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
   .addOption(
     new Option(
       '--client <kind>',
-      'who measures: lean (raw sockets and byte scans, the least work that measures) or library (ws, undici, eventsource-parser: what an app would use)',
+      `who measures: lean (raw sockets and byte scans, the least work that measures), library (ws, undici, eventsource-parser: what an app would use) or browser (pages in headless Chromium, at most ${BROWSER_MAX_CLIENTS} clients)`,
     )
       .choices(CLIENT_KINDS)
       .default(DEFAULT_CLIENT),
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
   const f = parseArgs(cmd).opts<Flags>()
   const names = Object.fromEntries(Object.keys(d).map((k) => [k, flagName(k)]))
   const params = resolveParams(f, names)
+  if (f.client === 'browser') checkBrowserRun(params.clients, '--clients')
   const ramp = {
     batch: checkNumber('--ramp-batch', f.rampBatch, RAMP_RANGES.batch),
     pauseMs: checkNumber('--ramp-pause-ms', f.rampPauseMs, RAMP_RANGES.pauseMs),

@@ -20,6 +20,7 @@ import { PbOptionError } from '../../lib/errors.ts'
 import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { ParamsSchema } from '../../lib/results-schema.ts'
 import { transportNames } from '../../lib/transports.ts'
+import { BROWSER_MAX_CLIENTS } from '../../load/chromium.ts'
 
 /** Every planned scenario fits the results contract and has something to run. */
 function assertRunnable(plan: PlannedScenario[], source: string): void {
@@ -46,7 +47,7 @@ function optionError(fn: () => unknown): PbOptionError {
 }
 
 test('every shipped profile loads, validates and plans runnable scenarios', () => {
-  assert.deepEqual([...PROFILES], ['quick', 'ci', 'full'])
+  assert.deepEqual([...PROFILES], ['quick', 'ci', 'full', 'browser'])
   for (const p of PROFILES) {
     const config = loadConfig(profilePath(p), '--profile')
     assert.ok(config.description, `${p}: has a description`)
@@ -69,6 +70,18 @@ test('quick and ci: one scenario of the four transports with the poll endpoint c
   const [ci] = planScenarios(loadConfig(profilePath('ci')), 'ci')
   assert.equal(ci?.params.clients, 100)
   assert.deepEqual(ci?.capacity?.transports, ['long-poll', 'sse', 'websocket'])
+})
+
+test('browser: the four transports at a load pages of one Chromium hold, no capacity search', () => {
+  const plan = planScenarios(loadConfig(profilePath('browser')), 'browser')
+  assert.equal(plan.length, 1)
+  const [s] = plan
+  assert.ok(s)
+  assert.equal(s.name, 'ticker')
+  assert.deepEqual(s.transports, transportNames())
+  assert.ok(s.params.clients <= BROWSER_MAX_CLIENTS)
+  assert.equal(s.capacity, undefined)
+  assert.equal(s.autocannon, undefined)
 })
 
 test("full: each scenario's list-valued params expand into one scenario per combination, in order", () => {

@@ -50,6 +50,7 @@ const report = (o: Partial<GeneratorReport> = {}): GeneratorReport => ({
   corrupt: 0,
   lastError: undefined,
   clientBytes: { read: 132_000, written: 0 },
+  processes: 1,
   cpuUserUs: 50_000,
   cpuSystemUs: 50_000,
   windowMs: 10_000,
