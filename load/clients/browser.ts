@@ -4,7 +4,7 @@
  * would otherwise be shared by every page). The page is the one the server serves at `/`
  * (servers/page/page.js) with `?bench`: it opens the transport with the browser's API and measures on
  * the page's clock, `performance.timeOrigin + performance.now()`, which is the suite's clock on one host.
- * Every 250 ms it hands its records over the `pbReport` binding; they are accounted here as a Node
+ * Every second it hands its records over the `pbReport` binding; they are accounted here as a Node
  * client accounts its own.
  */
 import type { Page } from 'playwright-core'
@@ -37,7 +37,7 @@ function skewAtWallClockEdge(edges: number): number {
   return best
 }
 
-/** What the page hands over every 250 ms (servers/page/page.js). */
+/** What the page hands over every second (servers/page/page.js). */
 export interface PageBatch {
   /** seq, ts, receivedMs per update, flat */
   updates: number[]
