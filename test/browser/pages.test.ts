@@ -211,7 +211,7 @@ for (const transport of TRANSPORTS) {
   })
 }
 
-test('one browser holds six SSE streams per host (HTTP/1.1); a host name per page, as --client browser uses, holds them all', async (t) => {
+test('one browser holds six SSE streams per host (HTTP/1.1), a host name per page holds them all, and WebSockets are not limited so', async (t) => {
   const browser = await chromiumFor(t, [`--host-resolver-rules=MAP *.${PAGE_DOMAIN} 127.0.0.1`])
   if (!browser) return
   const s = await startServer({ transport: 'sse', ...PARAMS })
@@ -237,6 +237,14 @@ test('one browser holds six SSE streams per host (HTTP/1.1); a host name per pag
   for (let i = 0; i < PAGES; i++) await (await ownHosts.newPage()).goto(`${pageOrigin(base, i)}/?bench`)
   await waitFor(() => s.stats.streams === PAGES, `${PAGES} streams`, 10_000)
   await ownHosts.close()
+
+  // WebSocket connections are not in that pool: 8 tabs of one host all open theirs
+  const ws = await startServer({ transport: 'websocket', ...PARAMS })
+  t.after(() => ws.close())
+  const wsTabs = await browser.newContext()
+  for (let i = 0; i < PAGES; i++) await (await wsTabs.newPage()).goto(`${ws.url}/?bench`)
+  await waitFor(() => ws.stats.streams === PAGES, `${PAGES} WebSockets`, 10_000)
+  await wsTabs.close()
 })
 
 test('the close codes a page sees: 1001 when the server shuts down, 1006 when its upgrade is refused', async (t) => {
