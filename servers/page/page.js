@@ -114,6 +114,22 @@ async function pollOnce(since) {
   subscribed()
 }
 
+/** One poll; the first answer opens the page's connection, a failure is reported and waited out. */
+async function pollOrBackOff(since) {
+  try {
+    await pollOnce(since)
+  } catch (err) {
+    event('error', { message: String(err?.message ?? err) })
+    await new Promise((r) => setTimeout(r, RECONNECT_MS))
+    return false
+  }
+  if (state.opened === 0) {
+    state.opened = 1
+    event('open')
+  }
+  return true
+}
+
 const clients = {
   sse() {
     const es = new EventSource(withQuery({}))
@@ -157,19 +173,7 @@ const clients = {
     window.__pb.close = () => {
       closed = true
     }
-    while (!closed) {
-      try {
-        await pollOnce(state.lastSeq)
-        if (state.opened === 0) {
-          state.opened = 1
-          event('open')
-        }
-      } catch (err) {
-        event('error', { message: String(err?.message ?? err) })
-        await new Promise((r) => setTimeout(r, RECONNECT_MS))
-        if (!closed) event('reconnect')
-      }
-    }
+    while (!closed) if (!(await pollOrBackOff(state.lastSeq)) && !closed) event('reconnect')
   },
 
   'short-poll'() {
@@ -185,17 +189,7 @@ const clients = {
     const poll = async (scheduledMs) => {
       inFlight = true
       if (bench) lags.push(scheduledMs, now() - scheduledMs)
-      try {
-        await pollOnce(state.lastSeq)
-        if (state.opened === 0) {
-          state.opened = 1
-          event('open')
-        }
-      } catch (err) {
-        event('error', { message: String(err?.message ?? err) })
-        event('reconnect')
-        await new Promise((r) => setTimeout(r, RECONNECT_MS))
-      }
+      if (!(await pollOrBackOff(state.lastSeq))) event('reconnect')
       inFlight = false
       if (pendingAt !== undefined) {
         const at = pendingAt
@@ -217,15 +211,9 @@ const clients = {
     }
     // the first poll leaves at once (to learn where the stream is); the schedule starts at the phase
     inFlight = true
-    pollOnce(undefined)
-      .then(() => {
-        state.opened = 1
-        event('open')
-      })
-      .catch((err) => event('error', { message: String(err?.message ?? err) }))
-      .finally(() => {
-        inFlight = false
-      })
+    pollOrBackOff(undefined).then(() => {
+      inFlight = false
+    })
     arm()
     window.__pb.close = () => clearTimeout(timer)
   },

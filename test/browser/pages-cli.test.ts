@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { chromiumMissing } from '../../load/chromium.ts'
+import { skipWithoutChromium } from '../helpers/chromium.ts'
 import { ROOT, tempDir } from '../helpers/load-cli.ts'
 
 const pages = (args: string[], timeout = 60_000) =>
@@ -15,12 +15,7 @@ const pages = (args: string[], timeout = 60_000) =>
   })
 
 test('pages --screenshot: the four live pages in headless Chromium, a PNG written, then exit 0', (t) => {
-  const missing = chromiumMissing()
-  if (missing) {
-    if (process.env.CI) assert.fail(missing)
-    t.skip(missing)
-    return
-  }
+  if (skipWithoutChromium(t)) return
   const out = join(tempDir(t), 'pages.png')
   const r = pages(['--screenshot', out, '--screenshot-after-s', '2', '--tick-hz', '20'])
   assert.equal(r.status, 0, r.stderr)

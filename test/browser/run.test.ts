@@ -10,18 +10,14 @@ import { readResults } from '../../lib/results-io.ts'
 import { isCompleted } from '../../lib/results-schema.ts'
 import { transportNames } from '../../lib/transports.ts'
 import { BROWSER_MAX_CLIENTS, chromiumMissing } from '../../load/chromium.ts'
+import { skipWithoutChromium } from '../helpers/chromium.ts'
 import { runLoad, tempDir } from '../helpers/load-cli.ts'
 
 const CLIENTS = 3
 
 for (const transport of transportNames()) {
   test(`run --client browser: ${transport} measured by ${CLIENTS} pages, every update delivered`, async (t) => {
-    const missing = chromiumMissing()
-    if (missing) {
-      if (process.env.CI) assert.fail(missing)
-      t.skip(missing)
-      return
-    }
+    if (skipWithoutChromium(t)) return
     const out = join(tempDir(t), 'r.json')
     const ran = await runLoad(
       [
