@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:http'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
+import { PbOptionError } from '../lib/errors.ts'
 import { checkNumber, PARAM_RANGES } from '../lib/params.ts'
 import { transport, transportNames } from '../lib/transports.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
@@ -123,7 +124,10 @@ async function main(): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html)
   })
   await new Promise<void>((resolve, reject) => {
-    grid.once('error', reject)
+    grid.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new PbOptionError('--port', `port ${f.port} is in use`))
+      else reject(err)
+    })
     grid.listen(f.port, f.host, resolve)
   })
   const addr = grid.address()

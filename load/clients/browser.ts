@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core'
 import { PAGE_PATH } from '../../servers/page.ts'
 import { acquireBrowser, pageOrigin, releaseBrowser } from '../chromium.ts'
 import { recordMs } from '../latency.ts'
-import { BaseClient, type ClientContext } from './common.ts'
+import { BaseClient } from './common.ts'
 
 /** How long a page may take to load and open its transport. */
 const OPEN_TIMEOUT_MS = 30_000
@@ -55,13 +55,9 @@ export class BrowserClient extends BaseClient {
   private acquired = false
   /** close codes the page saw (WebSocket), for the report */
   readonly closeCodes: number[] = []
-  /** page clock minus the generator's, ms, with its uncertainty (half the round trip that read it) */
+  /** page clock minus the generator's, ms, with its uncertainty (readClockOffset) */
   clockOffset: { ms: number; uncertaintyMs: number } | undefined
   private onOpen: (() => void) | undefined
-
-  constructor(ctx: ClientContext, stream: number) {
-    super(ctx, stream)
-  }
 
   override get subscribed(): boolean {
     return this.isSubscribed
