@@ -52,7 +52,16 @@ export async function launchChromium(extraArgs: readonly string[] = []): Promise
   const missing = chromiumMissing()
   if (missing) throw new PbError('PB_ERR_CHROMIUM', missing)
   const { chromium } = await import('playwright-core')
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs] })
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    // signals are the run's to handle (load/children.ts): playwright's own handlers would close the
+    // browser and exit 130 beside the generator's. Chromium is in a process group of its own, so Ctrl-C
+    // does not reach it, and playwright still kills it when this process exits, however it exits
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  })
 }
 
 /**

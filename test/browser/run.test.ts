@@ -11,7 +11,8 @@ import { isCompleted } from '../../lib/results-schema.ts'
 import { transportNames } from '../../lib/transports.ts'
 import { BROWSER_MAX_CLIENTS, chromiumMissing } from '../../load/chromium.ts'
 import { skipWithoutChromium } from '../helpers/chromium.ts'
-import { runLoad, tempDir } from '../helpers/load-cli.ts'
+import { childrenOf, runLoad, startRun, stillRunning, tempDir } from '../helpers/load-cli.ts'
+import { waitFor, withTimeout } from '../helpers/wait.ts'
 
 const CLIENTS = 3
 
@@ -53,4 +54,32 @@ test('run --client browser refuses more pages than it can hold, naming --clients
   )
   assert.equal(ran.code, 2, ran.stderr)
   assert.match(ran.stderr, chromiumMissing() ? /--client/ : /--clients/)
+})
+
+test('Ctrl-C during a browser run: exit 130, what the pages measured is kept, no Chromium left behind', async (t) => {
+  if (skipWithoutChromium(t)) return
+  const out = join(tempDir(t), 'interrupted.json')
+  const run = startRun([
+    ...['--transport', 'websocket', '--client', 'browser', '--clients', String(CLIENTS)],
+    ...['--duration-s', '30', '--warmup-s', '0.5', '--max-warmup-s', '0', '--out', out],
+  ])
+  t.after(() => run.kill())
+  await run.waitForStderr(/websocket: measure \(30 s\)/, 90_000)
+  assert.ok(run.proc.pid)
+  const generator = childrenOf(run.proc.pid).find((c) => c.cmdline.includes('load/generator-process.ts'))
+  assert.ok(generator, 'a generator')
+  const chromium = childrenOf(generator.pid).filter((c) => c.cmdline.includes('chromium'))
+  assert.ok(chromium.length > 0, 'Chromium runs under the generator')
+  await new Promise((r) => setTimeout(r, 2000))
+  run.proc.kill('SIGINT')
+  const ran = await withTimeout(run.done, 'pushbench run to exit after SIGINT', 60_000)
+  assert.equal(ran.code, 130, ran.stderr)
+  // the pages' records of the cut window were handed over before the report: nothing is missing
+  const r = readResults(out).scenarios[0]?.results[0]
+  assert.ok(r && isCompleted(r) && r.state === 'partial', JSON.stringify(r))
+  assert.ok(r.updates.published > 0)
+  assert.equal(r.updates.expected, r.updates.published * CLIENTS)
+  assert.equal(r.updates.missed, 0)
+  for (const c of [generator, ...chromium])
+    await waitFor(() => !stillRunning(c), `${c.pid} ${c.cmdline.slice(0, 60)} to exit`, 10_000)
 })
