@@ -9,6 +9,7 @@ import { PbError } from '../lib/errors.ts'
 import { mulberry32 } from '../lib/random.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
 import { workload } from '../lib/workloads.ts'
+import { BROWSER_SETTLE } from './chromium.ts'
 import type { BrowserClient } from './clients/browser.ts'
 import { type ClientClass, type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
 import type { Window } from './delivery.ts'
@@ -30,9 +31,6 @@ interface Mark {
 const DRAIN_CHECK_MS = 20
 /** How often the ramp looks whether every client is subscribed. */
 const SUBSCRIBE_CHECK_MS = 20
-
-/** When Chromium is taken to be done starting its pages (untilBrowserSettles). */
-const BROWSER_SETTLE = { sliceMs: 1000, belowPercent: 50, maxMs: 30_000 } as const
 
 /** Pages opened at once: opening one costs Chromium tens of ms of the generator's core. */
 const BROWSER_RAMP_BATCH = 10

@@ -14,6 +14,7 @@ import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
+import { BROWSER_SETTLE } from './chromium.ts'
 import type { ClientKind, GeneratorMessage, RampOptions } from './generator-ipc.ts'
 import { hostBusyMs } from './host-cpu.ts'
 import { probeHostNsPerOp } from './host-probe.ts'
@@ -228,9 +229,9 @@ export class Session {
         nodeArgs: nodeArgsFrom('PB_GENERATOR_NODE_ARGS'),
       })
       // a page takes Chromium far longer to open than a Node client takes to connect
-      // (and Chromium takes up to 30 s to settle after: load/generator.ts)
+      // (and Chromium may take BROWSER_SETTLE.maxMs to settle after)
       const perClientMs = spec.client === 'browser' ? 2000 : 20
-      const settleMs = spec.client === 'browser' ? 30_000 : 0
+      const settleMs = spec.client === 'browser' ? BROWSER_SETTLE.maxMs : 0
       const connected = onMessage(gen, 'connected', 30_000 + settleMs + p.clients * perClientMs, (m) => {
         if (m.type === 'progress')
           phase('connect', `${m.connected}/${m.total} clients${m.note ? `, ${m.note}` : ''}`)
