@@ -15,9 +15,11 @@ import {
   PARAM_RANGES,
   resolveParams,
   type ScenarioParams,
+  serverIntervalArgs,
 } from '../lib/params.ts'
 import { describeIssues } from '../lib/results-io.ts'
 import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
+import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 
 export const PROFILES = ['quick', 'ci', 'full', 'browser'] as const
@@ -37,6 +39,7 @@ const ParamsInput = v.strictObject({
   maxWarmupS: v.optional(numOrList),
   seed: v.optional(numOrList),
   symbols: v.optional(numOrList),
+  rttMs: v.optional(numOrList),
   writePolicy: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.minLength(1))])),
 })
 
@@ -76,6 +79,30 @@ const ScenarioInput = v.strictObject({
   ),
   /** run the bare baseline servers too (same params), to hold pushbench's servers against them */
   baseline: v.optional(v.boolean()),
+  /** what the server publishes (lib/workloads.ts); default `ticker` */
+  workload: v.optional(v.string()),
+  /** what the server sends a held connection with nothing to say, ms (servers/options.ts defaults otherwise) */
+  server: v.optional(
+    v.strictObject({
+      heartbeatMs: v.optional(v.number()),
+      pingIntervalMs: v.optional(v.number()),
+      longPollTimeoutMs: v.optional(v.number()),
+    }),
+  ),
+  /** every run of the scenario over TLS (https, wss), a certificate made per run */
+  tls: v.optional(v.boolean()),
+  /**
+   * instead of steady-state runs: each transport's connection lifecycle (load/lifecycle-probe.ts),
+   * `connections` one after another; short polling also `pollsPerConnection` polls with and without
+   * keep-alive; `wire`: between two network namespaces where the machine allows it (link bytes)
+   */
+  lifecycle: v.optional(
+    v.strictObject({
+      connections: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)),
+      pollsPerConnection: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+      wire: v.optional(v.boolean()),
+    }),
+  ),
 })
 
 export const ConfigSchema = v.strictObject({
@@ -111,6 +138,17 @@ export interface PlannedScenario {
   capacity: CapacityPlan | undefined
   autocannon: { connections: number; durationS: number } | undefined
   baseline: boolean
+  workload: Workload
+  /** server flags that set the scenario's `server` intervals (checked) */
+  serverArgs: string[]
+  tls: boolean
+  lifecycle: LifecyclePlan | undefined
+}
+
+export interface LifecyclePlan {
+  connections: number
+  pollsPerConnection: number
+  wire: boolean
 }
 
 export interface Overrides {
@@ -209,6 +247,16 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
           : undefined,
         autocannon,
         baseline: s.baseline === true,
+        workload: checkChoice(`${at}.workload`, s.workload ?? DEFAULT_WORKLOAD, WORKLOADS),
+        serverArgs: serverIntervalArgs(s.server ?? {}, (key) => `${at}.server.${key}`),
+        tls: s.tls === true,
+        lifecycle: s.lifecycle
+          ? {
+              connections: s.lifecycle.connections,
+              pollsPerConnection: s.lifecycle.pollsPerConnection ?? 10,
+              wire: s.lifecycle.wire === true,
+            }
+          : undefined,
       })
     }
   })
@@ -241,6 +289,13 @@ export function connectSeconds(clients: number, client?: ClientKind): number {
 /** Seconds a scenario is planned to take, for the progress estimate (connect and stop included). */
 export function plannedSeconds(s: PlannedScenario, client?: ClientKind): number {
   const p = s.params
+  if (s.lifecycle) {
+    // a server start, then connections one after another: a few ms each on loopback, plus ~3 RTT
+    const l = s.lifecycle
+    return (
+      s.transports.length * (3 + (l.connections + 2 * l.pollsPerConnection) * (0.05 + (3 * p.rttMs) / 1000))
+    )
+  }
   const overhead = 2 + connectSeconds(s.params.clients, client)
   const drainS = (t: Transport) => (transport(t).kind === 'poll' ? (2 * p.pollIntervalMs + 500) / 1000 : 1)
   const servers = s.baseline ? 2 : 1

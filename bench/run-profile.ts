@@ -30,6 +30,8 @@ export interface ProfileRun {
   pin: boolean
   /** which client measures */
   client: ClientKind
+  /** every run over TLS (https, wss) */
+  tls?: boolean | undefined
   charts: boolean
   report: boolean
 }
@@ -47,9 +49,10 @@ export async function runProfile(o: ProfileRun): Promise<number> {
 
   const tasks: Task[] = []
   for (const s of plan) {
-    const entry: Scenario = { name: s.name, params: s.params, results: [] }
+    // named apart from the plain run of the same scenario, so that compare never holds one against the other
+    const entry: Scenario = { name: o.tls ? `${s.name} over TLS` : s.name, params: s.params, results: [] }
     file.scenarios.push(entry)
-    tasks.push(...tasksOf(s, entry, { pin: o.pin, client: o.client }))
+    tasks.push(...tasksOf(s, entry, { pin: o.pin, client: o.client, tls: o.tls }))
   }
   const totalS = plan.reduce((n, s) => n + plannedSeconds(s, o.client), 0)
   process.stderr.write(

@@ -4,13 +4,15 @@
  * of the results file; bench/run-profile.ts runs them in order.
  */
 import { PbError } from '../lib/errors.ts'
+import { wireUnsupported } from '../lib/netns.ts'
 import type { RunResult, Scenario } from '../lib/results-schema.ts'
 import { type Transport, transport as transportEntry, transportsOfKind } from '../lib/transports.ts'
 import { runAutocannon } from '../load/autocannon.ts'
 import { searchCapacity } from '../load/capacity.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
+import { runLifecycleProbe } from '../load/lifecycle-run.ts'
 import { runOne } from '../load/session.ts'
-import { connectSeconds, type PlannedScenario } from './config.ts'
+import { connectSeconds, type LifecyclePlan, type PlannedScenario } from './config.ts'
 
 export interface Task {
   label: string
@@ -23,6 +25,53 @@ export interface Task {
   ) => Promise<void>
 }
 
+/**
+ * A lifecycle scenario's tasks: per transport, connections taken one after another from connect to first
+ * update to close (load/lifecycle-run.ts), into the scenario's `lifecycle` rows. Wire mode where the
+ * machine allows it; elsewhere one line says why, and the rows come without link figures.
+ */
+function lifecycleTasks(
+  s: PlannedScenario,
+  plan: LifecyclePlan,
+  entry: Scenario,
+  o: { pin: boolean; tls: boolean },
+): Task[] {
+  let wireNoted = false
+  return s.transports.map((transport) => {
+    const label = `${s.name} · ${transport} lifecycle`
+    return {
+      label,
+      plannedS: 3 + (plan.connections + 2 * plan.pollsPerConnection) * (0.05 + (3 * s.params.rttMs) / 1000),
+      run: async (signal, phase, log) => {
+        const why = plan.wire ? wireUnsupported() : undefined
+        if (why && !wireNoted) {
+          wireNoted = true
+          log(
+            `${s.name}: no wire mode here (${why}): lifecycle rows without link bytes or the server's TIME_WAIT`,
+          )
+        }
+        const row = await runLifecycleProbe({
+          transport,
+          params: s.params,
+          connections: plan.connections,
+          pollsPerConnection: plan.pollsPerConnection,
+          tls: o.tls,
+          wire: plan.wire && !why ? {} : undefined,
+          pin: o.pin,
+          signal,
+          onPhase: phase,
+        })
+        entry.lifecycle ??= []
+        entry.lifecycle.push(row)
+        log(
+          `${label}: first update p50 ${row.firstUpdateMs.p50} ms (model ${row.model.firstUpdateMs} ms), ` +
+            `setup ${row.setup.clientToServer}/${row.setup.serverToClient} B`,
+        )
+      },
+    }
+  })
+}
+
 /** The runs of one planned scenario, each writing into its entry of the results file. */
 /** How every run of a profile is made. */
 export interface TaskOptions {
@@ -30,9 +79,12 @@ export interface TaskOptions {
   pin: boolean
   /** which client measures */
   client: ClientKind
+  /** every run over TLS (https, wss), a certificate made per run */
+  tls?: boolean | undefined
 }
 
-export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: TaskOptions): Task[] {
+export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls }: TaskOptions): Task[] {
+  if (s.lifecycle) return lifecycleTasks(s, s.lifecycle, entry, { pin, tls: tls || s.tls })
   const servers = s.baseline ? (['pushbench', 'baseline'] as const) : (['pushbench'] as const)
   const tasks: Task[] = []
   const runS = (t: Transport) =>
@@ -50,10 +102,27 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: Ta
         run: async (signal, phase, log) => {
           let r: RunResult
           try {
-            r = await runOne({ transport, params: s.params, server, pin, client, signal, onPhase: phase })
+            r = await runOne({
+              transport,
+              workload: s.workload,
+              params: s.params,
+              server,
+              pin,
+              client,
+              tls: tls || s.tls,
+              serverArgs: s.serverArgs,
+              signal,
+              onPhase: phase,
+            })
           } catch (err) {
             if (!(err instanceof PbError)) throw err
-            entry.results.push({ state: 'errored', transport, server, error: err.message })
+            entry.results.push({
+              state: 'errored',
+              transport,
+              server,
+              ...(tls || s.tls ? { tls: true } : {}),
+              error: err.message,
+            })
             throw err
           }
           entry.results.push(r)
@@ -79,6 +148,8 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: Ta
                 server,
                 pin,
                 client,
+                tls: tls || s.tls,
+                serverArgs: s.serverArgs,
                 serverCpu,
                 signal,
                 onPhase: phase,
@@ -118,6 +189,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client }: Ta
             durationS: ac.durationS,
             server,
             pin,
+            tls,
           })
           if (server === 'baseline') entry.autocannonBaseline = r
           else entry.autocannon = r

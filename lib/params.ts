@@ -29,6 +29,11 @@ export interface ScenarioParams {
   seed: number
   /** number of ticker symbols */
   symbols: number
+  /**
+   * round-trip time the generator emulates on every connection, ms (load/lean/delay-line.ts; lean clients
+   * only): writes leave RTT/2 late, reads arrive RTT/2 late, a new connection waits out its handshakes
+   */
+  rttMs: number
 }
 
 export const DEFAULT_PARAMS: Readonly<ScenarioParams> = Object.freeze({
@@ -43,6 +48,7 @@ export const DEFAULT_PARAMS: Readonly<ScenarioParams> = Object.freeze({
   writePolicy: 'per-tick',
   seed: 1,
   symbols: 50,
+  rttMs: 0,
 })
 
 interface NumberRange {
@@ -65,6 +71,7 @@ export const PARAM_RANGES: Readonly<Record<Exclude<keyof ScenarioParams, 'writeP
     maxWarmupS: { min: 0, max: 600, integer: false, unit: 's' },
     seed: { min: 0, max: 4_294_967_295, integer: true, unit: '' },
     symbols: { min: 1, max: 10_000, integer: true, unit: 'symbols' },
+    rttMs: { min: 0, max: 2_000, integer: false, unit: 'ms' },
   })
 
 /** Checks one numeric value against its range; `field` is the name the user wrote (flag or key). */
@@ -123,6 +130,26 @@ export const SERVER_RANGES = Object.freeze({
   maxClientMessageBytes: { min: 16, max: 1024 ** 2, integer: true, unit: 'bytes' },
   backlog: { min: 1, max: 65_535, integer: true, unit: '' },
 } satisfies Record<string, NumberRange>)
+
+/** What a server sends a held connection that has nothing to say: settable per run and per profile scenario. */
+export const INTERVAL_KEYS = ['heartbeatMs', 'pingIntervalMs', 'longPollTimeoutMs'] as const
+export type ServerIntervals = Partial<Record<(typeof INTERVAL_KEYS)[number], number>>
+
+/**
+ * Checks the intervals (naming each as `name(key)` in an error) and returns the server flags that set them:
+ * `--heartbeat-ms 5000` and so on, for the ones given.
+ */
+export function serverIntervalArgs(
+  i: Partial<Record<(typeof INTERVAL_KEYS)[number], unknown>>,
+  name: (key: string) => string = flagName,
+): string[] {
+  const args: string[] = []
+  for (const key of INTERVAL_KEYS) {
+    if (i[key] === undefined) continue
+    args.push(flagName(key), String(checkNumber(name(key), i[key], SERVER_RANGES[key])))
+  }
+  return args
+}
 
 /** How `pushbench run` connects its clients: so many per batch, a pause between batches. */
 export const RAMP_RANGES = Object.freeze({

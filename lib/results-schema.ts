@@ -33,6 +33,7 @@ export const ParamsSchema = v.object({
   writePolicy: v.picklist(WRITE_POLICIES),
   seed: v.optional(count),
   symbols: v.optional(count),
+  rttMs: v.optional(nonNeg),
 })
 
 /** Latency of delivered updates in ms (receive instant minus publish `ts`, same clock), from an HDR histogram at 1 us. */
@@ -59,6 +60,36 @@ export const OTHER_CPU_LIMIT_PERCENT = 15
 
 /** Below this share of the updates offered (updates.publishedRatio), the server did not keep its tick rate. */
 export const MIN_PUBLISHED_RATIO = 0.99
+
+/**
+ * The freshness model's figures for the run's params (load/model/freshness.ts): what the round-trip time
+ * adds to the mean latency (short polling: with its interval's wait), and the round trips, and ms, from a
+ * new connection's first packet to its first update.
+ */
+export const LatencyModelSchema = v.object({
+  rttMs: nonNeg,
+  addedMeanMs: nonNeg,
+  setupRoundTrips: count,
+  setupMs: nonNeg,
+})
+export type LatencyModel = v.InferOutput<typeof LatencyModelSchema>
+
+/**
+ * What a held connection costs with nothing published (the `idle` workload): bytes both ways and server
+ * CPU per connection per minute, with the intervals that set them (SSE heartbeat, WebSocket ping, long-poll
+ * hold, short-poll interval).
+ */
+export const IdleSchema = v.object({
+  bytesPerConnectionPerMinute: nonNeg,
+  clientToServerPerConnectionPerMinute: nonNeg,
+  serverToClientPerConnectionPerMinute: nonNeg,
+  serverCpuMsPerConnectionPerMinute: nonNeg,
+  heartbeatMs: v.optional(nonNeg),
+  pingIntervalMs: v.optional(nonNeg),
+  longPollTimeoutMs: v.optional(nonNeg),
+  pollIntervalMs: nonNeg,
+})
+export type IdleCost = v.InferOutput<typeof IdleSchema>
 
 export const UpdatesSchema = v.object({
   /** updates whose publish instant fell in the window */
@@ -88,8 +119,18 @@ export const BytesSchema = v.object({
   serverToClientPerDeliveredUpdate: v.optional(nonNeg),
   /** the generator's own socket bytes over the same window: an independent tally of the server's counters */
   clientTally: v.optional(v.object({ read: count, written: count })),
-  /** link-level bytes (wire mode, veth counters), when measured */
-  link: v.optional(v.object({ clientToServer: count, serverToClient: count, packets: count })),
+  /**
+   * wire mode (`--wire`): the veth's interface counters over the window, each way: bytes (TCP payload plus
+   * 66 B of Ethernet, IP and TCP headers per packet, ACKs and handshakes included) and packets
+   */
+  link: v.optional(
+    v.object({
+      clientToServer: count,
+      serverToClient: count,
+      packetsClientToServer: count,
+      packetsServerToClient: count,
+    }),
+  ),
 })
 
 export const ServerCpuSchema = v.object({
@@ -161,7 +202,15 @@ export const CompletedResultSchema = v.object({
   client: v.optional(ClientKindSchema),
   /** which server ran: the suite's own, or the bare baseline it is held against */
   server: v.optional(v.picklist(['pushbench', 'baseline'])),
+  /** wire mode (`--wire`): server and generator in two namespaces joined by a veth pair; `linkMbit`: its tbf cap */
+  wire: v.optional(v.object({ linkMbit: v.optional(nonNeg) })),
+  /** `--tls`: https and wss with a self-signed certificate (absent: plain http and ws); bytes then count TLS records */
+  tls: v.optional(v.boolean()),
   latencyMs: LatencySchema,
+  /** absent in files written before the model was carried */
+  latencyModel: v.optional(LatencyModelSchema),
+  /** the idle workload's figures */
+  idle: v.optional(IdleSchema),
   /** short polling: how late the poll schedule ran (coordinated omission), ms */
   scheduleLagMs: v.optional(LatencySchema),
   updates: UpdatesSchema,
@@ -185,6 +234,8 @@ export const CompletedResultSchema = v.object({
       reconnects: count,
       slowConsumerDisconnects: count,
       heldRequestsMax: v.optional(count),
+      /** wire mode: TCP sockets in TIME_WAIT in each namespace once the generator exited (server still up) */
+      timeWait: v.optional(v.object({ server: count, client: count })),
     }),
   ),
   /** delivered updates a second over the window, all clients */
@@ -206,6 +257,7 @@ export const ErroredResultSchema = v.object({
   workload: v.optional(WorkloadSchema),
   client: v.optional(ClientKindSchema),
   server: v.optional(v.picklist(['pushbench', 'baseline'])),
+  tls: v.optional(v.boolean()),
   error: v.string(),
 })
 
@@ -259,10 +311,14 @@ export const CapacitySchema = v.object({
   serverCpuCores: v.optional(nonNeg),
   /** the client kind that measured */
   client: v.optional(ClientKindSchema),
+  /** measured over TLS (`--tls`) */
+  tls: v.optional(v.boolean()),
 })
 
 export const AutocannonSchema = v.object({
   server: v.optional(v.picklist(['pushbench', 'baseline'])),
+  /** measured over TLS (`--tls`): https, autocannon trusting the run's certificate */
+  tls: v.optional(v.boolean()),
   path: v.string(),
   connections: count,
   durationS: nonNeg,
@@ -280,10 +336,85 @@ export const AutocannonSchema = v.object({
   hostProbeNsPerOp: v.optional(nonNeg),
 })
 
+const BytesPair = v.object({ clientToServer: nonNeg, serverToClient: nonNeg })
+const MsSummarySchema = v.object({
+  count: count,
+  p50: nonNeg,
+  p90: nonNeg,
+  max: nonNeg,
+  mean: nonNeg,
+  min: nonNeg,
+})
+const LinkSchema = v.object({
+  clientToServer: nonNeg,
+  serverToClient: nonNeg,
+  packetsClientToServer: nonNeg,
+  packetsServerToClient: nonNeg,
+})
+const TimeWaitSchema = v.object({ client: count, server: count })
+const FirstFin = v.picklist(['client', 'server', 'mixed'])
+
+/** Short polling's K polls on one keep-alive connection, or on K connections without keep-alive. */
+const PollModeSchema = v.object({
+  connections: count,
+  polls: count,
+  errors: count,
+  pollMs: MsSummarySchema,
+  connectPollMs: MsSummarySchema,
+  reusedPollMs: MsSummarySchema,
+  perPoll: BytesPair,
+  close: BytesPair,
+  totalMs: nonNeg,
+  total: BytesPair,
+  firstFin: FirstFin,
+  timeWait: TimeWaitSchema,
+  link: v.optional(LinkSchema),
+})
+
+/**
+ * One transport's connection lifecycle (load/lifecycle-probe.ts): connections taken one after another from
+ * connect to first update (resuming from a held seq) to close; bytes at the TCP payload level (TLS records
+ * included), means per completed connection.
+ */
+export const LifecycleRowSchema = v.object({
+  transport: TransportSchema,
+  tls: v.boolean(),
+  rttMs: nonNeg,
+  wire: v.optional(v.object({ linkMbit: v.optional(nonNeg) })),
+  model: v.object({
+    setupRoundTrips: count,
+    firstUpdateMs: nonNeg,
+    closeRoundTrips: count,
+    closeMs: nonNeg,
+  }),
+  connections: count,
+  completed: count,
+  errors: count,
+  firstUpdateMs: MsSummarySchema,
+  closeMs: MsSummarySchema,
+  setup: BytesPair,
+  setupUpdates: nonNeg,
+  setupOneUpdate: v.object({ clientToServer: nonNeg, serverToClient: nonNeg, connections: count }),
+  close: BytesPair,
+  closeNoUpdate: v.object({ clientToServer: nonNeg, serverToClient: nonNeg, connections: count }),
+  total: BytesPair,
+  firstFin: FirstFin,
+  timeWait: TimeWaitSchema,
+  /** wire mode: link bytes and packets per connection over its whole life */
+  link: v.optional(LinkSchema),
+  shortPoll: v.optional(v.object({ keepAlive: PollModeSchema, noKeepAlive: PollModeSchema })),
+  bytesAre: v.picklist(['tcp-payload']),
+  errorMessages: v.array(v.string()),
+  pollsPerConnection: count,
+})
+export type LifecycleRow = v.InferOutput<typeof LifecycleRowSchema>
+
 export const ScenarioSchema = v.object({
   name: v.string(),
   params: ParamsSchema,
   results: v.array(RunResultSchema),
+  /** the connection lifecycle, per transport (a scenario with `lifecycle` in its config) */
+  lifecycle: v.optional(v.array(LifecycleRowSchema)),
   capacity: v.optional(v.array(CapacitySchema)),
   autocannon: v.optional(AutocannonSchema),
   /** the same autocannon run against the bare baseline server */

@@ -30,6 +30,15 @@ const BUILTIN = {
       return (o) => new Ticker(o)
     },
   },
+  idle: {
+    label: 'idle (connections held, nothing published: heartbeats, pings and empty polls only)',
+    streams: () => 1,
+    streamOf: () => 0,
+    source: async () => {
+      const { Ticker } = await import('../servers/ticker.ts')
+      return (o) => new Ticker(o, true)
+    },
+  },
 } as const satisfies Record<string, WorkloadEntry>
 
 export type Workload = keyof typeof BUILTIN
@@ -37,6 +46,9 @@ export type Workload = keyof typeof BUILTIN
 export const WORKLOADS = Object.keys(BUILTIN) as Workload[]
 
 export const DEFAULT_WORKLOAD: Workload = 'ticker'
+
+/** A workload that publishes nothing: a run of it measures what held connections cost (DESIGN.md, idle cost). */
+export const publishesNothing = (name: string | undefined): boolean => name === 'idle'
 
 export function workload(name: string): WorkloadEntry {
   const entry = (BUILTIN as Record<string, WorkloadEntry>)[name]

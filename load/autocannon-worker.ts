@@ -12,6 +12,8 @@ interface WorkerInput {
   path: string
   connections: number
   durationS: number
+  /** https: the server's certificate (PEM); autocannon 9 does not verify it (rejectUnauthorized: false) */
+  ca?: string
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as WorkerInput
@@ -50,6 +52,8 @@ const r = await autocannon({
   connections: input.connections,
   duration: input.durationS,
   setupClient,
+  // an address is no server name (RFC 6066): SNI says localhost, which the run's certificate names
+  ...(input.ca === undefined ? {} : { tlsOptions: { ca: input.ca }, servername: 'localhost' }),
 } as autocannon.Options)
 const cpu = process.cpuUsage(cpu0)
 const ms = performance.now() - t0

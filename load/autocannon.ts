@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { AutocannonResult } from '../lib/results-schema.ts'
+import { makeTlsCert } from '../lib/tls-cert.ts'
 import { type Transport, transport, transportsOfKind } from '../lib/transports.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
@@ -23,6 +24,11 @@ export interface AutocannonSpec {
   durationS: number
   server?: 'pushbench' | 'baseline'
   pin?: boolean
+  /**
+   * https with a certificate made for the run (lib/tls-cert.ts). autocannon 9 connects with
+   * rejectUnauthorized: false whatever it is given, so it is handed the certificate but does not check it.
+   */
+  tls?: boolean | undefined
 }
 
 async function counters(server: ReturnType<typeof spawnNode>): Promise<CounterSnapshot> {
@@ -42,6 +48,9 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
   args.push('--updates-per-tick', String(p.updatesPerTick), '--payload-bytes', String(p.payloadBytes))
   if (spec.server === 'baseline') args.push('--server', 'baseline')
   const hostProbeNsPerOp = probeHostNsPerOp()
+  const cert = spec.tls ? await makeTlsCert() : undefined
+  if (cert) args.push('--tls-key', cert.keyPath, '--tls-cert', cert.certPath)
+  // (a spawn that throws leaves the certificate to lib/tls-cert.ts's exit handler)
   const server = spawnNode('scripts/serve.ts', args, { cpu: pin ? 0 : undefined, label: 'server' })
   try {
     const ready = await waitReady<ReadyLine>(server)
@@ -50,6 +59,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
       path: entry.path,
       connections: spec.connections,
       durationS: spec.durationS,
+      ca: cert?.certPem,
     })
     let s0: Promise<CounterSnapshot> | undefined
     const cmd = pin ? 'taskset' : process.execPath
@@ -85,6 +95,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
     const cpuMs = (s1.cpuUserUs - start.cpuUserUs + s1.cpuSystemUs - start.cpuSystemUs) / 1000
     return {
       server: spec.server ?? 'pushbench',
+      ...(cert ? { tls: true } : {}),
       path: entry.path,
       connections: spec.connections,
       durationS: spec.durationS,
@@ -101,5 +112,6 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
     }
   } finally {
     await server.stop()
+    cert?.remove()
   }
 }

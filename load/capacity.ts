@@ -180,6 +180,7 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
   return {
     transport: spec.transport,
     server: spec.server ?? 'pushbench',
+    ...(spec.tls ? { tls: true } : {}),
     limitedBy,
     // what one core of server CPU would push at the best step's cost per delivered update, per client
     ...(usPerUpdate > 0 ? { serverCeilingPerSecond: Math.round(1e6 / usPerUpdate / p.clients) } : {}),

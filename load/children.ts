@@ -34,6 +34,11 @@ export interface SpawnOptions {
   label: string
   /** node flags before the script (e.g. --cpu-prof) */
   nodeArgs?: string[]
+  /** network namespace to run in (wire mode, lib/netns.ts): `ip netns exec NS [taskset -c N] node ...`;
+   * ip and taskset both exec what follows, so the child's pid is node's and signals reach it directly */
+  netns?: string | undefined
+  /** variables added to the inherited environment */
+  env?: Record<string, string> | undefined
 }
 
 export interface Child {
@@ -57,9 +62,15 @@ export function spawnNode(script: string, args: string[], opts: SpawnOptions): C
   // plugin transports (PUSHBENCH_PLUGINS) load in every child, so all processes of a run share one registry
   const nodeArgs = [...(opts.nodeArgs ?? []), '--import', 'tsx', ...pluginNodeArgs(), script, ...args]
   const pin = opts.cpu !== undefined && canPin()
-  const cmd = pin ? 'taskset' : process.execPath
-  const argv = pin ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs] : nodeArgs
-  const proc = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true })
+  const command = [...(pin ? ['taskset', '-c', String(opts.cpu)] : []), process.execPath, ...nodeArgs]
+  if (opts.netns !== undefined) command.unshift('ip', 'netns', 'exec', opts.netns)
+  const [cmd = process.execPath, ...argv] = command
+  const proc = spawn(cmd, argv, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  })
   live.add(proc)
   let err = ''
   proc.stderr?.setEncoding('utf8')

@@ -20,6 +20,8 @@ export type GeneratorRequest =
       /** lean clients parse every Nth update in full */
       verifyEvery: number
       base: string
+      /** TLS (`base` is https): the server's self-signed certificate (PEM), the one the clients trust */
+      ca?: string | undefined
       params: ScenarioParams
       ramp: RampOptions
       clients: number

@@ -8,7 +8,7 @@ import { nowMs } from '../lib/clock.ts'
 import { PbError } from '../lib/errors.ts'
 import { mulberry32 } from '../lib/random.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
-import { workload } from '../lib/workloads.ts'
+import { publishesNothing, workload } from '../lib/workloads.ts'
 import { BROWSER_SETTLE } from './chromium.ts'
 import type { BrowserClient } from './clients/browser.ts'
 import { type ClientClass, type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
@@ -110,6 +110,7 @@ export class Generator {
       sockets: this.sockets,
       pollPhase: stratifiedPhases(m.clients, mulberry32(m.params.seed ^ 0x9e3779b9)),
       verifyEvery: m.verifyEvery,
+      ca: m.ca,
     }
     const { clients, unconnected } = this
     const t0 = nowMs()
@@ -131,7 +132,9 @@ export class Generator {
       if (m.ramp.pauseMs > 0 && i + batchSize < m.clients)
         await new Promise((r) => setTimeout(r, m.ramp.pauseMs))
     }
-    lastError = (await this.untilSubscribed(subscribeBoundMs(m.params.tickHz))) ?? lastError
+    // a poll of the idle workload is answered only when its hold times out: nothing is waited for
+    if (!publishesNothing(m.workload))
+      lastError = (await this.untilSubscribed(subscribeBoundMs(m.params.tickHz))) ?? lastError
     if (this.kind === 'browser') await this.untilBrowserSettles()
     const failed = unconnected.size
     const subscribers = new Array<number>(streams).fill(0)

@@ -6,11 +6,13 @@
 import { nowMs } from '../lib/clock.ts'
 import { type CpuCap, createCpuCap } from '../lib/cpu-cap.ts'
 import { PbError } from '../lib/errors.ts'
+import { createWire, linkDelta, WIRE_DEV_ENV, type Wire } from '../lib/netns.ts'
 import { flagName, type ScenarioParams } from '../lib/params.ts'
 import { cpuDelta, readCpuTimes } from '../lib/proc-stat.ts'
 import type { CompletedResult } from '../lib/results-schema.ts'
+import { checkTlsClient, makeTlsCert, namesFor, type TlsCert } from '../lib/tls-cert.ts'
 import { type Transport, transport as transportEntry } from '../lib/transports.ts'
-import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
+import { DEFAULT_WORKLOAD, publishesNothing } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
@@ -36,6 +38,18 @@ export interface RunSpec {
   server?: 'pushbench' | 'baseline'
   /** server bind address; the load goes only there */
   host?: string
+  /**
+   * wire mode (lib/netns.ts): server and generator in two network namespaces joined by a veth pair the run
+   * makes and removes; the server binds the pair's server address (not `host`) and the result carries
+   * bytes.link and connections.timeWait. `linkMbit` caps the link with tc tbf on both ends.
+   */
+  wire?: { linkMbit?: number | undefined } | undefined
+  /**
+   * TLS (`--tls`): the server serves https and wss with a self-signed certificate made for the run
+   * (lib/tls-cert.ts, naming the address the clients reach) and removed when the session closes; the
+   * clients trust that certificate alone. Not with browser clients.
+   */
+  tls?: boolean | undefined
   /** pin server and generator to different cores (when taskset and 2 cores exist) */
   pin?: boolean
   ramp?: RampOptions
@@ -73,11 +87,11 @@ export function drainMs(p: ScenarioParams, transport: Transport): number {
  * PB_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof' profiles the server of every run, and
  * PB_GENERATOR_NODE_ARGS the generator.
  */
-function nodeArgsFrom(name: 'PB_SERVER_NODE_ARGS' | 'PB_GENERATOR_NODE_ARGS'): string[] {
+export function nodeArgsFrom(name: 'PB_SERVER_NODE_ARGS' | 'PB_GENERATOR_NODE_ARGS'): string[] {
   return (process.env[name] ?? '').split(/\s+/).filter(Boolean)
 }
 
-function serverArgs(spec: RunSpec): string[] {
+export function serverArgs(spec: RunSpec, cert?: TlsCert): string[] {
   const p = spec.params
   const args = ['--transport', spec.transport, '--host', spec.host ?? '127.0.0.1', '--port', '0']
   for (const key of ['seed', 'symbols', 'tickHz', 'updatesPerTick', 'payloadBytes', 'writePolicy'] as const) {
@@ -85,6 +99,7 @@ function serverArgs(spec: RunSpec): string[] {
   }
   if (spec.workload !== undefined) args.push('--workload', spec.workload)
   if (spec.server === 'baseline') args.push('--server', 'baseline')
+  if (cert) args.push('--tls-key', cert.keyPath, '--tls-cert', cert.certPath)
   return [...args, ...(spec.serverArgs ?? [])]
 }
 
@@ -198,6 +213,10 @@ export class Session {
     readonly cap: CpuCap | undefined,
     /** the server's RSS idle and at the end of the connect ramp (both after a full GC) */
     readonly memory: ServerMemory | undefined,
+    /** wire mode: the namespaces and veth pair the server and the generator run in */
+    readonly wire?: Wire | undefined,
+    /** TLS: the run's certificate (removed in close) */
+    readonly cert?: TlsCert | undefined,
   ) {}
 
   static async open(spec: RunSpec): Promise<Session> {
@@ -207,24 +226,38 @@ export class Session {
     let server: Child | undefined
     let gen: Child | undefined
     let cap: CpuCap | undefined
+    let wire: Wire | undefined
+    let cert: TlsCert | undefined
+    checkTlsClient(spec.tls, spec.client ?? DEFAULT_CLIENT)
     // before any child exists: how fast the host is, with nothing of ours running
     const hostProbeNsPerOp = probeHostNsPerOp()
     try {
       phase('server')
       // made before anything starts, so that a machine without cgroups fails fast (exit 2)
       if (spec.serverCpu !== undefined) cap = await createCpuCap(spec.serverCpu, 'server')
-      server = spawnNode('scripts/serve.ts', serverArgs(spec), {
-        cpu: pin ? 0 : undefined,
-        label: 'server',
-        // --expose-gc: memory per connection is read after a full collection (servers/process.ts)
-        nodeArgs: ['--expose-gc', ...nodeArgsFrom('PB_SERVER_NODE_ARGS')],
-      })
+      if (spec.wire) wire = await createWire(spec.wire)
+      // TLS: a certificate naming the address the clients reach (lib/tls-cert.ts)
+      if (spec.tls) cert = await makeTlsCert(namesFor(wire ? wire.serverAddr : (spec.host ?? '127.0.0.1')))
+      server = spawnNode(
+        'scripts/serve.ts',
+        serverArgs(wire ? { ...spec, host: wire.serverAddr } : spec, cert),
+        {
+          cpu: pin ? 0 : undefined,
+          netns: wire?.serverNs,
+          // its counter snapshots then carry the veth's counters, taken with its socket counters
+          env: wire ? { [WIRE_DEV_ENV]: wire.serverDev } : undefined,
+          label: 'server',
+          // --expose-gc: memory per connection is read after a full collection (servers/process.ts)
+          nodeArgs: ['--expose-gc', ...nodeArgsFrom('PB_SERVER_NODE_ARGS')],
+        },
+      )
       const ready = await waitReady<ReadyLine>(server)
       if (spec.signal?.aborted) throw interrupted()
       const idle = await serverMemory(server)
       phase('connect', `${p.clients} clients`)
       gen = spawnNode('load/generator-process.ts', [], {
         cpu: pin ? 1 : undefined,
+        netns: wire?.clientNs,
         label: 'generator',
         nodeArgs: nodeArgsFrom('PB_GENERATOR_NODE_ARGS'),
       })
@@ -243,6 +276,7 @@ export class Session {
         client: spec.client ?? DEFAULT_CLIENT,
         verifyEvery: spec.verifyEvery ?? DEFAULT_VERIFY_EVERY,
         base: ready.url,
+        ca: cert?.certPem,
         params: p,
         ramp: spec.ramp ?? DEFAULT_RAMP,
         clients: p.clients,
@@ -272,10 +306,14 @@ export class Session {
         pin ? 0 : undefined,
         cap,
         memoryPerConnection(idle, ramp),
+        wire,
+        cert,
       )
     } catch (err) {
       await Promise.all([server?.stop(2000), gen?.stop(2000)])
       await cap?.remove()
+      await wire?.remove()
+      cert?.remove()
       throw err
     }
   }
@@ -339,7 +377,11 @@ export class Session {
     // the window starts a moment from now: both ends must learn its edges before it comes
     const startMs = warmup.fixed ? nowMs() + params.warmupS * 1000 : nowMs() + WINDOW_LEAD_MS
     const endMs = startMs + params.durationS * 1000
-    const drain = drainMs(params, spec.transport)
+    // nothing published: no update is on its way after the window, but the clients must stay until the
+    // server has taken its end edge (on the first tick at or after it), or their close frames land in it
+    const drain = publishesNothing(spec.workload)
+      ? Math.ceil(1000 / params.tickHz) + IDLE_DRAIN_MARGIN_MS
+      : drainMs(params, spec.transport)
     const result = onMessage(gen, 'result', endMs - nowMs() + drain + 60_000)
     result.catch(() => {})
     gen.proc.send({ type: 'window', startMs, endMs, drainMs: drain, last })
@@ -369,6 +411,11 @@ export class Session {
     const cores1 = readCpuTimes()
     phase('drain', `up to ${drain} ms`)
     const report = (await result).report
+    // wire mode: the server read its veth's counters in the same instant as its socket counters, so both
+    // windows end on the same tick; a read from here came 12 ms or more after the edge, by when the
+    // generator could already be closing its sockets (it reports once the first update past the end came)
+    const link = s0.link && s1.link ? linkDelta(s0.link, s1.link) : undefined
+    const timeWait = last && this.wire ? await this.timeWaitAfterClients() : undefined
     const pub = await server.request<ServerReply>({ type: 'published', fromMs: startMs, toMs: closedMs })
     if (pub.type !== 'published')
       throw new PbError('PB_ERR_SERVER', `server answered ${pub.type} to published`)
@@ -390,7 +437,21 @@ export class Session {
       hostBusyMs: host0 !== undefined && host1 !== undefined ? host1 - host0 : undefined,
       hostProbeNsPerOp: this.hostProbeNsPerOp,
       serverMemory: this.memory,
+      link,
+      timeWait,
     })
+  }
+
+  /**
+   * Wire mode, after the last window: the sockets in TIME_WAIT in each namespace once the generator has
+   * exited (every client socket closed) and the server still runs. Waits at most 3 s for the exit.
+   */
+  private async timeWaitAfterClients(): Promise<{ server: number; client: number } | undefined> {
+    if (!this.wire) return undefined
+    await Promise.race([this.gen.exited, sleepUntil(nowMs() + 3000)])
+    // the closing handshakes (FIN/ACK) of the last sockets cross the veth in well under this
+    await sleepUntil(nowMs() + 100)
+    return this.wire.timeWait()
   }
 
   async close(): Promise<void> {
@@ -399,7 +460,12 @@ export class Session {
       await Promise.all([this.gen.stop(3000), this.server.stop(5000)])
     } finally {
       // the group goes once the server has left it (lib/cpu-cap.ts moves a straggler out first)
-      await this.cap?.remove()
+      try {
+        await this.cap?.remove()
+      } finally {
+        this.cert?.remove()
+        await this.wire?.remove()
+      }
     }
   }
 }
@@ -408,6 +474,9 @@ export class Session {
 const WARMUP_SLICE_MS = 1000
 /** Two slices whose server CPU per update differ by at most this share are steady. */
 const STEADY_TOLERANCE = 0.1
+/** The idle workload's clients stay this long past the server's end edge (a tick period after the window). */
+const IDLE_DRAIN_MARGIN_MS = 100
+
 /** How far ahead of now a window starts after an adaptive warm-up. */
 const WINDOW_LEAD_MS = 300
 

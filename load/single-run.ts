@@ -27,8 +27,14 @@ export interface SingleRunOptions {
   pin: boolean
   ramp: RampOptions
   perMessageDeflate: boolean
+  /** more server flags (checked already): the idle intervals, lib/params.ts serverIntervalArgs */
+  serverArgs?: string[] | undefined
   /** server CPU quota, cores (checked already) */
   serverCpu?: number | undefined
+  /** wire mode (`--wire`, `--link-mbit`; checked already): two namespaces and a veth pair, lib/netns.ts */
+  wire?: { linkMbit?: number | undefined } | undefined
+  /** `--tls`: https and wss with a certificate made for the run (checked already: not with browser clients) */
+  tls?: boolean | undefined
   /** no progress on stderr */
   quiet: boolean
 }
@@ -59,16 +65,24 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
       server: o.server,
       pin: o.pin,
       ramp: o.ramp,
-      serverArgs: o.perMessageDeflate ? ['--per-message-deflate'] : [],
+      serverArgs: [...(o.perMessageDeflate ? ['--per-message-deflate'] : []), ...(o.serverArgs ?? [])],
       serverCpu: o.serverCpu,
+      wire: o.wire,
+      tls: o.tls,
       signal,
       onPhase: (phase, detail) => log(`${transport}: ${phase}${detail ? ` (${detail})` : ''}`),
     })
   } catch (err) {
     if (!(err instanceof PbError)) throw err
-    result = { state: 'errored', transport, server: o.server, error: err.message }
+    result = {
+      state: 'errored',
+      transport,
+      server: o.server,
+      ...(o.tls ? { tls: true } : {}),
+      error: err.message,
+    }
   }
-  const name = `${transport} ${params.clients} clients ${params.tickHz * params.updatesPerTick}/s ${params.payloadBytes} B`
+  const name = `${transport} ${params.clients} clients ${params.tickHz * params.updatesPerTick}/s ${params.payloadBytes} B${o.tls ? ' over TLS' : ''}`
   file.scenarios.push({ name, params, results: [result] })
   file.finishedAt = new Date().toISOString()
   if (signal.aborted) file.partial = true
@@ -81,6 +95,12 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
       `${transport}: p50 ${l.p50} ms, p99 ${l.p99} ms, delivered ${result.updates.delivered}/${result.updates.expected}, ` +
         `${result.bytes.perDeliveredUpdate} B/update (model ${result.bytes.modelPerUpdate}), server CPU ${result.serverCpu.percentOfCore}%`,
     )
+    const link = result.bytes.link
+    if (link)
+      log(
+        `${transport}: link ${link.clientToServer} B in ${link.packetsClientToServer} packets client to server, ` +
+          `${link.serverToClient} B in ${link.packetsServerToClient} packets server to client`,
+      )
     for (const w of result.warnings ?? []) process.stderr.write(`warning: ${w}\n`)
   }
   process.stdout.write(`${out}\n`)

@@ -3,14 +3,22 @@
  * diffed over the window, what the generator reported, what the server published, and the byte model.
  * Pure: everything it needs comes in `Measured`, so it is tested without a run.
  */
+import type { LinkCounters } from '../lib/netns.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { CpuDelta } from '../lib/proc-stat.ts'
-import { type CompletedResult, MIN_PUBLISHED_RATIO, OTHER_CPU_LIMIT_PERCENT } from '../lib/results-schema.ts'
+import {
+  type CompletedResult,
+  type IdleCost,
+  type LatencyModel,
+  MIN_PUBLISHED_RATIO,
+  OTHER_CPU_LIMIT_PERCENT,
+} from '../lib/results-schema.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
-import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
+import { DEFAULT_WORKLOAD, publishesNothing } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine } from '../servers/ipc.ts'
 import type { GeneratorReport } from './generator-ipc.ts'
+import { setupRoundTrips } from './model/freshness.ts'
 import type { RunSpec, ServerMemory } from './session.ts'
 
 /** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
@@ -53,10 +61,57 @@ export interface Measured {
   hostProbeNsPerOp: number
   /** the server's RSS idle and at the end of the connect ramp, after a full GC (load/session.ts) */
   serverMemory?: ServerMemory | undefined
+  /** wire mode: the veth's bytes and packets each way over the window (lib/netns.ts) */
+  link?: LinkCounters | undefined
+  /** wire mode: sockets in TIME_WAIT in each namespace after the clients stopped */
+  timeWait?: { server: number; client: number } | undefined
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100
 const r3 = (n: number): number => Math.round(n * 1000) / 1000
+
+/**
+ * What the freshness model (load/model/freshness.ts) says the network adds for these params: to the mean
+ * latency, on top of the server's own processing, and to a new connection's way to its first update.
+ */
+export function latencyModel(spec: RunSpec, p: ScenarioParams): LatencyModel {
+  const entry = transportEntry(spec.transport)
+  const tls = spec.tls === true
+  return {
+    rttMs: p.rttMs,
+    addedMeanMs: r3(
+      entry.freshness({
+        ratePerS: p.tickHz,
+        pollIntervalMs: p.pollIntervalMs,
+        rttMs: p.rttMs,
+        periodic: true,
+      }),
+    ),
+    setupRoundTrips: setupRoundTrips(tls),
+    setupMs: r3(setupRoundTrips(tls) * p.rttMs),
+  }
+}
+
+/** Bytes and server CPU per held connection per minute, when nothing was published. */
+function idleCost(
+  p: ScenarioParams,
+  m: Measured,
+  c2s: number,
+  s2c: number,
+  cpuUs: number,
+  counterMs: number,
+): IdleCost {
+  const per = m.connected > 0 && counterMs > 0 ? 60_000 / counterMs / m.connected : 0
+  const i = m.ready.intervals
+  return {
+    bytesPerConnectionPerMinute: r2((c2s + s2c) * per),
+    clientToServerPerConnectionPerMinute: r2(c2s * per),
+    serverToClientPerConnectionPerMinute: r2(s2c * per),
+    serverCpuMsPerConnectionPerMinute: r3((cpuUs / 1000) * per),
+    ...(i ? i : {}),
+    pollIntervalMs: p.pollIntervalMs,
+  }
+}
 
 export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): CompletedResult {
   const { s0, s1, report: g } = m
@@ -128,9 +183,13 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   const seconds = m.windowMs / 1000
   // a server out of CPU runs its ticks late: it publishes less than offered and still delivers all it
   // published, and an update's ts is taken when its tick runs, so its latency does not show the lag
-  const offered = p.tickHz * p.updatesPerTick * seconds * m.published.length
-  const publishedRatio = Math.min(1, published / Math.max(1, offered - p.updatesPerTick * m.published.length))
-  if (publishedRatio < MIN_PUBLISHED_RATIO)
+  const idle = publishesNothing(spec.workload)
+  const offered = idle ? 0 : p.tickHz * p.updatesPerTick * seconds * m.published.length
+  // the idle workload owes nothing: all of nothing was published
+  const publishedRatio = idle
+    ? 1
+    : Math.min(1, published / Math.max(1, offered - p.updatesPerTick * m.published.length))
+  if (!idle && publishedRatio < MIN_PUBLISHED_RATIO)
     warnings.push(
       `the server published ${(publishedRatio * 100).toFixed(1)}% of the ${Math.round(offered)} updates offered in the window: it is out of CPU and ticks late, and the latency does not include that lag`,
     )
@@ -140,7 +199,11 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     workload: spec.workload ?? DEFAULT_WORKLOAD,
     client: g.client,
     server: spec.server ?? 'pushbench',
+    ...(spec.wire ? { wire: spec.wire.linkMbit === undefined ? {} : { linkMbit: spec.wire.linkMbit } } : {}),
+    ...(spec.tls ? { tls: true } : {}),
     latencyMs: g.latency,
+    latencyModel: latencyModel(spec, p),
+    ...(idle ? { idle: idleCost(p, m, c2s, s2c, userUs + systemUs, counterMs) } : {}),
     ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
     updates: {
       published,
@@ -163,6 +226,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       ...(g.client === 'browser'
         ? {}
         : { clientTally: { read: g.clientBytes.read, written: g.clientBytes.written } }),
+      ...(m.link ? { link: m.link } : {}),
     },
     serverCpu: {
       userMs: r3(userUs / 1000),
@@ -205,6 +269,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       reconnects: g.reconnects,
       slowConsumerDisconnects: s1.stats.slowConsumerDisconnects - s0.stats.slowConsumerDisconnects,
       heldRequestsMax: s1.stats.heldRequestsMax,
+      ...(m.timeWait ? { timeWait: m.timeWait } : {}),
     },
     deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,
     windowMs: r2(m.windowMs),

@@ -387,6 +387,8 @@ function predict(
     ratePerS: row.params.tickHz,
     pollIntervalMs: row.params.pollIntervalMs,
     rttMs: rowRttMs(row.params),
+    // the row's ticker published on a strict period
+    periodic: true,
   })
   const questionModelMs = entry.freshness({
     ratePerS: modelParams.tickHz,

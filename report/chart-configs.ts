@@ -76,6 +76,7 @@ const PARAM_AXIS: Record<keyof Params, string> = {
   writePolicy: 'write policy',
   seed: 'seed',
   symbols: 'symbols',
+  rttMs: 'round-trip time (ms)',
 }
 
 const SWEEPABLE: readonly (keyof Params)[] = [
@@ -86,6 +87,7 @@ const SWEEPABLE: readonly (keyof Params)[] = [
   'pollIntervalMs',
   'writePolicy',
   'symbols',
+  'rttMs',
 ]
 
 export interface Sweep {
@@ -625,7 +627,85 @@ export const CHART_METRICS: readonly MetricId[] = [
 
 /** One line per transport against the swept param, a chart per metric. */
 export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): ChartSpec[] {
-  return sweepDrafts(sw, idBase).map(withCaption)
+  const drafts = sweepDrafts(sw, idBase)
+  if (sw.param === 'rttMs') {
+    const f = freshnessDraft(sw, idBase)
+    if (f) drafts.unshift(f)
+  }
+  return drafts.map(withCaption)
+}
+
+/**
+ * Freshness against RTT: each transport's measured mean latency at each round-trip time (solid), beside
+ * what the model predicts from its loopback row (dashed): the mean at the sweep's smallest RTT plus what
+ * the model adds between that RTT and this one (load/model/freshness.ts, carried in `latencyModel`).
+ */
+function freshnessDraft(sw: Sweep, idBase: string): Draft | undefined {
+  const transports = [...new Set(sw.scenarios.flatMap((s) => s.results.map((r) => r.transport)))]
+  const first = sw.scenarios[0]
+  if (!first) return undefined
+  const datasets: ChartDataset<'line'>[] = []
+  const ys: (number | null)[] = []
+  for (const t of transports) {
+    const rows = sw.scenarios.map((s) => {
+      const r = s.results.find((x) => x.transport === t)
+      return { x: s.params.rttMs ?? 0, r: r && isCompleted(r) ? r : undefined }
+    })
+    const base = rows.find((p) => p.r?.latencyModel !== undefined)
+    if (!base?.r?.latencyModel) continue
+    const baseMean = base.r.latencyMs.mean
+    const baseAdded = base.r.latencyModel.addedMeanMs
+    const measured = rows.map((p) => ({ x: p.x, y: p.r ? p.r.latencyMs.mean : null }))
+    const model = rows.map((p) => ({
+      x: p.x,
+      y: p.r?.latencyModel ? baseMean + p.r.latencyModel.addedMeanMs - baseAdded : null,
+    }))
+    ys.push(...measured.map((p) => p.y), ...model.map((p) => p.y))
+    const color = transportColor(t)
+    datasets.push(
+      {
+        label: `${t} measured`,
+        data: measured as { x: number; y: number }[],
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: 2,
+        pointRadius: 4,
+        spanGaps: false,
+      },
+      {
+        label: `${t} model`,
+        data: model as { x: number; y: number }[],
+        borderColor: color,
+        backgroundColor: color,
+        borderDash: [6, 4],
+        borderWidth: 1.5,
+        pointRadius: 0,
+        spanGaps: false,
+      },
+    )
+  }
+  if (datasets.length === 0) return undefined
+  const fixed = describeParams(first.params, ['rttMs', 'durationS', 'warmupS', 'maxWarmupS'])
+  const title = 'Freshness against RTT: mean latency, measured and modelled (ms; lower is better)'
+  return {
+    id: `${idBase}-freshness`,
+    title,
+    sweep: sw.param,
+    config: lineConfig({
+      type: 'line',
+      data: { datasets },
+      options: {
+        ...baseOptions(title, [
+          `rttMs sweep: ${fixed}`,
+          'RTT emulated in the generator (delay line); dashed = loopback mean + what the model adds (load/model/freshness.ts)',
+        ]),
+        scales: {
+          x: { type: 'linear', title: { display: true, text: PARAM_AXIS.rttMs } },
+          y: { ...valueAxis('mean latency (ms)', ys), beginAtZero: true },
+        },
+      },
+    }),
+  }
 }
 
 function sweepDrafts(sw: Sweep, idBase: string): Draft[] {

@@ -1,5 +1,5 @@
 /** Number and text formatting shared by the terminal summary, the HTML report, the chart titles and compare. */
-import type { CompletedResult, Env, Params, RunResult } from '../lib/results-schema.ts'
+import type { CompletedResult, Env, Params, RunResult, Scenario } from '../lib/results-schema.ts'
 
 /** Three significant digits, grouped thousands from 1,000 up: 0.612, 8.41, 125, 10,000. */
 export function sig3(n: number): string {
@@ -73,7 +73,26 @@ export function describeParams(p: Params, omit: readonly (keyof Params)[] = []):
   if (has('pollIntervalMs')) parts.push(`poll every ${formatCount(p.pollIntervalMs)} ms`)
   if (has('durationS') && has('warmupS'))
     parts.push(`${sig3(p.durationS)} s window after ${sig3(p.warmupS)} s warm-up`)
+  if (has('rttMs') && (p.rttMs ?? 0) > 0) parts.push(`RTT ${sig3(p.rttMs ?? 0)} ms (emulated)`)
   return parts.join(' · ')
+}
+
+/** A lifecycle scenario's conditions: what its probe ran, not a window of clients. */
+export function describeLifecycle(s: Scenario): string | undefined {
+  const rows = s.lifecycle ?? []
+  const r = rows[0]
+  if (!r) return undefined
+  const p = s.params
+  return [
+    `${formatCount(r.connections)} connections per transport, one after another`,
+    `RTT ${sig3(r.rttMs)} ms (emulated)`,
+    r.tls ? 'TLS 1.3' : 'plain TCP',
+    r.link
+      ? `wire mode${r.wire?.linkMbit !== undefined ? ` at ${sig3(r.wire.linkMbit)} Mbit/s` : ''}`
+      : 'loopback',
+    `${sig3(p.tickHz)} ticks/s`,
+    `${formatCount(p.payloadBytes)} B payload`,
+  ].join(' · ')
 }
 
 /** The machine in one line. */

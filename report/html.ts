@@ -10,12 +10,15 @@ import { dirname, join } from 'node:path'
 import type { Params, ResultsFile, Scenario } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { type ChartSpec, chartPlan, type OmittedChart } from './chart-configs.ts'
-import { describeEnv, describeParams, formatBytes } from './format.ts'
+import { describeEnv, describeLifecycle, describeParams, formatBytes } from './format.ts'
 import {
   autocannonRuns,
   buildBaselineTable,
   buildCapacityTable,
+  buildIdleTable,
+  buildLifecycleTable,
   buildMicroTable,
+  buildPollModesTable,
   buildSummaryTable,
   describeAutocannon,
   type PlainTable,
@@ -168,10 +171,24 @@ function scenarioSection(
   const parts = [
     `<section class="scenario" id="scenario-${esc(s.name)}">`,
     `<h2>Scenario <code>${esc(s.name)}</code></h2>`,
-    `<p class="note">${esc(describeParams(s.params))}</p>`,
+    `<p class="note">${esc(describeLifecycle(s) ?? describeParams(s.params))}</p>`,
     `<details><summary>params</summary>${paramsList(s.params)}</details>`,
-    s.results.length > 0 ? summaryTable(buildSummaryTable(s)) : '<p>No transport results.</p>',
   ]
+  const idle = buildIdleTable(s)
+  const life = buildLifecycleTable(s)
+  const modes = buildPollModesTable(s)
+  if (life) {
+    parts.push(
+      '<h3>Connection lifecycle: connect to first update, and close (p50, model in brackets)</h3>',
+      plainTable(life, new Set(['first', 'setup', 'close', 'closeB', 'link', 'packets', 'tw'])),
+    )
+    if (modes) parts.push(plainTable(modes, new Set(['conns', 'poll', 'bytes', 'link', 'tw'])))
+  } else if (idle)
+    parts.push(
+      '<h3>Idle: what a held connection costs with nothing published</h3>',
+      plainTable(idle, new Set(['bytes', 'c2s', 's2c', 'cpu'])),
+    )
+  else parts.push(s.results.length > 0 ? summaryTable(buildSummaryTable(s)) : '<p>No transport results.</p>')
   const notErrored = warnings.filter((w) => w.kind !== 'errored')
   if (notErrored.length > 0)
     parts.push(

@@ -335,3 +335,155 @@ export function buildBaselineTable(s: Scenario): PlainTable | undefined {
     rows,
   }
 }
+
+/** The idle workload's table: what a held connection costs a minute with nothing published, per transport. */
+export function buildIdleTable(s: Scenario): PlainTable | undefined {
+  const rows = s.results.filter(isCompleted).filter((r) => r.idle !== undefined)
+  if (rows.length === 0) return undefined
+  const interval = (r: CompletedResult): string => {
+    const i = r.idle
+    if (!i) return '-'
+    const kind = r.transport
+    if (kind === 'sse' && i.heartbeatMs !== undefined)
+      return `heartbeat every ${sig3(i.heartbeatMs / 1000)} s`
+    if (kind === 'websocket' && i.pingIntervalMs !== undefined)
+      return `ping every ${sig3(i.pingIntervalMs / 1000)} s`
+    if (kind === 'long-poll' && i.longPollTimeoutMs !== undefined)
+      return `held ${sig3(i.longPollTimeoutMs / 1000)} s, then 204`
+    if (kind === 'short-poll') return `poll every ${sig3(i.pollIntervalMs / 1000)} s`
+    return '-'
+  }
+  return {
+    columns: [
+      { key: 'transport', header: 'transport', title: 'transport (server)' },
+      {
+        key: 'what',
+        header: 'what keeps it alive',
+        title: 'what the connection carries with nothing published',
+      },
+      {
+        key: 'bytes',
+        header: 'B/conn/min',
+        title: 'bytes both ways per held connection per minute (application level)',
+      },
+      { key: 'c2s', header: 'up', title: 'client to server, bytes per connection per minute' },
+      { key: 's2c', header: 'down', title: 'server to client, bytes per connection per minute' },
+      {
+        key: 'cpu',
+        header: 'CPU ms/conn/min',
+        title: 'server CPU (user + system) per held connection per minute',
+      },
+    ],
+    rows: rows.map((r) => {
+      const i = r.idle as NonNullable<CompletedResult['idle']>
+      return [
+        resultLabel(r),
+        interval(r),
+        formatCount(i.bytesPerConnectionPerMinute),
+        formatCount(i.clientToServerPerConnectionPerMinute),
+        formatCount(i.serverToClientPerConnectionPerMinute),
+        sig3(i.serverCpuMsPerConnectionPerMinute),
+      ]
+    }),
+  }
+}
+
+const pair = (b: { clientToServer: number; serverToClient: number }): string =>
+  `${formatCount(Math.round(b.clientToServer))} / ${formatCount(Math.round(b.serverToClient))}`
+
+/**
+ * A lifecycle scenario's table: per transport, connect to first update and close to 'close' (p50, with the
+ * model's figure), the bytes of each (one update in the setup), the link's bytes and packets per
+ * connection (wire mode), and where TIME_WAIT was left.
+ */
+export function buildLifecycleTable(s: Scenario): PlainTable | undefined {
+  const rows = s.lifecycle ?? []
+  if (rows.length === 0) return undefined
+  return {
+    columns: [
+      { key: 'transport', header: 'transport', title: 'transport, and TLS when on' },
+      {
+        key: 'first',
+        header: 'to 1st update',
+        title: 'connect start to the first update, p50 ms (model: setup round trips x RTT)',
+      },
+      {
+        key: 'setup',
+        header: 'setup B up / down',
+        title:
+          'bytes from connect to the first update, TCP payload (TLS records included), mean over setups that carried one update',
+      },
+      { key: 'close', header: 'close', title: "close start to the socket's close, p50 ms (model: one RTT)" },
+      {
+        key: 'closeB',
+        header: 'close B up / down',
+        title: 'bytes of the close (WebSocket close frames; HTTP: none, TCP FIN carries no payload)',
+      },
+      {
+        key: 'link',
+        header: 'link B/conn up / down',
+        title:
+          'wire mode: link bytes (Ethernet, IP, TCP headers, handshake, ACKs, FINs) per connection, whole life',
+      },
+      { key: 'packets', header: 'packets up / down', title: 'wire mode: packets per connection, whole life' },
+      {
+        key: 'tw',
+        header: 'TIME_WAIT srv / cli',
+        title:
+          'sockets left in TIME_WAIT by the connections, server side / client side (the side that closed first)',
+      },
+    ],
+    rows: rows.map((r) => {
+      const one = r.setupOneUpdate.connections > 0 ? r.setupOneUpdate : r.setup
+      return [
+        `${r.transport}${r.tls ? ' (TLS)' : ''}`,
+        `${sig3(r.firstUpdateMs.p50)} ms (${sig3(r.model.firstUpdateMs)})`,
+        pair(one),
+        `${sig3(r.closeMs.p50)} ms (${sig3(r.model.closeMs)})`,
+        pair(r.closeNoUpdate.connections > 0 ? r.closeNoUpdate : r.close),
+        r.link ? pair(r.link) : '-',
+        r.link ? `${sig3(r.link.packetsClientToServer)} / ${sig3(r.link.packetsServerToClient)}` : '-',
+        `${r.timeWait.server} / ${r.timeWait.client}`,
+      ]
+    }),
+  }
+}
+
+/** Short polling's K polls on one keep-alive connection against K connections without keep-alive. */
+export function buildPollModesTable(s: Scenario): PlainTable | undefined {
+  const r = (s.lifecycle ?? []).find((x) => x.shortPoll !== undefined)
+  const sp = r?.shortPoll
+  if (!r || !sp) return undefined
+  const row = (name: string, m: typeof sp.keepAlive): string[] => [
+    `${r.transport}${r.tls ? ' (TLS)' : ''} ${name}`,
+    formatCount(m.connections),
+    `${sig3(m.pollMs.p50)} ms`,
+    pair(m.perPoll),
+    m.link
+      ? pair({
+          clientToServer: m.link.clientToServer / m.polls,
+          serverToClient: m.link.serverToClient / m.polls,
+        })
+      : '-',
+    `${m.timeWait.server} / ${m.timeWait.client}`,
+  ]
+  return {
+    columns: [
+      {
+        key: 'mode',
+        header: `${r.pollsPerConnection} polls`,
+        title: 'short polling, with and without keep-alive',
+      },
+      { key: 'conns', header: 'connections', title: 'TCP connections opened' },
+      { key: 'poll', header: 'poll p50', title: 'request written (or connect start) to answer parsed, p50' },
+      { key: 'bytes', header: 'B/poll up / down', title: 'TCP payload per poll' },
+      {
+        key: 'link',
+        header: 'link B/poll up / down',
+        title: 'wire mode: link bytes per poll, handshakes and closes included',
+      },
+      { key: 'tw', header: 'TIME_WAIT srv / cli', title: 'sockets left in TIME_WAIT, server / client' },
+    ],
+    rows: [row('keep-alive', sp.keepAlive), row('no keep-alive', sp.noKeepAlive)],
+  }
+}

@@ -1,11 +1,14 @@
 /** The terminal summary of a results file: returns a string, writes nothing (the caller picks stdout or stderr). */
 import type { ResultsFile } from '../lib/results-schema.ts'
-import { describeEnv, describeParams } from './format.ts'
+import { describeEnv, describeLifecycle, describeParams } from './format.ts'
 import {
   autocannonRuns,
   buildBaselineTable,
   buildCapacityTable,
+  buildIdleTable,
+  buildLifecycleTable,
   buildMicroTable,
+  buildPollModesTable,
   buildSummaryTable,
   describeAutocannon,
   type PlainTable,
@@ -58,8 +61,25 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
   for (const w of warnings.filter((w) => w.scenario === undefined)) out.push(st.warn(`! ${w.text}`))
 
   for (const s of file.scenarios) {
-    out.push('', st.bold(`== ${s.name} ==`), st.dim(describeParams(s.params)), '')
-    if (s.results.length > 0) {
+    out.push('', st.bold(`== ${s.name} ==`), st.dim(describeLifecycle(s) ?? describeParams(s.params)), '')
+    const idle = buildIdleTable(s)
+    const life = buildLifecycleTable(s)
+    if (life) {
+      out.push(st.bold('connection lifecycle: connect to first update, and close (p50, model in brackets)'))
+      out.push(
+        ...renderPlainTable(
+          life,
+          st,
+          new Set(['first', 'setup', 'close', 'closeB', 'link', 'packets', 'tw']),
+        ),
+      )
+      const modes = buildPollModesTable(s)
+      if (modes)
+        out.push('', ...renderPlainTable(modes, st, new Set(['conns', 'poll', 'bytes', 'link', 'tw'])))
+    } else if (idle) {
+      out.push(st.bold('idle: what a held connection costs with nothing published'))
+      out.push(...renderPlainTable(idle, st, new Set(['bytes', 'c2s', 's2c', 'cpu'])))
+    } else if (s.results.length > 0) {
       out.push(...renderSummaryTable(buildSummaryTable(s), st))
       out.push(st.dim('* best in column (among the runs whose generator kept up)'))
     } else out.push('(no transport results)')

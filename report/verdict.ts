@@ -39,7 +39,16 @@ export const NOISE = {
   memory: { share: 0.3, floor: 1024 },
 } as const
 
-export type VerdictKind = 'freshest' | 'cpu' | 'bytes' | 'memory' | 'untrusted' | 'errored' | 'disturbed'
+export type VerdictKind =
+  | 'freshest'
+  | 'cpu'
+  | 'bytes'
+  | 'memory'
+  | 'idle-bytes'
+  | 'idle-cpu'
+  | 'untrusted'
+  | 'errored'
+  | 'disturbed'
 
 export interface VerdictSentence {
   kind: VerdictKind
@@ -147,6 +156,12 @@ export function verdict(s: Scenario): VerdictSentence[] {
       })
   }
   const claims: VerdictSentence[] = []
+  if (trusted.length > 0 && trusted.every((r) => r.idle !== undefined)) {
+    // nothing was published: there is no update to be fresh, cheap or small; what a held connection costs is the answer
+    claims.push(...idleClaims(trusted))
+    const caveat = claims.length > 0 ? disturbed(trusted) : undefined
+    return [...claims, ...(caveat ? [caveat] : []), ...out]
+  }
   const fresh = claim(
     trusted.map((r) => ({ r, v: r.latencyMs.p50 })),
     NOISE.p50,
@@ -190,6 +205,26 @@ export function verdict(s: Scenario): VerdictSentence[] {
   const caveat = claims.length > 0 ? disturbed(trusted) : undefined
   // claims first (what the user came for), then how far to trust them, then what not to trust
   return [...claims, ...(caveat ? [caveat] : []), ...out]
+}
+
+/** An idle scenario's claims: the fewest bytes, and the least server CPU, per held connection per minute. */
+function idleClaims(rows: CompletedResult[]): VerdictSentence[] {
+  const out: VerdictSentence[] = []
+  const b = claim(
+    rows.map((r) => ({ r, v: r.idle?.bytesPerConnectionPerMinute ?? 0 })),
+    NOISE.bytes,
+    (n) => `${formatBytes(n)}/min`,
+    (n, one) => `${n} kept ${one ? 'an idle connection' : 'idle connections'} alive with the fewest bytes`,
+  )
+  if (b) out.push({ kind: 'idle-bytes', transports: b.winners, text: b.text })
+  const c = claim(
+    rows.map((r) => ({ r, v: r.idle?.serverCpuMsPerConnectionPerMinute ?? 0 })),
+    { share: NOISE.cpu.share, floor: 0.05 },
+    (n) => `${sig3(n)} ms/min`,
+    (n) => `${n} cost the server least CPU per idle connection`,
+  )
+  if (c) out.push({ kind: 'idle-cpu', transports: c.winners, text: c.text })
+  return out
 }
 
 /**

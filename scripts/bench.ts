@@ -11,10 +11,12 @@ import { runProfile } from '../bench/run-profile.ts'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { PbOptionError } from '../lib/errors.ts'
 import { checkChoice, checkNumber, PARAM_RANGES } from '../lib/params.ts'
+import { checkTlsClient } from '../lib/tls-cert.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { stopAll } from '../load/children.ts'
 import { checkBrowserRun } from '../load/chromium.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
+import { checkRttClient } from '../load/lean/delay-line.ts'
 import { CLIENT_KINDS, DEFAULT_CLIENT } from '../load/session.ts'
 
 const PROG = 'pushbench bench'
@@ -49,6 +51,11 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
       .choices(CLIENT_KINDS)
       .default(DEFAULT_CLIENT),
   )
+  .option(
+    '--tls',
+    'every run over https and wss, with a self-signed certificate made per run (openssl) and removed after it (not with --client browser)',
+    false,
+  )
   .addHelpText(
     'after',
     `
@@ -69,6 +76,7 @@ interface Flags {
   report: boolean
   pin: boolean
   client: ClientKind
+  tls: boolean
 }
 
 function parseTransports(list: string | undefined): Transport[] | undefined {
@@ -84,6 +92,7 @@ function parseTransports(list: string | undefined): Transport[] | undefined {
 
 async function main(): Promise<void> {
   const f = parseArgs(cmd).opts<Flags>()
+  checkTlsClient(f.tls, f.client)
   // pages cost a browser each: their own profile is sized for them
   const profileName: Profile = f.profile ?? (f.client === 'browser' ? 'browser' : 'quick')
   const transports = parseTransports(f.transports)
@@ -101,6 +110,7 @@ async function main(): Promise<void> {
       if (sc.capacity) checkBrowserRun(sc.capacity.clients, `scenario ${sc.name}: capacity.clients`)
     }
   }
+  for (const sc of plan) checkRttClient(sc.params.rttMs, f.client, `scenario ${sc.name}: rttMs`)
   // a config file's run is named after the file: results/<name>-<stamp>.json
   const profile = f.config ? basename(f.config, extname(f.config)).replace(/[^\w.-]+/g, '-') : profileName
   process.exit(
@@ -110,6 +120,7 @@ async function main(): Promise<void> {
       out: f.out,
       pin: f.pin,
       client: f.client,
+      tls: f.tls,
       charts: f.charts,
       report: f.report,
     }),

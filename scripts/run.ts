@@ -6,6 +6,7 @@
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { cpuCapQuotaUs } from '../lib/cpu-cap.ts'
+import { checkWireFlags, LINK_MBIT_RANGE } from '../lib/netns.ts'
 import {
   checkNumber,
   DEFAULT_PARAMS,
@@ -14,13 +15,17 @@ import {
   RAMP_RANGES,
   resolveParams,
   type ScenarioParams,
+  SERVER_RANGES,
+  serverIntervalArgs,
   WRITE_POLICIES,
 } from '../lib/params.ts'
+import { checkTlsClient } from '../lib/tls-cert.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS } from '../lib/workloads.ts'
 import { stopAll } from '../load/children.ts'
 import { BROWSER_MAX_CLIENTS, checkBrowserRun } from '../load/chromium.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
+import { checkRttClient } from '../load/lean/delay-line.ts'
 import {
   CLIENT_KINDS,
   DEFAULT_CLIENT,
@@ -103,6 +108,12 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
   )
   .option('--seed <n>', `random-walk seed (${range('seed')})`, numberOf('seed'), d.seed)
   .option('--symbols <n>', `ticker symbols (${range('symbols')})`, numberOf('symbols'), d.symbols)
+  .option(
+    '--rtt-ms <n>',
+    `round-trip time the generator emulates per connection, ms (${range('rttMs')}; lean client only; 0 = loopback as it is)`,
+    numberOf('rttMs'),
+    d.rttMs,
+  )
   .addOption(
     new Option('--write-policy <p>', 'push write policy').choices(WRITE_POLICIES).default(d.writePolicy),
   )
@@ -131,6 +142,36 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
     numberIn({ min: 0.1, max: 1024 }),
   )
   .option('--per-message-deflate', 'WebSocket permessage-deflate on (changes the bytes)', false)
+  .option(
+    '--heartbeat-ms <n>',
+    `SSE comment heartbeat period, ms (${rangeText(SERVER_RANGES.heartbeatMs)}; server default 15000)`,
+    numberIn(SERVER_RANGES.heartbeatMs),
+  )
+  .option(
+    '--ping-interval-ms <n>',
+    `WebSocket ping period, ms (${rangeText(SERVER_RANGES.pingIntervalMs)}; server default 30000)`,
+    numberIn(SERVER_RANGES.pingIntervalMs),
+  )
+  .option(
+    '--long-poll-timeout-ms <n>',
+    `how long a long poll is held before a 204, ms (${rangeText(SERVER_RANGES.longPollTimeoutMs)}; server default 30000)`,
+    numberIn(SERVER_RANGES.longPollTimeoutMs),
+  )
+  .option(
+    '--wire',
+    'wire mode: server and generator in two network namespaces joined by a veth pair (made and removed by the run; needs root and ethtool); adds link-level bytes and packets',
+    false,
+  )
+  .option(
+    '--link-mbit <n>',
+    `with --wire: cap the link to N Mbit/s each way with tc tbf (${rangeText(LINK_MBIT_RANGE)})`,
+    numberIn(LINK_MBIT_RANGE),
+  )
+  .option(
+    '--tls',
+    'https and wss: a self-signed certificate made for the run (openssl) in a temporary folder, removed at exit; the clients trust it alone (not with --client browser)',
+    false,
+  )
   .option('--quiet', 'no progress on stderr', false)
   .addHelpText(
     'after',
@@ -148,7 +189,13 @@ interface Flags extends ScenarioParams {
   rampBatch: number
   rampPauseMs: number
   perMessageDeflate: boolean
+  heartbeatMs?: number
+  pingIntervalMs?: number
+  longPollTimeoutMs?: number
   serverCpu?: number
+  wire: boolean
+  linkMbit?: number
+  tls: boolean
   quiet: boolean
 }
 
@@ -163,10 +210,13 @@ async function main(): Promise<void> {
   const names = Object.fromEntries(Object.keys(d).map((k) => [k, flagName(k)]))
   const params = resolveParams(f, names)
   if (f.client === 'browser') checkBrowserRun(params.clients, '--clients')
+  checkRttClient(params.rttMs, f.client, '--rtt-ms')
+  checkTlsClient(f.tls, f.client)
   const ramp = {
     batch: checkNumber('--ramp-batch', f.rampBatch, RAMP_RANGES.batch),
     pauseMs: checkNumber('--ramp-pause-ms', f.rampPauseMs, RAMP_RANGES.pauseMs),
   }
+  const wire = checkWireFlags(f)
   process.exit(
     await singleRun({
       transport: f.transport,
@@ -179,7 +229,10 @@ async function main(): Promise<void> {
       pin: f.pin,
       ramp,
       perMessageDeflate: f.perMessageDeflate,
+      serverArgs: serverIntervalArgs(f),
       serverCpu: f.serverCpu === undefined ? undefined : checkServerCpu(f.serverCpu),
+      wire,
+      tls: f.tls,
       quiet: f.quiet,
     }),
   )

@@ -1,6 +1,7 @@
 /**
  * `pushbench serve`: one transport's server in its own process, in the foreground:
  *   pushbench serve --transport sse --port 0 [--tick-hz 10 ...] [--server baseline]
+ *   pushbench serve --transport websocket --tls            (https/wss, a throwaway self-signed certificate)
  * The orchestrator (load/session.ts, load/autocannon.ts) spawns this file as
  * `node --import tsx scripts/serve.ts ...` with an IPC channel. It prints one JSON line when it listens
  * ({"event":"ready","port":...}), answers counter requests over IPC, and on SIGTERM/SIGINT (or when its
@@ -9,6 +10,7 @@
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { flagName, PARAM_RANGES, SERVER_RANGES, WRITE_POLICIES } from '../lib/params.ts'
+import { makeTlsCert, namesFor } from '../lib/tls-cert.ts'
 import { transportNames } from '../lib/transports.ts'
 import { WORKLOADS } from '../lib/workloads.ts'
 import { startBaseline } from '../servers/baseline/index.ts'
@@ -110,19 +112,37 @@ const cmd = newCommand(
     // checked, and named in errors, with the other options (servers/options.ts)
     (list: string) => list.split(',').map((o) => o.trim()),
   )
+  .option('--tls-key <file>', 'serve https and wss with this private key (PEM; with --tls-cert)')
+  .option('--tls-cert <file>', 'the certificate for --tls-key (PEM)')
+  .option(
+    '--tls',
+    'serve https and wss with a self-signed certificate made now (openssl) in a temporary folder, removed at exit; its path is printed on stderr',
+    false,
+  )
   .addHelpText(
     'after',
     '\nPrints one JSON ready line on stdout when it listens, then serves until SIGINT or SIGTERM (exit 0).\nExit codes: 0 stopped, 1 failed, 2 bad flag.',
   )
 
 async function main(): Promise<void> {
-  const { server: kind, ...opts } = parseArgs(cmd).opts<
-    Omit<ServerOptions, 'autoStart'> & { server: ServerKind }
-  >()
-  const names = Object.fromEntries(Object.keys(opts).map((k) => [k, flagName(k)]))
+  const {
+    server: kind,
+    tls,
+    ...opts
+  } = parseArgs(cmd).opts<Omit<ServerOptions, 'autoStart'> & { server: ServerKind; tls: boolean }>()
+  const names = Object.fromEntries([...Object.keys(opts), 'tlsKey', 'tlsCert'].map((k) => [k, flagName(k)]))
   const start = kind === 'baseline' ? startBaseline : startServer
   let server: RunningServer
   try {
+    if (tls && opts.tlsKey === undefined && opts.tlsCert === undefined) {
+      // removed by lib/tls-cert.ts's exit handler: serveProcess ends with process.exit on every path
+      const cert = await makeTlsCert(namesFor(opts.host))
+      opts.tlsKey = cert.keyPath
+      opts.tlsCert = cert.certPath
+      process.stderr.write(
+        `${PROG}: TLS with a self-signed certificate made for this run: ${cert.certPath} (key beside it; the folder is removed at exit)\n`,
+      )
+    }
     server = await start({ ...opts, autoStart: true, transport: opts.transport }, names)
   } catch (err) {
     fail(err, PROG)

@@ -19,8 +19,15 @@ export interface TransportContext {
 /** A transport registers its routes and its shutdown (preClose) on the shared app. */
 export type TransportPlugin = (app: FastifyInstance, ctx: TransportContext) => void
 
-export function createApp(): FastifyInstance {
-  const app = Fastify({
+/**
+ * The shared fastify app; with `tls` (key and certificate, servers/options.ts tlsServerOptions) it serves
+ * https, and WebSocket upgrades on the same server are wss. Either way `app.server` emits 'connection'
+ * with the raw TCP socket (what SocketCounters counts: under TLS, the TLS records as they go on the wire).
+ */
+export function createApp(tls?: { key: Buffer; cert: Buffer }): FastifyInstance {
+  // an https server is an http.Server to every route and hook: the typings only tell them apart by a generic
+  const app = (Fastify as (o: object) => FastifyInstance)({
+    ...(tls ? { https: tls } : {}),
     logger: false,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // held long polls and open streams must not be cut by a request timer

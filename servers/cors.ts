@@ -1,7 +1,7 @@
 /**
  * Which web pages may use this server: one Origin rule for the HTTP transports (CORS headers, preflight)
  * and the WebSocket upgrade (which CORS does not cover). No `Origin`: not a browser's cross-origin request.
- * `Origin` equal to `http://` + Host (the servers are plain http): same origin. Any other origin must be
+ * `Origin` equal to `http://` + Host (`https://` under TLS): same origin. Any other origin must be
  * in allowOrigin, or allowOrigin must hold `*`. A refused HTTP request is still answered as usual, only
  * without CORS headers: the browser then keeps the answer from the page, other clients see no change.
  */
@@ -14,11 +14,19 @@ export interface CrossOrigin {
   allowed: boolean
 }
 
-/** The request's cross origin; undefined when there is none (no `Origin`, or the server's own). */
-export function crossOrigin(headers: IncomingHttpHeaders, allow: readonly string[]): CrossOrigin | undefined {
+/**
+ * The request's cross origin; undefined when there is none (no `Origin`, or the server's own: `secure`
+ * when it came over TLS, so the server's own pages are https).
+ */
+export function crossOrigin(
+  headers: IncomingHttpHeaders,
+  allow: readonly string[],
+  secure = false,
+): CrossOrigin | undefined {
   const origin = headers.origin
   const host = headers.host
-  if (origin === undefined || (host !== undefined && origin === `http://${host}`)) return undefined
+  if (origin === undefined || (host !== undefined && origin === `${secure ? 'https' : 'http'}://${host}`))
+    return undefined
   return { origin, allowed: allow.includes('*') || allow.includes(origin) }
 }
 
@@ -64,7 +72,7 @@ export function cors(app: FastifyInstance, path: string, allow: readonly string[
   // nothing to add when no cross origin is allowed: the measured hot path stays hook-free
   if (allow.length > 0) {
     app.addHook('onRequest', (req, reply, done) => {
-      const cross = crossOrigin(req.headers, allow)
+      const cross = crossOrigin(req.headers, allow, req.protocol === 'https')
       // on the raw response: SSE writes its head itself after hijacking, and writeHead merges these
       if (cross?.allowed)
         for (const [k, v] of Object.entries(corsHeaders(cross.origin))) reply.raw.setHeader(k, v)
@@ -73,7 +81,7 @@ export function cors(app: FastifyInstance, path: string, allow: readonly string[
   }
   if (!app.hasRoute({ method: 'GET', url: path })) return
   app.options(path, (req, reply) => {
-    const cross = crossOrigin(req.headers, allow)
+    const cross = crossOrigin(req.headers, allow, req.protocol === 'https')
     if (cross === undefined) {
       reply.code(204).header('allow', 'GET, HEAD, OPTIONS').send()
     } else if (cross.allowed) {

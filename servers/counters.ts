@@ -5,6 +5,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import type { LinkCounters } from '../lib/netns.ts'
 
 /** Counters the transports bump; plain fields, cheap in the hot path. */
 export interface TransportStats {
@@ -47,6 +48,8 @@ export interface CounterSnapshot {
   rssMaxBytes: number
   lastSeq: number
   stats: TransportStats
+  /** wire mode: the server's veth end, cumulative, taken with the socket counters (servers/process.ts) */
+  link?: LinkCounters
 }
 
 export class SocketCounters {
@@ -55,7 +58,12 @@ export class SocketCounters {
   private closedWritten = 0
   total = 0
 
-  /** Hooks the server's `connection` event: every TCP socket, upgraded ones included. */
+  /**
+   * Hooks the server's `connection` event: every TCP socket, upgraded ones included. Under https that
+   * event carries the raw TCP socket (the TLS socket over it comes later, on 'secureConnection'), so the
+   * bytes counted are the TLS records as they go on the wire: handshake, certificate, session tickets,
+   * record headers and tags. The TLS socket's own counters would be the plaintext, and are not read.
+   */
   attach(server: Server): void {
     server.on('connection', (socket: Socket) => {
       this.total++

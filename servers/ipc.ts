@@ -28,4 +28,6 @@ export interface ReadyLine {
   port: number
   url: string
   pid: number
+  /** what the server sends a held connection with nothing to say, ms (servers/options.ts) */
+  intervals?: { heartbeatMs: number; pingIntervalMs: number; longPollTimeoutMs: number }
 }

@@ -1,3 +1,4 @@
+import { accessSync, constants, readFileSync, statSync } from 'node:fs'
 import { PbOptionError } from '../lib/errors.ts'
 import { checkChoice, checkNumber, resolveParams, SERVER_RANGES, type WritePolicy } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
@@ -42,6 +43,12 @@ export interface ServerOptions {
    * and open the WebSocket; empty: same origin only (servers/cors.ts)
    */
   allowOrigin: readonly string[]
+  /**
+   * TLS: the private key and the certificate (PEM file paths), both or neither; with them the server
+   * serves https and wss on the same port (lib/tls-cert.ts makes a throwaway pair for `--tls`)
+   */
+  tlsKey?: string | undefined
+  tlsCert?: string | undefined
 }
 
 export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Object.freeze({
@@ -118,7 +125,45 @@ export function resolveServerOptions(
     backlog: checkNumber(name('backlog'), o.backlog, R.backlog),
     autoStart: o.autoStart !== false,
     allowOrigin: checkOrigins(name('allowOrigin'), o.allowOrigin),
+    ...checkTlsFiles(name('tlsKey'), o.tlsKey, name('tlsCert'), o.tlsCert),
   })
+}
+
+/** Both files or neither, each one a readable file; the paths are kept, servers read them (tlsServerOptions). */
+function checkTlsFiles(
+  keyField: string,
+  key: unknown,
+  certField: string,
+  cert: unknown,
+): { tlsKey?: string; tlsCert?: string } {
+  if (key === undefined && cert === undefined) return {}
+  if (key === undefined) throw new PbOptionError(keyField, `is needed with ${certField} (both or neither)`)
+  if (cert === undefined) throw new PbOptionError(certField, `is needed with ${keyField} (both or neither)`)
+  for (const [field, file] of [
+    [keyField, key],
+    [certField, cert],
+  ] as const) {
+    if (typeof file !== 'string' || file === '') throw new PbOptionError(field, 'must be a PEM file path')
+    try {
+      if (!statSync(file).isFile()) throw new Error('not a regular file')
+      accessSync(file, constants.R_OK)
+    } catch (err) {
+      throw new PbOptionError(field, `cannot read ${file}: ${(err as Error).message}`)
+    }
+  }
+  return { tlsKey: key as string, tlsCert: cert as string }
+}
+
+/** The key and certificate to serve https with, read from the options' files; undefined: plain http. */
+export function tlsServerOptions(o: Readonly<ServerOptions>): { key: Buffer; cert: Buffer } | undefined {
+  if (o.tlsKey === undefined || o.tlsCert === undefined) return undefined
+  return { key: readFileSync(o.tlsKey), cert: readFileSync(o.tlsCert) }
+}
+
+/** `http://host:port`, or `https://` when the server has TLS (an IPv6 host in brackets). */
+export function serverUrl(o: Readonly<ServerOptions>, port: number): string {
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host
+  return `${o.tlsKey !== undefined ? 'https' : 'http'}://${host}:${port}`
 }
 
 const ORIGIN_FORM = 'http(s)://host[:port] with no path, query or trailing slash, or * for any origin'

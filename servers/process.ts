@@ -3,11 +3,14 @@
  * IPC (counters on tick boundaries, publish counts, rate steps), and on SIGTERM/SIGINT (or when its
  * parent goes away) closes every connection the proper way and exits 0. `pushbench serve` runs it.
  */
+import { readOwnLinkCounters, WIRE_DEV_ENV } from '../lib/netns.ts'
 import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
 import type { RunningServer } from './server.ts'
 import { atTickBoundary } from './tick-aligned.ts'
 
 export function serveProcess(server: RunningServer): void {
+  // wire mode (lib/netns.ts): the veth end in this server's namespace, whose counters each snapshot adds
+  const wireDev = process.env[WIRE_DEV_ENV] || undefined
   const ready: ReadyLine = {
     event: 'ready',
     transport: server.options.transport,
@@ -15,6 +18,11 @@ export function serveProcess(server: RunningServer): void {
     port: server.port,
     url: server.url,
     pid: process.pid,
+    intervals: {
+      heartbeatMs: server.options.heartbeatMs,
+      pingIntervalMs: server.options.pingIntervalMs,
+      longPollTimeoutMs: server.options.longPollTimeoutMs,
+    },
   }
 
   let stopping = false
@@ -40,7 +48,10 @@ export function serveProcess(server: RunningServer): void {
         case 'mark': {
           const take = () => {
             if (m.type === 'mark') server.markRss()
-            return server.counters()
+            const c = server.counters()
+            // the link in the same instant as the sockets: both end the window on the same tick
+            const link = wireDev === undefined ? undefined : readOwnLinkCounters(wireDev, 'server')
+            return link ? { ...c, link } : c
           }
           if (m.atMs === undefined) return reply({ id: m.id, type: 'counters', counters: take() })
           void atTickBoundary(server.source, m.atMs, take).then((counters) =>

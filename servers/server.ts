@@ -14,7 +14,7 @@ import {
   type TransportStats,
 } from './counters.ts'
 import type { Source } from './feed.ts'
-import { resolveServerOptions, type ServerOptions } from './options.ts'
+import { resolveServerOptions, type ServerOptions, serverUrl, tlsServerOptions } from './options.ts'
 import { servePage } from './page.ts'
 
 /** Which implementation serves: the suite's own, or the bare baseline it is held against (servers/baseline/). */
@@ -32,7 +32,7 @@ export interface RunningServer {
   readonly stats: TransportStats
   readonly host: string
   readonly port: number
-  /** http://host:port */
+  /** http://host:port, or https://host:port when it serves TLS */
   readonly url: string
   counters(): CounterSnapshot
   /** restarts the RSS peak (at the start of a measured window) */
@@ -57,7 +57,7 @@ export async function startServer(
   const source = (await workload(options.workload).source())(options)
   const stats = newTransportStats()
   const sockets = new SocketCounters()
-  const app = createApp()
+  const app = createApp(tlsServerOptions(options))
   sockets.attach(app.server)
   plugin(app, { feed: source, path: entry.path, options, stats, sockets })
   cors(app, entry.path, options.allowOrigin)
@@ -77,7 +77,7 @@ export async function startServer(
     stats,
     host: options.host,
     port,
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url: serverUrl(options, port),
     counters: () => snapshot(sockets, rss, stats, source.lastSeqOf(0)),
     markRss: () => rss.mark(),
     close: () => {

@@ -71,7 +71,14 @@ export class Ticker implements Source {
   /** (publish ts, updates) per tick, to count what a time window published */
   private tickLog: number[] = []
 
-  constructor(options: TickerOptions) {
+  /**
+   * `silent`: ticks on time (window edges fall on tick boundaries as always) but publishes nothing: the
+   * `idle` workload, whose clients hold their connections and get only heartbeats, pings and empty polls
+   */
+  constructor(
+    options: TickerOptions,
+    private readonly silent = false,
+  ) {
     checkNumber('tickHz', options.tickHz, PARAM_RANGES.tickHz)
     checkNumber('updatesPerTick', options.updatesPerTick, PARAM_RANGES.updatesPerTick)
     checkNumber('symbols', options.symbols, PARAM_RANGES.symbols)
@@ -126,7 +133,7 @@ export class Ticker implements Source {
   /** Publishes one tick now; the timer calls it, tests call it directly for a deterministic sequence. */
   publishTick(ts = nowMs()): Update[] {
     for (const fn of this.beforeListeners) fn(ts)
-    const n = this.updatesPerTick
+    const n = this.silent ? 0 : this.updatesPerTick
     const out: Update[] = new Array(n)
     const size = this.ring.length
     for (let i = 0; i < n; i++) {
@@ -147,7 +154,7 @@ export class Ticker implements Source {
     this.ticks++
     this.tickLog.push(ts, n)
     if (this.tickLog.length > 4_000_000) this.tickLog = this.tickLog.slice(-2_000_000)
-    for (const fn of this.listeners) fn(STREAM, out)
+    if (n > 0) for (const fn of this.listeners) fn(STREAM, out)
     return out
   }
 

@@ -147,7 +147,7 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
     }
     // CORS does not guard an upgrade: any site its user visits could open this socket from the
     // browser (cross-site WebSocket hijacking) unless the page's origin is checked here
-    const cross = crossOrigin(req.headers, options.allowOrigin)
+    const cross = crossOrigin(req.headers, options.allowOrigin, 'encrypted' in socket)
     if (cross && !cross.allowed) {
       stats.errors++
       rejectUpgrade(socket, 403, 'Forbidden', JSON.stringify(originRefusal(cross.origin)))

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type * as hdr from 'hdr-histogram-js'
 import type { ScenarioParams } from '../../lib/params.ts'
 import { Delivery, type Window } from '../delivery.ts'
+import type { LinkOptions } from '../lean/connect.ts'
 import { type ScannedUpdate, scanUpdate } from '../lean/scan.ts'
 import type { PollPhase } from '../poll-phases.ts'
 
@@ -23,6 +24,8 @@ export interface ClientContext {
   pollPhase: () => PollPhase
   /** lean clients parse every Nth update in full and compare it with what the scan found (1: every one) */
   verifyEvery: number
+  /** TLS (`base` is https:): the server's self-signed certificate (PEM), the one the clients trust */
+  ca?: string | undefined
 }
 
 export interface ClientCounters {
@@ -81,6 +84,11 @@ export abstract class BaseClient implements LoadClient {
   }
 
   /** The transport's path with this client's stream and `query` (`since=N`, or empty). */
+  /** How a lean client's connection reaches the server: the emulated RTT, TLS (load/lean/connect.ts). */
+  protected link(sharedReads = true): LinkOptions {
+    return { rttMs: this.ctx.params.rttMs, ca: this.ctx.ca, sharedReads }
+  }
+
   protected target(query = ''): string {
     const q = this.streamQuery && query ? `${this.streamQuery}&${query}` : this.streamQuery || query
     return q ? `${this.ctx.path}?${q}` : this.ctx.path
@@ -163,13 +171,18 @@ export abstract class BaseClient implements LoadClient {
   }
 }
 
+/** A socket, or the delay line in front of one (load/lean/delay-line.ts): what the tally reads. */
+export type TalliedSocket = Pick<Socket, 'bytesRead' | 'bytesWritten'> & {
+  once(event: 'close', listener: () => void): unknown
+}
+
 /** Sums bytes over the generator's own sockets, live and closed: the client-side tally of the wire. */
 export class ClientSockets {
-  private readonly live = new Set<Socket>()
+  private readonly live = new Set<TalliedSocket>()
   private closedRead = 0
   private closedWritten = 0
 
-  track(socket: Socket): void {
+  track(socket: TalliedSocket): void {
     if (this.live.has(socket)) return
     this.live.add(socket)
     socket.once('close', () => {

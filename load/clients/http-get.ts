@@ -3,7 +3,7 @@
  * byte. undici (one Client per simulated client, pipelining 1) rather than node:http: at 1,000 long-poll
  * clients the generator asks ~10,000 times a second, and node:http's client saturated its core there.
  */
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
 import { buildConnector, Client, type Dispatcher } from 'undici'
 import { nowMs } from '../../lib/clock.ts'
 import type { ClientSockets } from './common.ts'
@@ -11,24 +11,51 @@ import type { PollAnswer, PollConnection } from './poll.ts'
 
 const connector = buildConnector({})
 
+/**
+ * https: one TLS connector per certificate trusted; no session is cached, so every connection pays a full
+ * handshake as a new visitor does (undici would resume sessions across clients of one origin)
+ */
+const tlsConnectors = new Map<string, buildConnector.connector>()
+function tlsConnector(ca: string | undefined): buildConnector.connector {
+  const key = ca ?? ''
+  let c = tlsConnectors.get(key)
+  if (!c) {
+    c = buildConnector({ ...(ca === undefined ? {} : { ca }), maxCachedSessions: 0 })
+    tlsConnectors.set(key, c)
+  }
+  return c
+}
+
 /** One simulated client's connection: GETs go out one at a time on it; it reconnects when it drops. */
 export class KeepAliveGet implements PollConnection {
   private readonly client: Client
 
-  /** `onConnect` fires each time the TCP connection comes up (ramping waits on the first). */
-  constructor(base: URL, sockets: ClientSockets, onConnect?: () => void) {
+  /**
+   * `onConnect` fires each time the TCP connection comes up (ramping waits on the first). An https `base`
+   * is reached over TLS trusting `ca` (PEM), the TCP socket under it counted (load/clients/tls.ts).
+   */
+  constructor(base: URL, sockets: ClientSockets, onConnect?: () => void, ca?: string) {
+    const secure = base.protocol === 'https:'
+    const tls = secure ? tlsConnector(ca) : undefined
     this.client = new Client(base.origin, {
       pipelining: 1,
       // the server holds long polls up to its timeout; never cut them on the client side first
       headersTimeout: 0,
       bodyTimeout: 0,
       keepAliveTimeout: 60_000,
-      connect: (opts, cb) =>
-        connector(opts, (err, socket) => {
+      connect: (opts, cb) => {
+        if (tls) {
+          // TLS over a TCP socket of our own: its bytes are the wire's, TLS records included
+          const tcp = net.connect({ host: opts.hostname, port: Number(opts.port) || 443, noDelay: true })
+          sockets.track(tcp)
+          return tls({ ...opts, httpSocket: tcp }, (err, socket) => (err ? cb(err, null) : cb(null, socket)))
+        }
+        return connector(opts, (err, socket) => {
           if (socket) sockets.track(socket as Socket)
           if (err) cb(err, null)
           else cb(null, socket)
-        }),
+        })
+      },
     })
     if (onConnect) this.client.on('connect', onConnect)
   }

@@ -34,9 +34,9 @@ export abstract class PollClient extends BaseClient {
     return this.since !== undefined
   }
 
-  /** The connection (library: undici); `onConnect` fires each time its TCP connection comes up. */
+  /** The connection (library: undici, over TLS when the server is https); `onConnect` fires each time its TCP connection comes up. */
   protected connect(onConnect: () => void): PollConnection {
-    return new KeepAliveGet(this.ctx.base, this.ctx.sockets, onConnect)
+    return new KeepAliveGet(this.ctx.base, this.ctx.sockets, onConnect, this.ctx.ca)
   }
 
   /** The next request's path: this client's stream and `since`. */

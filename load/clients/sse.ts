@@ -3,6 +3,7 @@ import http from 'node:http'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { nowMs } from '../../lib/clock.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+import { isTls, portOf, tlsConnect } from './tls.ts'
 
 export class SseClient extends BaseClient {
   private req: http.ClientRequest | undefined
@@ -22,15 +23,20 @@ export class SseClient extends BaseClient {
     const headers: Record<string, string> = { accept: 'text/event-stream' }
     if (this.delivery.maxSeq > 0) headers['last-event-id'] = String(this.delivery.maxSeq)
     this.parser.reset()
+    const { base, ca, sockets } = this.ctx
+    const secure = isTls(base)
     const req = http.get({
-      host: this.ctx.base.hostname,
-      port: this.ctx.base.port,
+      host: base.hostname,
+      port: portOf(base),
       path: this.target(),
       headers,
-      agent: false,
+      // https: node:http over a TLS socket made here, on a TCP socket that the tally counts (./tls.ts)
+      ...(secure
+        ? { createConnection: () => tlsConnect(base.hostname, portOf(base), ca, sockets) }
+        : { agent: false }),
     })
     this.req = req
-    req.once('socket', (s) => this.ctx.sockets.track(s))
+    if (!secure) req.once('socket', (s) => sockets.track(s))
     req.once('response', (res) => {
       if (res.statusCode !== 200) {
         const err = new Error(`HTTP ${res.statusCode}`)

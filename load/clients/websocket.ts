@@ -1,7 +1,8 @@
-/** WebSocket client (ws): one text message per update; resumes at connect with `?since=SEQ`. */
+/** WebSocket client (ws): one text message per update; resumes at connect with `?since=SEQ`; wss when the server is https. */
 import WebSocket from 'ws'
 import { nowMs } from '../../lib/clock.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+import { isTls, portOf, tlsConnect } from './tls.ts'
 
 export class WebSocketClient extends BaseClient {
   private ws: WebSocket | undefined
@@ -17,10 +18,21 @@ export class WebSocketClient extends BaseClient {
       this.target(this.delivery.maxSeq > 0 ? `since=${this.delivery.maxSeq}` : ''),
       this.ctx.base,
     )
-    url.protocol = 'ws:'
-    const ws = new WebSocket(url, { perMessageDeflate: false })
+    const { base, ca, sockets } = this.ctx
+    const secure = isTls(base)
+    url.protocol = secure ? 'wss:' : 'ws:'
+    const ws = new WebSocket(
+      url,
+      secure
+        ? // wss: TLS over a TCP socket that the tally counts (load/clients/tls.ts)
+          {
+            perMessageDeflate: false,
+            createConnection: () => tlsConnect(base.hostname, portOf(base), ca, sockets),
+          }
+        : { perMessageDeflate: false },
+    )
     this.ws = ws
-    ws.once('upgrade', (res) => this.ctx.sockets.track(res.socket))
+    if (!secure) ws.once('upgrade', (res) => sockets.track(res.socket))
     ws.once('open', () => onOpen?.())
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) this.onJson(data.toString('latin1'), nowMs())

@@ -12,6 +12,11 @@
 export interface FreshnessParams {
   /** publish events (ticks) a second */
   ratePerS: number
+  /**
+   * the events come strictly every 1/ratePerS, as the suite's ticker publishes them (the measured rows);
+   * absent or false: independent of each other, as a real feed's (`pushbench advise`)
+   */
+  periodic?: boolean | undefined
   /** short polling: ms between a client's polls */
   pollIntervalMs: number
   /** network round-trip time, ms (0 on loopback) */
@@ -28,21 +33,26 @@ export const sseFreshness: FreshnessModel = ({ rttMs }) => rttMs / 2
 export const websocketFreshness: FreshnessModel = ({ rttMs }) => rttMs / 2
 
 /**
- * Long polling: rttMs/2 + min(1, R·RTT) · rttMs/2.
+ * Long polling. The server answers a held request at the publish event; the answer reaches the client
+ * RTT/2 later and the client's next request reaches the server RTT/2 after that. So after every answer
+ * there is a gap of one RTT with no request held. An event outside a gap leaves at once and arrives RTT/2
+ * later; an event in a gap waits for the next request, at the gap's end, then rides the answer back.
  *
- * The server answers a held request at the publish event; the answer reaches the client RTT/2 later and
- * the client's next request reaches the server RTT/2 after that. So after every answer there is a gap of
- * one RTT with no request held. An event outside a gap leaves at once and arrives RTT/2 later. An event in
- * a gap waits for the next request, which comes at the gap's end: uniform over the gap, RTT/2 on average,
- * then rides the answer back, RTT/2. The share of events that land in a gap:
- * - at R·RTT < 1 (R events a second), one gap of RTT follows each event, so gaps cover R·RTT of the
- *   time, and an event (independent of them) falls in one with that probability;
- * - at R·RTT >= 1 the next event is already waiting when each request arrives: every event is caught.
- * Hence p = min(1, R·RTT), the first-order form of 1 - e^(-R·RTT) for Poisson events (which it overstates
- * near R·RTT = 1, by at most 0.37·RTT/2: a bound kept simple on purpose).
+ * Periodic events (the suite's ticker, period P = 1/R): rttMs/2, plus rttMs/2 when RTT >= P.
+ * - RTT < P: the gap after an event ends before the next event, which finds a request held: no wait.
+ * - RTT >= P: every gap of RTT holds an event, so every request is answered the moment it arrives and the
+ *   answers come every RTT; the events fall at phases spread over that cycle and wait RTT/2 on average.
+ *   (When RTT is close to a multiple of P the phases spread only slowly, through the few hundred us each
+ *   cycle the two ends take to turn around: a window of a few seconds then sees a mean anywhere between
+ *   about RTT/4 and 3·RTT/4 added; pick a tick rate whose period does not divide the RTT.)
+ *
+ * Independent events (R a second): rttMs/2 + min(1, R·RTT) · rttMs/2. Gaps cover R·RTT of the time while
+ * R·RTT < 1, and an event falls in one with that probability, waiting RTT/2 on average; at R·RTT >= 1 every
+ * event is caught. It is the first-order form of 1 - e^(-R·RTT) for Poisson events (which it overstates near
+ * R·RTT = 1, by at most 0.37·RTT/2: a bound kept simple on purpose).
  */
-export const longPollFreshness: FreshnessModel = ({ ratePerS, rttMs }) => {
-  const caught = Math.min(1, (ratePerS * rttMs) / 1000)
+export const longPollFreshness: FreshnessModel = ({ ratePerS, rttMs, periodic }) => {
+  const caught = periodic ? (ratePerS * rttMs >= 1000 ? 1 : 0) : Math.min(1, (ratePerS * rttMs) / 1000)
   return rttMs / 2 + (caught * rttMs) / 2
 }
 
@@ -53,3 +63,13 @@ export const longPollFreshness: FreshnessModel = ({ ratePerS, rttMs }) => {
  */
 export const shortPollFreshness: FreshnessModel = ({ pollIntervalMs, rttMs }) =>
   pollIntervalMs / 2 + rttMs / 2
+
+/**
+ * Round trips from a new connection's first packet to its first update, for a client that resumes from a
+ * seq the server still holds (so nothing waits for a publish): TCP's handshake, TLS 1.3's, then the request
+ * and its answer (a poll's answer, an SSE stream's first event, or the 101 and the frames written right
+ * after it). The same count for every transport of the suite: they differ in what follows, not in setup.
+ */
+export function setupRoundTrips(tls: boolean): number {
+  return 1 + (tls ? 1 : 0) + 1
+}

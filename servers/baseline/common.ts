@@ -1,8 +1,9 @@
 /** What the baseline transports share: their context, their shape, and how a node:http one listens and stops. */
 import { createServer, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { SocketCounters, TransportStats } from '../counters.ts'
 import { KEEP_ALIVE_TIMEOUT_MS } from '../http-settings.ts'
-import type { ServerOptions } from '../options.ts'
+import { type ServerOptions, tlsServerOptions } from '../options.ts'
 import type { Ticker } from '../ticker.ts'
 
 /** A baseline serves the ticker workload only: it is the bare reference for the ticker's four transports. */
@@ -27,8 +28,10 @@ export type BaselineFactory = (ctx: BaselineContext) => BaselineTransport
 
 export const CLOSE_GRACE_MS = 2000
 
-export function bareHttpServer(): Server {
-  const server = createServer()
+/** A bare node:http server, or node:https with the options' key and certificate (then upgrades are wss). */
+export function bareHttpServer(options: Readonly<ServerOptions>): Server {
+  const tls = tlsServerOptions(options)
+  const server: Server = tls ? createHttpsServer(tls) : createServer()
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
   // open streams must not be cut by a request timer
   server.requestTimeout = 0

@@ -6,7 +6,7 @@
 import { PbOptionError } from '../../lib/errors.ts'
 import { transport } from '../../lib/transports.ts'
 import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../counters.ts'
-import { resolveServerOptions, type ServerOptions } from '../options.ts'
+import { resolveServerOptions, type ServerOptions, serverUrl } from '../options.ts'
 import type { RunningServer } from '../server.ts'
 import { Ticker } from '../ticker.ts'
 
@@ -43,7 +43,7 @@ export async function startBaseline(
     stats,
     host: options.host,
     port,
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url: serverUrl(options, port),
     counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
     markRss: () => rss.mark(),
     close: () => {

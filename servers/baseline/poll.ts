@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { PbOptionError } from '../../lib/errors.ts'
 import { parseSeq } from '../app.ts'
 import { pollBody } from '../frames.ts'
+import { tlsServerOptions } from '../options.ts'
 import type { Ticker } from '../ticker.ts'
 import type { BaselineContext, BaselineFactory, BaselineTransport } from './common.ts'
 
@@ -62,9 +63,20 @@ function fastifyTransport(app: FastifyInstance, ctx: BaselineContext): BaselineT
   }
 }
 
+/** Bare fastify, logger off; https with the options' key and certificate (TLS runs). */
+function baselineFastify(ctx: BaselineContext, opts: object): FastifyInstance {
+  const tls = tlsServerOptions(ctx.options)
+  // an https server is an http.Server to the routes: the typings only tell them apart by a generic
+  return (Fastify as (o: object) => FastifyInstance)({
+    ...(tls ? { https: tls } : {}),
+    logger: false,
+    ...opts,
+  })
+}
+
 export const baselineShortPoll: BaselineFactory = (ctx) => {
   const get = bodies(ctx.ticker)
-  const app = Fastify({ logger: false })
+  const app = baselineFastify(ctx, {})
   app.get<Query>(ctx.path, (req, reply) => {
     ctx.stats.requests++
     const since = sinceOrReject(ctx, req.query.since, reply)
@@ -98,7 +110,7 @@ export const baselineLongPoll: BaselineFactory = (ctx) => {
     }
   })
 
-  const app = Fastify({ logger: false, connectionTimeout: 0, requestTimeout: 0 })
+  const app = baselineFastify(ctx, { connectionTimeout: 0, requestTimeout: 0 })
   app.get<Query>(ctx.path, (req, reply) => {
     stats.requests++
     const since = sinceOrReject(ctx, req.query.since, reply)

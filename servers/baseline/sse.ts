@@ -52,7 +52,7 @@ export const baselineSse: BaselineFactory = ({ ticker, path: ssePath, options, s
     }
   })
 
-  const httpServer = bareHttpServer()
+  const httpServer = bareHttpServer(options)
   httpServer.on('request', (req, res) => {
     stats.requests++
     const url = req.url ?? '/'

@@ -43,7 +43,7 @@ export const baselineWebsocket: BaselineFactory = ({ ticker, path, options, stat
   const max = options.maxBufferedBytes
   const perTick = options.writePolicy === 'per-tick'
   const conns = new Set<Conn>()
-  const httpServer = bareHttpServer()
+  const httpServer = bareHttpServer(options)
   httpServer.on('request', (req, res) => {
     stats.requests++
     stats.errors++

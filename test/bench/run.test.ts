@@ -74,6 +74,7 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
       writePolicy: 'per-tick',
       seed: 7,
       symbols: 50,
+      rttMs: 0,
     },
   )
   assert.deepEqual(

@@ -168,3 +168,38 @@ test('a sweep over a non-numeric param (write policy) gets a category axis and s
   const paths = await writeCharts(file, tempDir(t))
   for (const p of paths) assert.ok((await inkOf(readFileSync(p))).inked > 0.01, p)
 })
+
+test('an RTT sweep gets a freshness chart: measured mean beside the loopback mean plus what the model adds', () => {
+  // the sweep fixture's four scenarios, turned into a sweep of rttMs whose means follow the model but for
+  // short polling, 3 ms above it at 50 ms (its run at the last point errored: a gap)
+  const f = structuredClone(sweep)
+  const rtts = [0, 10, 50, 200]
+  f.scenarios.forEach((s, i) => {
+    const rtt = rtts[i] ?? 0
+    s.name = `rtt rttMs=${rtt}`
+    s.params = { ...s.params, clients: 100, rttMs: rtt }
+    for (const r of s.results) {
+      if (r.state === 'errored') continue
+      const added = r.transport === 'short-poll' ? 125 + rtt / 2 : rtt / 2
+      r.latencyModel = { rttMs: rtt, addedMeanMs: added, setupRoundTrips: 2, setupMs: 2 * rtt }
+      r.latencyMs.mean = 1 + added + (r.transport === 'short-poll' && rtt === 50 ? 3 : 0)
+    }
+  })
+  const chart = chartConfigs(f).find((c) => c.id === 'sweep-rttms-freshness')
+  assert.ok(chart, 'a freshness chart')
+  const sets = chart.config.data.datasets as { label: string; data: { x: number; y: number }[] }[]
+  const ws = sets.find((d) => d.label === 'websocket measured')
+  const wsModel = sets.find((d) => d.label === 'websocket model')
+  assert.deepEqual(
+    ws?.data.map((p) => p.x),
+    rtts,
+  )
+  assert.deepEqual(
+    wsModel?.data.map((p) => p.y),
+    ws?.data.map((p) => p.y),
+  )
+  const sp = sets.find((d) => d.label === 'short-poll measured')?.data.map((p) => p.y)
+  const spModel = sets.find((d) => d.label === 'short-poll model')?.data.map((p) => p.y)
+  assert.deepEqual(sp, [126, 131, 1 + 125 + 25 + 3, null])
+  assert.deepEqual(spModel, [126, 131, 1 + 125 + 25, null])
+})

@@ -4,8 +4,7 @@
  * load/lean/http-response.ts, the receive instant read once per socket read. It reconnects on the next
  * request after the connection dropped, as undici does.
  */
-import net from 'node:net'
-import { nowMs } from '../../../lib/clock.ts'
+import { type LeanSocket, type LinkOptions, leanConnect } from '../../lean/connect.ts'
 import { type HttpBodyHandlers, HttpResponseParser } from '../../lean/http-response.ts'
 import { pollRequestHead } from '../../model/http.ts'
 import type { ClientSockets } from '../common.ts'
@@ -17,7 +16,7 @@ interface Pending {
 }
 
 export class LeanGet implements PollConnection, HttpBodyHandlers {
-  private socket: net.Socket | undefined
+  private socket: LeanSocket | undefined
   private pending: Pending | undefined
   private readonly parser = new HttpResponseParser(this)
   /** receive instant of the read being parsed */
@@ -27,6 +26,8 @@ export class LeanGet implements PollConnection, HttpBodyHandlers {
   constructor(
     private readonly base: URL,
     private readonly sockets: ClientSockets,
+    /** the emulated RTT, TLS; reads must not be shared-buffer views (an answer is consumed after a microtask) */
+    private readonly link: LinkOptions,
     private readonly onConnect?: () => void,
   ) {}
 
@@ -39,15 +40,19 @@ export class LeanGet implements PollConnection, HttpBodyHandlers {
     })
   }
 
-  private open(): net.Socket {
-    const s = net.connect({ host: this.base.hostname, port: Number(this.base.port), noDelay: true })
+  private open(): LeanSocket {
+    const s = leanConnect(
+      this.base.hostname,
+      Number(this.base.port),
+      (buf, end, atMs) => {
+        this.readMs = atMs
+        this.parser.feed(end === buf.length ? buf : buf.subarray(0, end))
+      },
+      this.link,
+    )
     this.socket = s
     this.sockets.track(s)
     s.on('connect', () => this.onConnect?.())
-    s.on('data', (buf: Buffer) => {
-      this.readMs = nowMs()
-      this.parser.feed(buf)
-    })
     s.on('error', () => {}) // 'close' follows and fails what is pending
     s.on('close', () => {
       if (this.socket === s) this.socket = undefined

@@ -6,7 +6,7 @@ import { LeanGet } from './http-get.ts'
 
 export class LeanShortPollClient extends ShortPollClient {
   protected override connect(onConnect: () => void): PollConnection {
-    return new LeanGet(this.ctx.base, this.ctx.sockets, onConnect)
+    return new LeanGet(this.ctx.base, this.ctx.sockets, this.link(false), onConnect)
   }
   protected override account(body: Buffer, receivedMs: number): void {
     this.accountScanned(body, receivedMs)
@@ -15,7 +15,7 @@ export class LeanShortPollClient extends ShortPollClient {
 
 export class LeanLongPollClient extends LongPollClient {
   protected override connect(onConnect: () => void): PollConnection {
-    return new LeanGet(this.ctx.base, this.ctx.sockets, onConnect)
+    return new LeanGet(this.ctx.base, this.ctx.sockets, this.link(false), onConnect)
   }
   protected override account(body: Buffer, receivedMs: number): void {
     this.accountScanned(body, receivedMs)

@@ -3,15 +3,13 @@
  * load/lean/http-response.ts (streaming), events split by load/lean/sse-events.ts, seq and ts scanned
  * from each event's data. One clock read per socket read. Resumes with `Last-Event-ID`.
  */
-import type net from 'node:net'
-import { nowMs } from '../../../lib/clock.ts'
-import { leanConnect } from '../../lean/connect.ts'
+import { type LeanSocket, leanConnect } from '../../lean/connect.ts'
 import { HttpResponseParser, type HttpStreamHandlers } from '../../lean/http-response.ts'
 import { SseEventSplitter, type SseHandlers } from '../../lean/sse-events.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from '../common.ts'
 
 export class LeanSseClient extends BaseClient implements HttpStreamHandlers, SseHandlers {
-  private socket: net.Socket | undefined
+  private socket: LeanSocket | undefined
   private readonly http = new HttpResponseParser(this)
   private readonly events = new SseEventSplitter(this)
   private readMs = 0
@@ -33,10 +31,15 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
     const resume = this.delivery.maxSeq > 0 ? `Last-Event-ID: ${this.delivery.maxSeq}\r\n` : ''
     this.http.reset()
     this.events.reset()
-    const s = leanConnect(hostname, Number(port), (buf, end) => {
-      this.readMs = nowMs()
-      this.http.feed(buf, 0, end)
-    })
+    const s = leanConnect(
+      hostname,
+      Number(port),
+      (buf, end, atMs) => {
+        this.readMs = atMs
+        this.http.feed(buf, 0, end)
+      },
+      this.link(),
+    )
     this.socket = s
     this.ctx.sockets.track(s)
     s.write(
@@ -81,7 +84,7 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
     this.socket?.destroy()
   }
 
-  private reconnect(s: net.Socket): void {
+  private reconnect(s: LeanSocket): void {
     if (this.stopped || this.socket !== s) return
     this.socket = undefined
     this.counters.reconnects++

@@ -3,9 +3,7 @@
  * (load/lean/ws-frames.ts), frames parsed in place, seq and ts scanned from each text message. One clock
  * read per socket read. Answers pings with masked pongs and a close with a close. Resumes with `?since=`.
  */
-import type net from 'node:net'
-import { nowMs } from '../../../lib/clock.ts'
-import { leanConnect } from '../../lean/connect.ts'
+import { type LeanSocket, leanConnect } from '../../lean/connect.ts'
 import {
   maskedClose,
   maskedFrame,
@@ -18,11 +16,11 @@ import {
 } from '../../lean/ws-frames.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from '../common.ts'
 
-/** A peer that does not answer our close in this long is cut. */
+/** A peer that does not answer our close in this long (plus the emulated RTT) is cut. */
 const CLOSE_GRACE_MS = 1000
 
 export class LeanWebSocketClient extends BaseClient implements WsHandlers {
-  private socket: net.Socket | undefined
+  private socket: LeanSocket | undefined
   private readonly frames = new WsFrameParser(this)
   private upgrade: UpgradeResponse | undefined
   private key = ''
@@ -42,26 +40,31 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
     this.upgrade = new UpgradeResponse()
     this.frames.reset()
     this.closing = false
-    const s = leanConnect(hostname, Number(port), (buf, end) => {
-      this.readMs = nowMs()
-      const up = this.upgrade
-      if (up === undefined) {
-        this.frames.feed(buf, 0, end)
-        return
-      }
-      let at: number
-      try {
-        at = up.feed(buf, 0, end)
-      } catch (err) {
-        return this.failOpen(s, err as Error, onFail)
-      }
-      if (at < 0) return
-      const why = up.check(this.key)
-      if (why !== undefined) return this.failOpen(s, new Error(`upgrade refused: ${why}`), onFail)
-      this.upgrade = undefined
-      onOpen?.()
-      if (at < end) this.frames.feed(buf, at, end)
-    })
+    const s = leanConnect(
+      hostname,
+      Number(port),
+      (buf, end, atMs) => {
+        this.readMs = atMs
+        const up = this.upgrade
+        if (up === undefined) {
+          this.frames.feed(buf, 0, end)
+          return
+        }
+        let at: number
+        try {
+          at = up.feed(buf, 0, end)
+        } catch (err) {
+          return this.failOpen(s, err as Error, onFail)
+        }
+        if (at < 0) return
+        const why = up.check(this.key)
+        if (why !== undefined) return this.failOpen(s, new Error(`upgrade refused: ${why}`), onFail)
+        this.upgrade = undefined
+        onOpen?.()
+        if (at < end) this.frames.feed(buf, at, end)
+      },
+      this.link(),
+    )
     this.socket = s
     this.ctx.sockets.track(s)
     s.write(upgradeRequest(hostname, Number(port), path, this.key))
@@ -77,7 +80,7 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
     })
   }
 
-  private failOpen(s: net.Socket, err: Error, onFail?: (e: Error) => void): void {
+  private failOpen(s: LeanSocket, err: Error, onFail?: (e: Error) => void): void {
     this.error(err)
     onFail?.(err)
     s.destroy()
@@ -111,7 +114,7 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
     if (this.upgrade === undefined && !s.destroyed) {
       this.closing = true
       s.write(maskedClose(1000))
-      setTimeout(() => s.destroy(), CLOSE_GRACE_MS).unref()
+      setTimeout(() => s.destroy(), CLOSE_GRACE_MS + this.ctx.params.rttMs).unref()
     } else s.destroy()
   }
 }
