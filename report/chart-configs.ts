@@ -186,6 +186,20 @@ export function scenarioCharts(s: Scenario, idPrefix = ''): ChartSpec[] {
  * nothing and is left out, with the reason.
  */
 export function scenarioChartPlan(s: Scenario, idPrefix = ''): ChartPlan {
+  const done = s.results.filter(isCompleted)
+  if (done.length > 0 && done.every((r) => r.idle !== undefined)) {
+    // nothing was published: latency, bytes per update, CPU per update and throughput have no subject
+    return {
+      specs: [],
+      omitted: [
+        {
+          id: `${idPrefix}idle`,
+          reason:
+            'idle workload: nothing was published, so there are no per-update charts; the idle table has what a held connection costs',
+        },
+      ],
+    }
+  }
   const drafts = [
     distributionChart(s, idPrefix),
     latencyChart(s, idPrefix),
@@ -701,7 +715,8 @@ function freshnessDraft(sw: Sweep, idBase: string): Draft | undefined {
         ]),
         scales: {
           x: { type: 'linear', title: { display: true, text: PARAM_AXIS.rttMs } },
-          y: { ...valueAxis('mean latency (ms)', ys), beginAtZero: true },
+          // linear: the model is linear in RTT, and long polling's step at RTT = tick period shows as one
+          y: { ...valueAxis('mean latency (ms)', ys), type: 'linear', beginAtZero: true },
         },
       },
     }),

@@ -241,3 +241,36 @@ test('a bad value is reported where the file sets it: scenario params, defaults,
   )
   assert.equal(capacity.field, 'my.json: scenarios[0].capacity.clients')
 })
+
+test('workload, server intervals, tls and lifecycle: planned as written, a bad one named where it is', () => {
+  const [idle, life] = planScenarios(
+    {
+      scenarios: [
+        { name: 'idle', workload: 'idle', server: { heartbeatMs: 5000, pingIntervalMs: 4000 } },
+        { name: 'life', tls: true, params: { rttMs: 50 }, lifecycle: { connections: 20, wire: true } },
+      ],
+    },
+    'my.json',
+  )
+  assert.equal(idle?.workload, 'idle')
+  assert.deepEqual(idle?.serverArgs, ['--heartbeat-ms', '5000', '--ping-interval-ms', '4000'])
+  assert.equal(idle?.tls, false)
+  assert.equal(life?.workload, 'ticker')
+  assert.equal(life?.tls, true)
+  assert.equal(life?.params.rttMs, 50)
+  assert.deepEqual(life?.lifecycle, { connections: 20, pollsPerConnection: 10, wire: true })
+
+  const workload = optionError(() =>
+    planScenarios({ scenarios: [{ name: 'a', workload: 'gossip' }] }, 'my.json'),
+  )
+  assert.equal(workload.field, 'my.json: scenarios[0].workload')
+  assert.match(workload.message, /one of ticker, idle/)
+  const interval = optionError(() =>
+    planScenarios({ scenarios: [{ name: 'a', server: { longPollTimeoutMs: 1 } }] }, 'my.json'),
+  )
+  assert.equal(interval.field, 'my.json: scenarios[0].server.longPollTimeoutMs')
+  const rtt = optionError(() =>
+    planScenarios({ scenarios: [{ name: 'a', params: { rttMs: -5 } }] }, 'my.json'),
+  )
+  assert.equal(rtt.field, 'my.json: scenarios[0].params.rttMs')
+})

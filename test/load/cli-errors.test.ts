@@ -50,6 +50,17 @@ test('bad scenario values exit 2 naming the flag and what it allows, and write n
       new RegExp(`--duration-s: must be a number from ${R.durationS.min} to`),
     ],
     ['a fractional client count', ['--clients', '1.5'], /--clients: must be an integer .*got 1\.5/],
+    ['a negative round trip', ['--rtt-ms', '-1'], /--rtt-ms: must be a number from 0 to 2000 ms, got -1/],
+    [
+      'a round trip for clients without the delay line',
+      ['--rtt-ms', '20', '--client', 'library'],
+      /--rtt-ms: is emulated by the lean clients only .*--client library it must be 0, got 20/,
+    ],
+    [
+      'a heartbeat under the least',
+      ['--heartbeat-ms', '1'],
+      /--heartbeat-ms: must be an integer from 10 to 3600000 ms, got 1/,
+    ],
   ]
   const outs = cases.map((_, i) => join(dir, `case-${i}.json`))
   const runs = await Promise.all([
