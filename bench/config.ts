@@ -21,8 +21,9 @@ import { describeIssues } from '../lib/results-io.ts'
 import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
+import { GENERATORS_RANGE, planConnections } from '../load/session.ts'
 
-export const PROFILES = ['quick', 'ci', 'full', 'browser'] as const
+export const PROFILES = ['quick', 'ci', 'full', 'browser', 'scale'] as const
 export type Profile = (typeof PROFILES)[number]
 
 const PROFILE_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
@@ -91,6 +92,8 @@ const ScenarioInput = v.strictObject({
   ),
   /** every run of the scenario over TLS (https, wss), a certificate made per run */
   tls: v.optional(v.boolean()),
+  /** generator processes each run's clients are split over (load/session.ts; default 1) */
+  generators: v.optional(v.number()),
   /**
    * instead of steady-state runs: each transport's connection lifecycle (load/lifecycle-probe.ts),
    * `connections` one after another; short polling also `pollsPerConnection` polls with and without
@@ -143,6 +146,8 @@ export interface PlannedScenario {
   serverArgs: string[]
   tls: boolean
   lifecycle: LifecyclePlan | undefined
+  /** generator processes per run */
+  generators: number
 }
 
 export interface LifecyclePlan {
@@ -153,6 +158,8 @@ export interface LifecyclePlan {
 
 export interface Overrides {
   transports?: Transport[] | undefined
+  /** the client that will measure (default lean): source addresses are for lean clients only */
+  client?: ClientKind | undefined
   scenario?: string | undefined
   seed?: number | undefined
 }
@@ -189,6 +196,8 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
   config.scenarios.forEach((s, si) => {
     if (o.scenario !== undefined && s.name !== o.scenario) return
     const at = `${source}: scenarios[${si}]`
+    const generators =
+      s.generators === undefined ? 1 : checkNumber(`${at}.generators`, s.generators, GENERATORS_RANGE)
     const merged: Record<string, unknown> = { ...DEFAULT_PARAMS, ...config.defaults, ...s.params }
     if (o.seed !== undefined) merged.seed = o.seed
     const swept = (Object.keys(merged) as ParamKey[]).filter((k) => Array.isArray(merged[k]))
@@ -211,6 +220,14 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
     for (const combo of combinations(merged, swept)) {
       // the one validation of params (lib/params.ts), naming the field where the file sets it
       const params = { ...resolveParams(combo, field) }
+      // what the connection count asks of this host (open files, source addresses), checked before any run
+      planConnections({
+        transport: chosen[0] ?? 'websocket',
+        params,
+        generators,
+        client: o.client,
+        clientsField: field('clients'),
+      })
       const label = swept.map((k) => `${k}=${String(params[k])}`).join(' ')
       const cap = s.capacity
       const capTransports = (cap?.transports ?? transportsOfKind('push')).map((t, i) =>
@@ -250,6 +267,7 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
         workload: checkChoice(`${at}.workload`, s.workload ?? DEFAULT_WORKLOAD, WORKLOADS),
         serverArgs: serverIntervalArgs(s.server ?? {}, (key) => `${at}.server.${key}`),
         tls: s.tls === true,
+        generators,
         lifecycle: s.lifecycle
           ? {
               connections: s.lifecycle.connections,

@@ -111,6 +111,8 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls 
               client,
               tls: tls || s.tls,
               serverArgs: s.serverArgs,
+              generators: s.generators,
+              clientsField: `${s.group}.params.clients`,
               signal,
               onPhase: phase,
             })

@@ -19,6 +19,7 @@ const SUBCOMMANDS = {
   run: 'one transport, one scenario, one results file (the single-run contract)',
   serve: 'one server in the foreground: prints a JSON ready line, serves until SIGINT/SIGTERM',
   compare: 'per-metric deltas between two results files; exit 1 on a regression',
+  merge: "shards' results files (run --shard i/n) into one results file, latency histograms merged exactly",
   charts: 'PNG charts (and the HTML report) from a results file alone',
   micro: 'per-message costs in-process with tinybench',
   advise: 'which transport for a load (clients, rate, payload): the pick and the evidence from results files',

@@ -61,7 +61,7 @@ interface NumberRange {
 /** Allowed ranges; `payloadBytes.min` is the smallest update the fixed JSON fields fit in (servers/update.ts). */
 export const PARAM_RANGES: Readonly<Record<Exclude<keyof ScenarioParams, 'writePolicy'>, NumberRange>> =
   Object.freeze({
-    clients: { min: 1, max: 10_000, integer: true, unit: 'clients' },
+    clients: { min: 1, max: 100_000, integer: true, unit: 'clients' },
     tickHz: { min: 0.1, max: 1_000, integer: false, unit: 'Hz' },
     updatesPerTick: { min: 1, max: 10_000, integer: true, unit: 'updates' },
     payloadBytes: { min: 76, max: 1_048_576, integer: true, unit: 'bytes' },

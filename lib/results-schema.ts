@@ -53,6 +53,51 @@ export const LatencySchema = v.object({
    * people read first
    */
   distribution: v.optional(v.array(v.object({ percentile: nonNeg, ms: nonNeg }))),
+  /**
+   * the HDR histogram itself (hdr-histogram-js `encodeIntoCompressedBase64`, values in us): what shards and
+   * generator processes are merged from, exactly (load/latency.ts `mergeEncoded`), never by averaging
+   */
+  hdr: v.optional(v.string()),
+})
+
+/**
+ * How a result's latencies relate the client's clock to the server's (load/clock-offset.ts): `same-host`
+ * (one host, one clock: the offset is measured and should be ~0), `estimated` (an NTP-style exchange with
+ * the server at the start and the end of the run; receive instants are corrected by the offset) or
+ * `synchronised` (the user vouches for chrony or PTP: no correction, the offset is still measured).
+ * `uncertaintyMs` is half the best exchange's round trip plus the drift between start and end: a latency
+ * below it is not reported (`latencyBelowUncertainty`).
+ */
+export const ClockSchema = v.object({
+  source: v.picklist(['same-host', 'estimated', 'synchronised']),
+  /** server clock minus client clock, ms (the mean of the start and end estimates) */
+  offsetMs: v.number(),
+  uncertaintyMs: nonNeg,
+  startOffsetMs: v.number(),
+  endOffsetMs: v.optional(v.number()),
+  /** round trip of the best exchange, ms */
+  roundTripMs: nonNeg,
+  samples: count,
+  /** the offset was added to every receive instant */
+  applied: v.boolean(),
+  latencyBelowUncertainty: v.optional(v.boolean()),
+})
+export type Clock = v.InferOutput<typeof ClockSchema>
+
+/** One generator process's share of a run (`--generators N`), or one shard's (`pushbench merge`). */
+export const GeneratorShareSchema = v.object({
+  clients: count,
+  /** the first client index it owned */
+  firstClient: v.optional(count),
+  cpuPercent: nonNeg,
+  eventLoopUtilization: nonNeg,
+  usPerDeliveredUpdate: v.optional(nonNeg),
+  saturated: v.boolean(),
+  busy: v.optional(v.boolean()),
+  delivered: count,
+  /** its RSS after a full GC, before its clients and at the end of the ramp */
+  idleRssBytes: v.optional(count),
+  rampRssBytes: v.optional(count),
 })
 
 /** Above this share of one core taken by other processes (generator.otherHostCpuPercent), a window is disturbed. */
@@ -176,6 +221,15 @@ export const GeneratorSchema = v.object({
   clockUncertaintyMs: v.optional(nonNeg),
   /** browser clients: the WebSocket close codes the pages saw during the run, with how often */
   closeCodes: v.optional(v.record(v.string(), count)),
+  /** generator processes the clients were split over (`--generators N`); absent: 1 */
+  generators: v.optional(count),
+  /** each generator process's share (more than one) */
+  perGenerator: v.optional(v.array(GeneratorShareSchema)),
+  /** the generator's memory per connection: (RSS after the ramp - RSS before it, both after a full GC) / clients */
+  bytesPerConnection: v.optional(nonNeg),
+  /** the connect ramp: how long, how many source addresses the client sockets were spread over */
+  connectMs: v.optional(nonNeg),
+  sourceAddresses: v.optional(count),
   /** lean clients: updates parsed in full and checked against the byte scan, and updates found corrupt */
   verifiedUpdates: v.optional(count),
   corruptUpdates: v.optional(count),
@@ -248,6 +302,26 @@ export const CompletedResultSchema = v.object({
   warmup: v.optional(v.object({ usedS: nonNeg, steady: v.boolean(), sliceUsPerUpdate: v.array(v.number()) })),
   /** ns per op of load/host-probe.ts, timed just before the run: how fast the host was then */
   hostProbeNsPerOp: v.optional(nonNeg),
+  /** the window's edges, epoch ms on the server's clock: shards of one run must share them */
+  window: v.optional(v.object({ startMs: nonNeg, endMs: nonNeg })),
+  /** client and server clocks (load/clock-offset.ts); absent in older files: one host */
+  clock: v.optional(ClockSchema),
+  /** a shard's result (`run --shard i/n --target URL`): which slice of the clients it ran, against what */
+  shard: v.optional(
+    v.object({ index: count, count: count, target: v.string(), firstClient: count, clients: count }),
+  ),
+  /** a merged result (`pushbench merge`): each shard's file, environment, generator and clock */
+  shards: v.optional(
+    v.array(
+      v.object({
+        file: v.string(),
+        index: count,
+        env: EnvSchema,
+        generator: GeneratorShareSchema,
+        clock: v.optional(ClockSchema),
+      }),
+    ),
+  ),
   warnings: v.optional(v.array(v.string())),
 })
 

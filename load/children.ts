@@ -39,6 +39,8 @@ export interface SpawnOptions {
   netns?: string | undefined
   /** variables added to the inherited environment */
   env?: Record<string, string> | undefined
+  /** open-files limit (soft and hard) to start it under: `prlimit --nofile=N:N` (lib/nofile.ts) */
+  nofile?: number | undefined
 }
 
 export interface Child {
@@ -62,7 +64,12 @@ export function spawnNode(script: string, args: string[], opts: SpawnOptions): C
   // plugin transports (PUSHBENCH_PLUGINS) load in every child, so all processes of a run share one registry
   const nodeArgs = [...(opts.nodeArgs ?? []), '--import', 'tsx', ...pluginNodeArgs(), script, ...args]
   const pin = opts.cpu !== undefined && canPin()
-  const command = [...(pin ? ['taskset', '-c', String(opts.cpu)] : []), process.execPath, ...nodeArgs]
+  const command = [
+    ...(opts.nofile !== undefined ? ['prlimit', `--nofile=${opts.nofile}:${opts.nofile}`] : []),
+    ...(pin ? ['taskset', '-c', String(opts.cpu)] : []),
+    process.execPath,
+    ...nodeArgs,
+  ]
   if (opts.netns !== undefined) command.unshift('ip', 'netns', 'exec', opts.netns)
   const [cmd = process.execPath, ...argv] = command
   const proc = spawn(cmd, argv, {

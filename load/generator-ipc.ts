@@ -2,6 +2,7 @@
 import type { ScenarioParams } from '../lib/params.ts'
 import type { Latency } from '../lib/results-schema.ts'
 import type { Transport } from '../lib/transports.ts'
+import type { SourcePlan } from './source-addresses.ts'
 
 export interface RampOptions {
   /** clients connected per batch */
@@ -24,7 +25,18 @@ export type GeneratorRequest =
       ca?: string | undefined
       params: ScenarioParams
       ramp: RampOptions
+      /** clients this process runs: indexes firstClient .. firstClient + clients - 1 of totalClients */
       clients: number
+      /** default 0 and `clients`: one generator runs them all */
+      firstClient?: number
+      totalClients?: number
+      /** where client sockets come from (load/source-addresses.ts), by global client index */
+      sources?: SourcePlan | undefined
+      /**
+       * server clock minus this host's, ms (load/clock-offset.ts), added to every instant this process
+       * takes: receive instants and window edges are then on the server's clock
+       */
+      clockOffsetMs?: number | undefined
     }
   /** a measured window, reported drainMs after its end; after the `last` one the clients stop */
   | { type: 'window'; startMs: number; endMs: number; drainMs: number; last: boolean }
@@ -88,6 +100,9 @@ export type GeneratorMessage =
       subscribers: number[]
       ms: number
       lastError: string | undefined
+      /** this process's RSS after a full GC before its first client and after the ramp (when it has gc) */
+      idleRssBytes?: number | undefined
+      rampRssBytes?: number | undefined
     }
   | { type: 'result'; report: GeneratorReport }
   | { type: 'error'; message: string }

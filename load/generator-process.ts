@@ -4,6 +4,7 @@
  * outlives the run, and leaves Ctrl-C to it.
  */
 
+import { setClockOffset } from '../lib/clock.ts'
 import { Generator } from './generator.ts'
 import type { GeneratorMessage, GeneratorRequest } from './generator-ipc.ts'
 
@@ -22,6 +23,7 @@ const generator = new Generator((m: GeneratorMessage, last: boolean) => {
 process.on('message', (m: GeneratorRequest) => {
   switch (m.type) {
     case 'start':
+      if (m.clockOffsetMs !== undefined) setClockOffset(m.clockOffsetMs)
       generator.start(m).catch((err: Error) => process.send?.({ type: 'error', message: err.message }))
       return
     case 'window':

@@ -17,6 +17,7 @@ import type { ClientKind, GeneratorMessage, GeneratorReport, GeneratorRequest } 
 import { newHistogram, summarise } from './latency.ts'
 import { stratifiedPhases } from './poll-phases.ts'
 import { descendantsCpu } from './process-tree-cpu.ts'
+import { sourceAddressOf } from './source-addresses.ts'
 
 interface Mark {
   /** this process's, plus its children's (Chromium) with browser clients */
@@ -40,6 +41,20 @@ const BROWSER_RAMP_BATCH = 10
  * answered at the next tick, so at least three tick periods, and 10 s for a server busy with the others.
  */
 export const subscribeBoundMs = (tickHz: number): number => Math.max(10_000, 3000 / tickHz)
+
+/** RSS after a full collection, when this process runs with --expose-gc. */
+function rssAfterGc(): number | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) return undefined
+  gc()
+  return process.memoryUsage.rss()
+}
+
+/** A phase sequence past its first `n`: a generator's slice takes the phases of its own clients. */
+function skipped<T>(next: () => T, n: number): () => T {
+  for (let i = 0; i < n; i++) next()
+  return next
+}
 
 type Start = Extract<GeneratorRequest, { type: 'start' }>
 type OpenWindow = Extract<GeneratorRequest, { type: 'window' }>
@@ -99,6 +114,12 @@ export class Generator {
     const batchSize = this.kind === 'browser' ? Math.min(m.ramp.batch, BROWSER_RAMP_BATCH) : m.ramp.batch
     const wl = workload(m.workload)
     const streams = wl.streams(m.params)
+    // this process's slice of the run's clients (--generators): client k here is client first + k of total
+    const first = m.firstClient ?? 0
+    const total = m.totalClients ?? m.clients
+    const sources = m.sources && m.sources.addresses.length > 0 ? m.sources : undefined
+    let nextClient = 0
+    const idleRssBytes = rssAfterGc()
     const ctx: ClientContext = {
       base: new URL(m.base),
       path: entry.path,
@@ -108,9 +129,10 @@ export class Generator {
       latency: this.latency,
       scheduleLag: this.scheduleLag,
       sockets: this.sockets,
-      pollPhase: stratifiedPhases(m.clients, mulberry32(m.params.seed ^ 0x9e3779b9)),
+      pollPhase: skipped(stratifiedPhases(total, mulberry32(m.params.seed ^ 0x9e3779b9)), first),
       verifyEvery: m.verifyEvery,
       ca: m.ca,
+      nextSourceAddress: sources ? () => sourceAddressOf(sources, first + nextClient++) : undefined,
     }
     const { clients, unconnected } = this
     const t0 = nowMs()
@@ -118,7 +140,7 @@ export class Generator {
     for (let i = 0; i < m.clients && !this.finished; i += batchSize) {
       const batch: Promise<void>[] = []
       for (let k = i; k < Math.min(m.clients, i + batchSize); k++) {
-        const c = new Client(ctx, wl.streamOf(k, m.params))
+        const c = new Client(ctx, wl.streamOf(first + k, m.params))
         clients.push(c)
         batch.push(
           c.start().catch((err: Error) => {
@@ -147,6 +169,8 @@ export class Generator {
         subscribers,
         ms: nowMs() - t0,
         lastError,
+        idleRssBytes,
+        rampRssBytes: rssAfterGc(),
       },
       false,
     )
@@ -300,8 +324,8 @@ export class Generator {
     const report: GeneratorReport = {
       client: this.kind,
       clients: clients.length,
-      latency: summarise(this.latency),
-      scheduleLag: this.polled ? summarise(this.scheduleLag) : undefined,
+      latency: summarise(this.latency, { withHdr: true }),
+      scheduleLag: this.polled ? summarise(this.scheduleLag, { withHdr: true }) : undefined,
       delivered,
       duplicates,
       outOfOrder,

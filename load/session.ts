@@ -3,13 +3,14 @@
  * the generator in another pinned to core 1; clients ramp in, warm up, then a fixed window is measured
  * (server counters diffed over it, updates counted by publish instant), clients drain, everything stops.
  */
-import { nowMs } from '../lib/clock.ts'
+import { clockOffset, nowMs, setClockOffset } from '../lib/clock.ts'
 import { type CpuCap, createCpuCap } from '../lib/cpu-cap.ts'
-import { PbError } from '../lib/errors.ts'
-import { createWire, linkDelta, WIRE_DEV_ENV, type Wire } from '../lib/netns.ts'
+import { PbError, PbOptionError } from '../lib/errors.ts'
+import { createWire, linkDelta, WIRE_DEV_ENV, WIRE_SERVER_ADDR, type Wire } from '../lib/netns.ts'
+import { nofileFor, planNofile, readNofile } from '../lib/nofile.ts'
 import { flagName, type ScenarioParams } from '../lib/params.ts'
 import { cpuDelta, readCpuTimes } from '../lib/proc-stat.ts'
-import type { CompletedResult } from '../lib/results-schema.ts'
+import type { Clock, CompletedResult } from '../lib/results-schema.ts'
 import { checkTlsClient, makeTlsCert, namesFor, type TlsCert } from '../lib/tls-cert.ts'
 import { type Transport, transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, publishesNothing } from '../lib/workloads.ts'
@@ -17,10 +18,15 @@ import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
 import { type Child, canPin, spawnNode, waitReady } from './children.ts'
 import { BROWSER_SETTLE } from './chromium.ts'
-import type { ClientKind, GeneratorMessage, RampOptions } from './generator-ipc.ts'
+import { combineOffsets, estimateOffset, type OffsetEstimate } from './clock-offset.ts'
+import { combineReports } from './combine-reports.ts'
+import type { ClientKind, GeneratorMessage, GeneratorReport, RampOptions } from './generator-ipc.ts'
 import { hostBusyMs } from './host-cpu.ts'
 import { probeHostNsPerOp } from './host-probe.ts'
-import { toResult } from './to-result.ts'
+import { RemoteServer } from './remote-server.ts'
+import { type Slice, sliceOf, splitSlice } from './slices.ts'
+import { planSourceAddresses, type SourcePlan } from './source-addresses.ts'
+import { type GeneratorFigures, toResult } from './to-result.ts'
 
 export type Phase = 'server' | 'connect' | 'warmup' | 'measure' | 'drain' | 'stop'
 
@@ -55,12 +61,42 @@ export interface RunSpec {
   ramp?: RampOptions
   /** extra flags for the server process, scripts/serve.ts (e.g. ['--per-message-deflate']) */
   serverArgs?: string[]
+  /**
+   * generator processes the clients are split over (`--generators N`, default 1), all on the generator's
+   * core; their reports are merged (load/combine-reports.ts)
+   */
+  generators?: number | undefined
+  /** the name of the clients field in errors: `--clients` (run) or where a config sets it (bench) */
+  clientsField?: string | undefined
+  /**
+   * a server on another host, started there with `pushbench serve --control` (`run --target URL`):
+   * nothing is started for it; its counters and clock are read over HTTP (load/remote-server.ts)
+   */
+  target?: string | undefined
+  /** this run is shard `index` of `count` (`--shard i/n`): it runs that slice of params.clients */
+  shard?: { index: number; count: number } | undefined
+  /** when the window opens, epoch ms on the server's clock (`--start-at`): every shard opens it then */
+  startAtMs?: number | undefined
+  /**
+   * against a target: `estimated` (default) puts this host's instants on the server's clock by an
+   * NTP-style estimate; `synchronised` trusts chrony or PTP and only measures the offset
+   */
+  clockMode?: 'estimated' | 'synchronised' | undefined
   onPhase?: (phase: Phase, detail?: string) => void
   /** abort = interrupt: the window ends now and what was measured is returned, marked partial */
   signal?: AbortSignal
 }
 
 export const DEFAULT_RAMP: RampOptions = { batch: 100, pauseMs: 20 }
+
+/** A shard's window opens on a multiple of this on the server's clock, unless `--start-at` says when. */
+export const SHARD_ALIGN_MS = 30_000
+
+/** What a session needs of its server: a child it started, or one on another host. */
+export type ServerHandle = Pick<Child, 'request' | 'stop'>
+
+/** `--generators`: processes on the generator's core. */
+export const GENERATORS_RANGE = { min: 1, max: 16, integer: true, unit: 'processes' }
 
 /** The measuring client unless told otherwise: the one that costs least (DESIGN.md, "Generator"). */
 export const DEFAULT_CLIENT: ClientKind = 'lean'
@@ -153,7 +189,9 @@ function onMessage<T extends GeneratorMessage['type']>(
 }
 
 /** The server's RSS after a full GC, and the connections it held then. */
-async function serverMemory(server: Child): Promise<{ rssBytes: number; connections: number } | undefined> {
+async function serverMemory(
+  server: ServerHandle,
+): Promise<{ rssBytes: number; connections: number } | undefined> {
   const r = await server.request<ServerReply>({ type: 'memory' })
   return r.type === 'memory' && r.gc ? { rssBytes: r.rssBytes, connections: r.connections } : undefined
 }
@@ -183,7 +221,11 @@ function memoryPerConnection(
 }
 
 /** Server counters now, or (with atMs) right before the first tick at or after atMs. */
-async function counters(server: Child, type: 'mark' | 'counters', atMs?: number): Promise<CounterSnapshot> {
+async function counters(
+  server: ServerHandle,
+  type: 'mark' | 'counters',
+  atMs?: number,
+): Promise<CounterSnapshot> {
   const wait = atMs === undefined ? 10_000 : Math.max(0, atMs - nowMs()) + 20_000
   const r = await server.request<ServerReply>(atMs === undefined ? { type } : { type, atMs }, wait)
   if (r.type !== 'counters') throw new PbError('PB_ERR_SERVER', `server answered ${r.type} to ${type}`)
@@ -197,8 +239,9 @@ async function counters(server: Child, type: 'mark' | 'counters', atMs?: number)
 export class Session {
   private constructor(
     readonly spec: RunSpec,
-    readonly server: Child,
-    readonly gen: Child,
+    readonly server: ServerHandle,
+    /** the generator processes, each with its slice of the clients */
+    readonly gens: Child[],
     readonly ready: ReadyLine,
     readonly connected: number,
     readonly failed: number,
@@ -217,71 +260,109 @@ export class Session {
     readonly wire?: Wire | undefined,
     /** TLS: the run's certificate (removed in close) */
     readonly cert?: TlsCert | undefined,
+    /** the generators' ramp: slices, memory, connect time, source addresses */
+    readonly ramp?: GeneratorRamp | undefined,
+    /** against a target: the clock offset estimated before the clients connected */
+    readonly clockStart?: OffsetEstimate | undefined,
   ) {}
 
   static async open(spec: RunSpec): Promise<Session> {
     const p = spec.params
     const pin = spec.pin !== false && canPin()
     const phase = spec.onPhase ?? (() => {})
-    let server: Child | undefined
-    let gen: Child | undefined
+    let server: ServerHandle | undefined
+    let local: Child | undefined
+    let clockStart: OffsetEstimate | undefined
+    const gens: Child[] = []
     let cap: CpuCap | undefined
     let wire: Wire | undefined
     let cert: TlsCert | undefined
     checkTlsClient(spec.tls, spec.client ?? DEFAULT_CLIENT)
+    const { parts, sources, serverNofile, genNofile, slice } = planConnections(spec)
     // before any child exists: how fast the host is, with nothing of ours running
     const hostProbeNsPerOp = probeHostNsPerOp()
     try {
-      phase('server')
-      // made before anything starts, so that a machine without cgroups fails fast (exit 2)
-      if (spec.serverCpu !== undefined) cap = await createCpuCap(spec.serverCpu, 'server')
-      if (spec.wire) wire = await createWire(spec.wire)
-      // TLS: a certificate naming the address the clients reach (lib/tls-cert.ts)
-      if (spec.tls) cert = await makeTlsCert(namesFor(wire ? wire.serverAddr : (spec.host ?? '127.0.0.1')))
-      server = spawnNode(
-        'scripts/serve.ts',
-        serverArgs(wire ? { ...spec, host: wire.serverAddr } : spec, cert),
-        {
-          cpu: pin ? 0 : undefined,
-          netns: wire?.serverNs,
-          // its counter snapshots then carry the veth's counters, taken with its socket counters
-          env: wire ? { [WIRE_DEV_ENV]: wire.serverDev } : undefined,
-          label: 'server',
-          // --expose-gc: memory per connection is read after a full collection (servers/process.ts)
-          nodeArgs: ['--expose-gc', ...nodeArgsFrom('PB_SERVER_NODE_ARGS')],
-        },
-      )
-      const ready = await waitReady<ReadyLine>(server)
+      phase('server', spec.target)
+      let ready: ReadyLine
+      if (spec.target !== undefined) {
+        const remote = await RemoteServer.connect(spec.target)
+        server = remote
+        ready = remote.ready
+        checkRemote(spec, ready)
+        // the offset of the server's clock: every instant of this run is taken on it (lib/clock.ts)
+        clockStart = await estimateOffset(spec.target)
+        if ((spec.clockMode ?? 'estimated') === 'estimated') setClockOffset(clockStart.offsetMs)
+      } else {
+        // made before anything starts, so that a machine without cgroups fails fast (exit 2)
+        if (spec.serverCpu !== undefined) cap = await createCpuCap(spec.serverCpu, 'server')
+        if (spec.wire) wire = await createWire(spec.wire)
+        // TLS: a certificate naming the address the clients reach (lib/tls-cert.ts)
+        if (spec.tls) cert = await makeTlsCert(namesFor(wire ? wire.serverAddr : (spec.host ?? '127.0.0.1')))
+        server = local = spawnNode(
+          'scripts/serve.ts',
+          serverArgs(wire ? { ...spec, host: wire.serverAddr } : spec, cert),
+          {
+            cpu: pin ? 0 : undefined,
+            netns: wire?.serverNs,
+            // its counter snapshots then carry the veth's counters, taken with its socket counters
+            env: wire ? { [WIRE_DEV_ENV]: wire.serverDev } : undefined,
+            label: 'server',
+            // --expose-gc: memory per connection is read after a full collection (servers/process.ts)
+            nodeArgs: ['--expose-gc', ...nodeArgsFrom('PB_SERVER_NODE_ARGS')],
+            nofile: serverNofile,
+          },
+        )
+        ready = await waitReady<ReadyLine>(local)
+      }
       if (spec.signal?.aborted) throw interrupted()
       const idle = await serverMemory(server)
-      phase('connect', `${p.clients} clients`)
-      gen = spawnNode('load/generator-process.ts', [], {
-        cpu: pin ? 1 : undefined,
-        netns: wire?.clientNs,
-        label: 'generator',
-        nodeArgs: nodeArgsFrom('PB_GENERATOR_NODE_ARGS'),
-      })
+      phase('connect', `${slice.count} clients`)
+      for (const i of parts.keys())
+        gens.push(
+          spawnNode('load/generator-process.ts', [], {
+            cpu: pin ? 1 : undefined,
+            netns: wire?.clientNs,
+            label: parts.length > 1 ? `generator ${i + 1}/${parts.length}` : 'generator',
+            // --expose-gc: its memory per connection is read after a full collection, as the server's
+            nodeArgs: ['--expose-gc', ...nodeArgsFrom('PB_GENERATOR_NODE_ARGS')],
+            nofile: genNofile,
+          }),
+        )
       // a page takes Chromium far longer to open than a Node client takes to connect
       // (and Chromium may take BROWSER_SETTLE.maxMs to settle after)
       const perClientMs = spec.client === 'browser' ? 2000 : 20
       const settleMs = spec.client === 'browser' ? BROWSER_SETTLE.maxMs : 0
-      const connected = onMessage(gen, 'connected', 30_000 + settleMs + p.clients * perClientMs, (m) => {
-        if (m.type === 'progress')
-          phase('connect', `${m.connected}/${m.total} clients${m.note ? `, ${m.note}` : ''}`)
-      })
-      gen.proc.send({
-        type: 'start',
-        transport: spec.transport,
-        workload: spec.workload ?? DEFAULT_WORKLOAD,
-        client: spec.client ?? DEFAULT_CLIENT,
-        verifyEvery: spec.verifyEvery ?? DEFAULT_VERIFY_EVERY,
-        base: ready.url,
-        ca: cert?.certPem,
-        params: p,
-        ramp: spec.ramp ?? DEFAULT_RAMP,
-        clients: p.clients,
-      })
-      const conn = await connected
+      const progress = parts.map(() => 0)
+      const connected = gens.map((gen, i) =>
+        onMessage(gen, 'connected', 30_000 + settleMs + slice.count * perClientMs, (m) => {
+          if (m.type !== 'progress') return
+          progress[i] = m.connected
+          const n = progress.reduce((a, b) => a + b, 0)
+          phase('connect', `${n}/${slice.count} clients${m.note ? `, ${m.note}` : ''}`)
+        }),
+      )
+      for (const [i, gen] of gens.entries()) {
+        const part = parts[i] as Slice
+        gen.proc.send({
+          type: 'start',
+          transport: spec.transport,
+          workload: spec.workload ?? DEFAULT_WORKLOAD,
+          client: spec.client ?? DEFAULT_CLIENT,
+          verifyEvery: spec.verifyEvery ?? DEFAULT_VERIFY_EVERY,
+          base: ready.url,
+          ca: cert?.certPem,
+          params: p,
+          ramp: spec.ramp ?? DEFAULT_RAMP,
+          clients: part.count,
+          firstClient: part.first,
+          totalClients: p.clients,
+          sources,
+          clockOffsetMs:
+            spec.target !== undefined && spec.clockMode !== 'synchronised' ? clockOffset() : undefined,
+        })
+      }
+      const all = await Promise.all(connected)
+      const conn = sumConnected(all)
       if (conn.connected === 0) {
         throw new PbError(
           'PB_ERR_CONNECT',
@@ -292,11 +373,11 @@ export class Session {
       const ramp = await serverMemory(server)
       // the quota holds from here on, not during the connect ramp: a capped server would take minutes
       // to accept 1,000 handshakes, which is not what is measured
-      if (cap && server.proc.pid !== undefined) cap.addPid(server.proc.pid)
+      if (cap && local?.proc.pid !== undefined) cap.addPid(local.proc.pid)
       return new Session(
         spec,
         server,
-        gen,
+        gens,
         ready,
         conn.connected,
         conn.failed,
@@ -308,9 +389,18 @@ export class Session {
         memoryPerConnection(idle, ramp),
         wire,
         cert,
+        {
+          parts,
+          connectMs: conn.ms,
+          sourceAddresses: Math.max(1, sources.addresses.length),
+          connected: all.map((m) => m.connected),
+          idleRssBytes: all.map((m) => m.idleRssBytes),
+          rampRssBytes: all.map((m) => m.rampRssBytes),
+        },
+        clockStart,
       )
     } catch (err) {
-      await Promise.all([server?.stop(2000), gen?.stop(2000)])
+      await Promise.all([server?.stop(2000), ...gens.map((g) => g.stop(2000))])
       await cap?.remove()
       await wire?.remove()
       cert?.remove()
@@ -370,21 +460,23 @@ export class Session {
    * changed with setRate); after the `last` window the generator stops its clients.
    */
   async measure(params: ScenarioParams, last: boolean): Promise<CompletedResult> {
-    const { spec, server, gen } = this
+    const { spec, server, gens } = this
     const signal = spec.signal
     const phase = spec.onPhase ?? (() => {})
     const warmup = await this.warmUp(params)
     // the window starts a moment from now: both ends must learn its edges before it comes
-    const startMs = warmup.fixed ? nowMs() + params.warmupS * 1000 : nowMs() + WINDOW_LEAD_MS
+    const startMs = this.windowStart(
+      warmup.fixed ? nowMs() + params.warmupS * 1000 : nowMs() + WINDOW_LEAD_MS,
+    )
     const endMs = startMs + params.durationS * 1000
     // nothing published: no update is on its way after the window, but the clients must stay until the
     // server has taken its end edge (on the first tick at or after it), or their close frames land in it
     const drain = publishesNothing(spec.workload)
       ? Math.ceil(1000 / params.tickHz) + IDLE_DRAIN_MARGIN_MS
       : drainMs(params, spec.transport)
-    const result = onMessage(gen, 'result', endMs - nowMs() + drain + 60_000)
+    const result = Promise.all(gens.map((g) => onMessage(g, 'result', endMs - nowMs() + drain + 60_000)))
     result.catch(() => {})
-    gen.proc.send({ type: 'window', startMs, endMs, drainMs: drain, last })
+    for (const g of gens) g.proc.send({ type: 'window', startMs, endMs, drainMs: drain, last })
     // both edges are taken by the server itself on tick boundaries (servers/tick-aligned.ts)
     const edge0 = counters(server, 'mark', startMs)
     const edge1 = counters(server, 'counters', endMs)
@@ -392,11 +484,12 @@ export class Session {
     if (warmup.fixed) phase('warmup', `${params.warmupS} s`)
     await sleepUntil(startMs, signal)
     if (signal?.aborted) {
-      gen.proc.send({ type: 'stop' })
+      for (const g of gens) g.proc.send({ type: 'stop' })
       throw interrupted()
     }
     const s0 = await edge0
-    const host0 = hostBusyMs()
+    // a remote server's CPU is not this host's: the host's busy time says nothing of others then
+    const host0 = spec.target === undefined ? hostBusyMs() : undefined
     const cores0 = readCpuTimes()
     phase('measure', `${params.durationS} s`)
     await sleepUntil(endMs, signal)
@@ -405,12 +498,13 @@ export class Session {
     // planned end was), so the server's bytes, its published count and the generator's count all end on
     // the same tick boundary; cutting at "now" let each end cut at a different instant
     const closedMs = partial ? Math.min(endMs, nowMs() + INTERRUPT_CLOSE_MS) : endMs
-    if (partial) gen.proc.send({ type: 'stop', endMs: closedMs, drainMs: drain })
+    if (partial) for (const g of gens) g.proc.send({ type: 'stop', endMs: closedMs, drainMs: drain })
     const s1 = closedMs < endMs ? await counters(server, 'counters', closedMs) : await edge1
-    const host1 = hostBusyMs()
+    const host1 = spec.target === undefined ? hostBusyMs() : undefined
     const cores1 = readCpuTimes()
     phase('drain', `up to ${drain} ms`)
-    const report = (await result).report
+    const reports = (await result).map((m) => m.report)
+    const report = combineReports(reports)
     // wire mode: the server read its veth's counters in the same instant as its socket counters, so both
     // windows end on the same tick; a read from here came 12 ms or more after the edge, by when the
     // generator could already be closing its sockets (it reports once the first update past the end came)
@@ -439,7 +533,61 @@ export class Session {
       serverMemory: this.memory,
       link,
       timeWait,
+      generators: this.ramp ? generatorFigures(this.ramp, reports) : undefined,
+      window: { startMs, endMs: closedMs },
+      clock: spec.target !== undefined && this.clockStart ? await this.clock(this.clockStart) : undefined,
+      shard:
+        spec.target !== undefined
+          ? {
+              index: spec.shard?.index ?? 0,
+              count: spec.shard?.count ?? 1,
+              target: spec.target,
+              firstClient: this.ramp?.parts[0]?.first ?? 0,
+              clients: this.ramp?.parts.reduce((n, s) => n + s.count, 0) ?? this.connected,
+            }
+          : undefined,
     })
+  }
+
+  /**
+   * When the window opens: `earliest` for one run on one host; for a shard, at `--start-at` or else the
+   * next SHARD_ALIGN_MS boundary of the server's clock past `earliest`, so that every shard opens the same
+   * window. A start that is already past is an error naming the flag.
+   */
+  private windowStart(earliest: number): number {
+    const { spec } = this
+    if (spec.startAtMs !== undefined) {
+      if (spec.startAtMs < earliest)
+        throw new PbOptionError(
+          '--start-at',
+          `${new Date(spec.startAtMs).toISOString()} came before this shard was ready (${new Date(earliest).toISOString()}, after its warm-up): give a later time`,
+        )
+      return spec.startAtMs
+    }
+    if (spec.shard === undefined || spec.shard.count === 1) return earliest
+    return Math.ceil(earliest / SHARD_ALIGN_MS) * SHARD_ALIGN_MS
+  }
+
+  /** The clock figures of a run against a target: the start estimate, another now, and what they say together. */
+  private async clock(start: OffsetEstimate): Promise<Clock> {
+    const target = this.spec.target as string
+    const end = await estimateOffset(target).catch(() => undefined)
+    const c = combineOffsets(start, end)
+    const r3 = (n: number) => Math.round(n * 1000) / 1000
+    return {
+      source: isLoopbackHost(new URL(target).hostname)
+        ? 'same-host'
+        : this.spec.clockMode === 'synchronised'
+          ? 'synchronised'
+          : 'estimated',
+      offsetMs: r3(c.offsetMs),
+      uncertaintyMs: r3(c.uncertaintyMs),
+      startOffsetMs: r3(c.startOffsetMs),
+      ...(c.endOffsetMs !== undefined ? { endOffsetMs: r3(c.endOffsetMs) } : {}),
+      roundTripMs: r3(c.roundTripMs),
+      samples: c.samples,
+      applied: this.spec.clockMode !== 'synchronised',
+    }
   }
 
   /**
@@ -448,7 +596,7 @@ export class Session {
    */
   private async timeWaitAfterClients(): Promise<{ server: number; client: number } | undefined> {
     if (!this.wire) return undefined
-    await Promise.race([this.gen.exited, sleepUntil(nowMs() + 3000)])
+    await Promise.race([Promise.all(this.gens.map((g) => g.exited)), sleepUntil(nowMs() + 3000)])
     // the closing handshakes (FIN/ACK) of the last sockets cross the veth in well under this
     await sleepUntil(nowMs() + 100)
     return this.wire.timeWait()
@@ -457,7 +605,7 @@ export class Session {
   async close(): Promise<void> {
     ;(this.spec.onPhase ?? (() => {}))('stop')
     try {
-      await Promise.all([this.gen.stop(3000), this.server.stop(5000)])
+      await Promise.all([...this.gens.map((g) => g.stop(3000)), this.server.stop(5000)])
     } finally {
       // the group goes once the server has left it (lib/cpu-cap.ts moves a straggler out first)
       try {
@@ -468,6 +616,76 @@ export class Session {
       }
     }
   }
+}
+
+/**
+ * What a run's connection count asks of this host, checked before anything starts (exit 2 naming the
+ * clients field): the generator processes' slices, the source addresses past one address's share of the
+ * port range (lean clients only), and the open-files limit each child must start under.
+ */
+export function planConnections(spec: RunSpec): {
+  slice: Slice
+  parts: Slice[]
+  sources: SourcePlan
+  serverNofile: number | undefined
+  genNofile: number | undefined
+} {
+  const p = spec.params
+  const field = spec.clientsField ?? '--clients'
+  const client = spec.client ?? DEFAULT_CLIENT
+  const slice = spec.shard
+    ? sliceOf(p.clients, spec.shard.count, spec.shard.index)
+    : { first: 0, count: p.clients }
+  const parts = splitSlice(slice, spec.generators ?? 1)
+  // every connection is a descriptor in the server and in the generator process holding it
+  const limits = readNofile()
+  const serverNofile =
+    spec.target === undefined ? planNofile(nofileFor(p.clients), limits, field, 'server') : undefined
+  const largest = Math.max(...parts.map((s) => s.count))
+  const genNofile = planNofile(nofileFor(largest), limits, field, 'generator')
+  const serverHost =
+    spec.target !== undefined
+      ? new URL(spec.target).hostname
+      : spec.wire
+        ? WIRE_SERVER_ADDR
+        : (spec.host ?? '127.0.0.1')
+  const sources = planSourceAddresses(slice.count, serverHost, undefined, field, slice.first)
+  if (sources.addresses.length > 0 && client !== 'lean')
+    throw new PbOptionError(
+      field,
+      `${p.clients} clients need ${sources.addresses.length} source addresses, and only lean clients spread over them (this run's client: ${client})`,
+    )
+  return { parts, sources, serverNofile, genNofile, slice }
+}
+
+/** A target must serve what this run measures, as it was asked: transport and what it publishes. */
+function checkRemote(spec: RunSpec, ready: ReadyLine): void {
+  if (ready.transport !== spec.transport)
+    throw new PbOptionError('--transport', `${spec.target} serves ${ready.transport}, not ${spec.transport}`)
+  const pub = ready.publishes
+  if (pub === undefined) return
+  const p = spec.params
+  const ours: Record<string, string | number> = {
+    workload: spec.workload ?? DEFAULT_WORKLOAD,
+    seed: p.seed,
+    symbols: p.symbols,
+    tickHz: p.tickHz,
+    updatesPerTick: p.updatesPerTick,
+    payloadBytes: p.payloadBytes,
+    writePolicy: p.writePolicy,
+  }
+  for (const [key, value] of Object.entries(ours)) {
+    const theirs = (pub as Record<string, string | number>)[key]
+    if (theirs !== value)
+      throw new PbOptionError(
+        key === 'workload' ? '--workload' : flagName(key),
+        `${spec.target} publishes with ${flagName(key)} ${theirs}, this run asks ${value}: give the server's value`,
+      )
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1'
 }
 
 /** A warm-up slice: ten ticks at 10 Hz, enough CPU to tell 10% apart at the loads that matter. */
@@ -486,6 +704,60 @@ export interface Warmup {
   usedS: number
   steady: boolean
   sliceUsPerUpdate: number[]
+}
+
+/** What the generators' ramp left: their slices, connect time, memory, source addresses. */
+export interface GeneratorRamp {
+  parts: Slice[]
+  /** the slowest process's ramp, ms (until every client was connected and subscribed) */
+  connectMs: number
+  sourceAddresses: number
+  connected: number[]
+  idleRssBytes: (number | undefined)[]
+  rampRssBytes: (number | undefined)[]
+}
+
+type Connected = Extract<GeneratorMessage, { type: 'connected' }>
+
+function sumConnected(all: Connected[]): Connected {
+  const subscribers: number[] = []
+  for (const m of all)
+    for (const [s, n] of m.subscribers.entries()) subscribers[s] = (subscribers[s] ?? 0) + n
+  return {
+    type: 'connected',
+    connected: all.reduce((n, m) => n + m.connected, 0),
+    failed: all.reduce((n, m) => n + m.failed, 0),
+    subscribers: Array.from(subscribers, (n) => n ?? 0),
+    ms: Math.max(...all.map((m) => m.ms)),
+    lastError: all.findLast((m) => m.lastError !== undefined)?.lastError,
+  }
+}
+
+/** The generator figures of the results beside the merged report: per process, memory, ramp. */
+function generatorFigures(ramp: GeneratorRamp, reports: GeneratorReport[]): GeneratorFigures {
+  const idle = ramp.idleRssBytes
+  const rss = ramp.rampRssBytes
+  const connected = ramp.connected.reduce((a, b) => a + b, 0)
+  let bytesPerConnection: number | undefined
+  if (idle.every((b) => b !== undefined) && rss.every((b) => b !== undefined) && connected > 0) {
+    const growth =
+      (rss as number[]).reduce((a, b) => a + b, 0) - (idle as number[]).reduce((a, b) => a + b, 0)
+    // below MIN_RSS_GROWTH the figure is the heap's slack, not the connections' (see memoryPerConnection)
+    if (growth >= MIN_RSS_GROWTH) bytesPerConnection = Math.round(growth / connected)
+  }
+  return {
+    count: ramp.parts.length,
+    connectMs: Math.round(ramp.connectMs),
+    sourceAddresses: ramp.sourceAddresses,
+    bytesPerConnection,
+    parts: ramp.parts.map((part, i) => ({
+      clients: part.count,
+      firstClient: part.first,
+      report: reports[i] as GeneratorReport,
+      idleRssBytes: idle[i],
+      rampRssBytes: rss[i],
+    })),
+  }
 }
 
 const interrupted = () => new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')

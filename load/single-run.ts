@@ -3,7 +3,7 @@
  * The flags are parsed and checked by scripts/run.ts; this runs, writes and reports.
  */
 
-import { PbError } from '../lib/errors.ts'
+import { PbError, PbOptionError } from '../lib/errors.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
@@ -37,6 +37,13 @@ export interface SingleRunOptions {
   tls?: boolean | undefined
   /** no progress on stderr */
   quiet: boolean
+  /** generator processes (`--generators`) */
+  generators?: number | undefined
+  /** a server on another host, this run's shard of it, when the window opens, how clocks are related */
+  target?: string | undefined
+  shard?: { index: number; count: number } | undefined
+  startAtMs?: number | undefined
+  clockMode?: 'estimated' | 'synchronised' | undefined
 }
 
 /**
@@ -69,11 +76,17 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
       serverCpu: o.serverCpu,
       wire: o.wire,
       tls: o.tls,
+      generators: o.generators,
+      target: o.target,
+      shard: o.shard,
+      startAtMs: o.startAtMs,
+      clockMode: o.clockMode,
       signal,
       onPhase: (phase, detail) => log(`${transport}: ${phase}${detail ? ` (${detail})` : ''}`),
     })
   } catch (err) {
-    if (!(err instanceof PbError)) throw err
+    // bad input (a limit the host cannot give): exit 2 with nothing started, not a failed run
+    if (!(err instanceof PbError) || err instanceof PbOptionError) throw err
     result = {
       state: 'errored',
       transport,
@@ -95,6 +108,11 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
       `${transport}: p50 ${l.p50} ms, p99 ${l.p99} ms, delivered ${result.updates.delivered}/${result.updates.expected}, ` +
         `${result.bytes.perDeliveredUpdate} B/update (model ${result.bytes.modelPerUpdate}), server CPU ${result.serverCpu.percentOfCore}%`,
     )
+    const c = result.clock
+    if (c)
+      log(
+        `${transport}: clock ${c.source}, server minus this host ${c.offsetMs} ms +/- ${c.uncertaintyMs} ms${c.applied ? ' (applied)' : ' (measured, not applied)'}${c.latencyBelowUncertainty ? ': the latency is below that uncertainty and is not reported as a measurement' : ''}`,
+      )
     const link = result.bytes.link
     if (link)
       log(

@@ -7,6 +7,7 @@ import type { LinkCounters } from '../lib/netns.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { CpuDelta } from '../lib/proc-stat.ts'
 import {
+  type Clock,
   type CompletedResult,
   type IdleCost,
   type LatencyModel,
@@ -33,6 +34,13 @@ export const BUSY = { cpuPercent: 50, eventLoopUtilization: 0.5 } as const
 
 /** Past this, a page's clock is too far from the generator's for its latencies to stand unqualified. */
 export const CLOCK_OFFSET_LIMIT_MS = 1
+
+/**
+ * A shard's server-side figures (bytes, server CPU, requests) are the server's over the window, every
+ * shard's clients included, while its delivered count is its own: per-update figures only hold merged.
+ */
+export const SHARD_SERVER_FIGURES =
+  "one shard of several: the server's bytes and CPU cover every shard's clients, so the per-update figures here are too high; merge the shards (pushbench merge) for them"
 
 export interface Measured {
   s0: CounterSnapshot
@@ -65,6 +73,63 @@ export interface Measured {
   link?: LinkCounters | undefined
   /** wire mode: sockets in TIME_WAIT in each namespace after the clients stopped */
   timeWait?: { server: number; client: number } | undefined
+  /** the generator processes: their ramp, memory and each one's report (load/session.ts) */
+  generators?: GeneratorFigures | undefined
+  /** the window's edges, epoch ms (on the server's clock) */
+  window?: { startMs: number; endMs: number } | undefined
+  /** against a target: the clocks (load/clock-offset.ts) */
+  clock?: Clock | undefined
+  /** against a target: which slice of the clients this run held */
+  shard?: CompletedResult['shard']
+}
+
+/** What the run knows of its generator processes beside their merged report. */
+export interface GeneratorFigures {
+  count: number
+  connectMs: number
+  sourceAddresses: number
+  bytesPerConnection: number | undefined
+  parts: {
+    clients: number
+    firstClient: number
+    report: GeneratorReport
+    idleRssBytes: number | undefined
+    rampRssBytes: number | undefined
+  }[]
+}
+
+const isSaturated = (g: { cpuPercent: number; eventLoopUtilization: number }): boolean =>
+  g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
+const isBusy = (g: { cpuPercent: number; eventLoopUtilization: number }): boolean =>
+  !isSaturated(g) && (g.cpuPercent > BUSY.cpuPercent || g.eventLoopUtilization > BUSY.eventLoopUtilization)
+
+/** The results' generator fields from the processes' figures: one share per process when there are several. */
+function generatorShares(f: GeneratorFigures) {
+  return {
+    generators: f.count,
+    connectMs: f.connectMs,
+    sourceAddresses: f.sourceAddresses,
+    ...(f.bytesPerConnection !== undefined ? { bytesPerConnection: f.bytesPerConnection } : {}),
+    ...(f.count > 1
+      ? {
+          perGenerator: f.parts.map((p) => {
+            const us = p.report.cpuUserUs + p.report.cpuSystemUs
+            return {
+              clients: p.clients,
+              firstClient: p.firstClient,
+              cpuPercent: r2(p.report.cpuPercent),
+              eventLoopUtilization: r3(p.report.eventLoopUtilization),
+              ...(p.report.delivered > 0 ? { usPerDeliveredUpdate: r3(us / p.report.delivered) } : {}),
+              saturated: isSaturated(p.report),
+              busy: isBusy(p.report),
+              delivered: p.report.delivered,
+              ...(p.idleRssBytes !== undefined ? { idleRssBytes: p.idleRssBytes } : {}),
+              ...(p.rampRssBytes !== undefined ? { rampRssBytes: p.rampRssBytes } : {}),
+            }
+          }),
+        }
+      : {}),
+  }
 }
 
 const r2 = (n: number): number => Math.round(n * 100) / 100
@@ -134,10 +199,10 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     seqFrom: s0.lastSeq + 1,
     seqTo: s0.lastSeq + Math.max(1, published),
   })
-  const saturated =
-    g.cpuPercent > SATURATION.cpuPercent || g.eventLoopUtilization > SATURATION.eventLoopUtilization
-  const busy =
-    !saturated && (g.cpuPercent > BUSY.cpuPercent || g.eventLoopUtilization > BUSY.eventLoopUtilization)
+  // several processes on the generator's core: their CPU summed (that core's share) and the busiest
+  // event loop, so a saturated core or one saturated process flags the run
+  const saturated = isSaturated(g)
+  const busy = isBusy(g)
   const genUs = g.cpuUserUs + g.cpuSystemUs
   const serverUsPerUpdate = delivered > 0 ? (userUs + systemUs) / delivered : 0
   const genUsPerUpdate = delivered > 0 ? genUs / delivered : 0
@@ -165,6 +230,16 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   if (g.clockOffset && Math.abs(g.clockOffset.ms) - g.clockOffset.uncertaintyMs > CLOCK_OFFSET_LIMIT_MS)
     warnings.push(
       `the pages' clock was ${g.clockOffset.ms.toFixed(2)} ms (+/- ${g.clockOffset.uncertaintyMs.toFixed(2)}) off the generator's: latencies carry that error`,
+    )
+  if (m.shard && m.shard.count > 1) warnings.push(SHARD_SERVER_FIGURES)
+  // a latency below what the clocks can tell apart is not reported as one (docs/distributed.md, "Clocks")
+  const clock =
+    m.clock && g.latency.count > 0 && g.latency.p50 < m.clock.uncertaintyMs
+      ? { ...m.clock, latencyBelowUncertainty: true }
+      : m.clock
+  if (clock?.latencyBelowUncertainty)
+    warnings.push(
+      `the median latency (${g.latency.p50} ms) is below the clock uncertainty (+/- ${clock.uncertaintyMs} ms): it is not a measurement, only a bound`,
     )
   if (m.warmup && !m.warmup.steady)
     warnings.push(
@@ -263,6 +338,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       verifiedUpdates: g.verified,
       corruptUpdates: g.corrupt,
       ...(otherCpuPercent !== undefined ? { otherHostCpuPercent: r2(otherCpuPercent) } : {}),
+      ...(m.generators ? generatorShares(m.generators) : {}),
     },
     connections: {
       opened: s1.connectionsTotal - s0.connectionsTotal,
@@ -283,6 +359,9 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
         }
       : {}),
     hostProbeNsPerOp: m.hostProbeNsPerOp,
+    ...(m.window ? { window: { startMs: r3(m.window.startMs), endMs: r3(m.window.endMs) } } : {}),
+    ...(clock ? { clock } : {}),
+    ...(m.shard ? { shard: m.shard } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   }
 }

@@ -64,6 +64,12 @@ const REFERENCE = '#999999'
 /** Ranges this wide or wider get a log axis: a 100x spread on a linear axis flattens the small values to zero. */
 export const LOG_SPAN = 100
 
+/**
+ * A clients sweep this wide or wider is a scale sweep (the `scale` profile: cost growth with the number of
+ * clients): its x axis is logarithmic, and it gets the memory and connect charts and the scale table.
+ */
+export const SCALE_SPAN = 30
+
 const PARAM_AXIS: Record<keyof Params, string> = {
   clients: 'clients',
   tickHz: 'tick rate (Hz)',
@@ -93,8 +99,13 @@ const SWEEPABLE: readonly (keyof Params)[] = [
 export interface Sweep {
   /** the one param that differs between the scenarios */
   param: keyof Params
-  /** sorted by the swept value */
+  /**
+   * sorted by the swept value, one per value: scenarios of the file that share a value and ran disjoint
+   * transports (the `scale` profile's `scale` and `scale-poll`) are merged into one, their results joined
+   */
   scenarios: Scenario[]
+  /** the file's scenarios on the sweep (absent: `scenarios`) */
+  members?: Scenario[]
 }
 
 /**
@@ -102,7 +113,8 @@ export interface Sweep {
  * write policy, which has two), so that two unrelated scenarios that happen to differ in one param do not
  * make a line. When several scenarios share a swept value (the `full` profile measures its centre point
  * once per sweep), the one named for the param (`clients clients=100`, as bench.ts names them) is used,
- * else the first.
+ * else the first; unless they ran disjoint transports (a profile that splits its transports over two
+ * scenarios of the same sweep), which are merged into one point.
  */
 export function findSweeps(file: ResultsFile): Sweep[] {
   const sweeps: Sweep[] = []
@@ -114,19 +126,38 @@ export function findSweeps(file: ResultsFile): Sweep[] {
       groups.set(key, [...(groups.get(key) ?? []), s])
     }
     for (const group of groups.values()) {
-      const byValue = new Map<unknown, Scenario>()
+      const byValue = new Map<unknown, Scenario[]>()
       for (const s of group) {
         const held = byValue.get(s.params[param])
-        if (!held || (!namedFor(held, param) && namedFor(s, param))) byValue.set(s.params[param], s)
+        if (!held) byValue.set(s.params[param], [s])
+        else if (disjoint(held, s)) held.push(s)
+        else if (!namedFor(held[0] as Scenario, param) && namedFor(s, param))
+          byValue.set(s.params[param], [s])
       }
       if (byValue.size < (param === 'writePolicy' ? 2 : 3)) continue
-      sweeps.push({ param, scenarios: [...byValue.values()].sort(byParam(param)) })
+      const held = [...byValue.values()]
+      sweeps.push({ param, scenarios: held.map(mergeScenarios).sort(byParam(param)), members: held.flat() })
     }
   }
   return sweeps
 }
 
 const namedFor = (s: Scenario, param: keyof Params): boolean => s.name.includes(`${param}=`)
+
+const runKey = (r: RunResult): string => `${r.transport}/${r.server ?? 'pushbench'}`
+
+/** True when `s` ran none of the transports (and servers) the scenarios `held` ran. */
+function disjoint(held: readonly Scenario[], s: Scenario): boolean {
+  const ran = new Set(held.flatMap((h) => h.results.map(runKey)))
+  return s.results.length > 0 && s.results.every((r) => !ran.has(runKey(r)))
+}
+
+/** Scenarios of one swept value that ran disjoint transports, as one: the first's params, every result. */
+function mergeScenarios(held: readonly Scenario[]): Scenario {
+  const [first] = held as [Scenario, ...Scenario[]]
+  if (held.length === 1) return first
+  return { ...first, name: held.map((h) => h.name).join(' + '), results: held.flatMap((h) => h.results) }
+}
 
 /** chart.js types each chart type's config separately; the spec list holds any of them. */
 const lineConfig = (c: ChartConfiguration<'line'>): ChartConfiguration => c as unknown as ChartConfiguration
@@ -149,7 +180,7 @@ export function chartConfigs(file: ResultsFile): ChartSpec[] {
 /** chartConfigs, and the charts left out because they would carry no information (with the reason). */
 export function chartPlan(file: ResultsFile): ChartPlan {
   const sweeps = findSweeps(file)
-  const onSweep = new Set(sweeps.flatMap((sw) => sw.scenarios))
+  const onSweep = new Set(sweeps.flatMap((sw) => sw.members ?? sw.scenarios))
   const single = file.scenarios.length === 1
   const specs: ChartSpec[] = []
   const omitted: OmittedChart[] = []
@@ -263,9 +294,14 @@ function valueAxis(title: string, values: readonly (number | null)[]): Record<st
 
 /** True when the positive values span LOG_SPAN x or more and none is zero (log axes cannot show zero). */
 export function isLogSpan(values: readonly (number | null | undefined)[]): boolean {
+  return spans(values, LOG_SPAN)
+}
+
+/** True when the values span `factor` x or more and none is zero or negative. */
+export function spans(values: readonly (number | null | undefined)[], factor: number): boolean {
   const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
   if (v.length < 2 || v.some((x) => x <= 0)) return false
-  return Math.max(...v) / Math.min(...v) >= LOG_SPAN
+  return Math.max(...v) / Math.min(...v) >= factor
 }
 
 function baseOptions<T extends ChartType>(title: string, subtitle: string[], legend = true): ChartOptions<T> {
@@ -306,8 +342,9 @@ function latencyChart(s: Scenario, prefix: string): ChartSpec | undefined {
 function latencyDraft(s: Scenario, prefix: string): Draft | undefined {
   const done = s.results.filter(isCompleted)
   if (done.length === 0) return undefined
-  const pct = (r: CompletedResult) => BAR_METRICS.latency.map((id) => METRICS[id].read(r, s.params))
-  const all = done.flatMap(pct)
+  // a percentile below a run's clock uncertainty reads as none (report/metrics.ts): no bar
+  const pct = (r: CompletedResult) => BAR_METRICS.latency.map((id) => METRICS[id].read(r, s.params) ?? null)
+  const all = done.flatMap(pct).filter((n): n is number => n !== null)
   const log = isLogSpan(all)
   const unit = METRICS.p50.unit
   const title = `Latency percentiles per transport (${unit}${log ? ', log scale' : ''}; ${betterText(METRICS.p50)})`
@@ -642,6 +679,7 @@ export const CHART_METRICS: readonly MetricId[] = [
 /** One line per transport against the swept param, a chart per metric. */
 export function sweepCharts(sw: Sweep, idBase = `sweep-${slug(sw.param)}`): ChartSpec[] {
   const drafts = sweepDrafts(sw, idBase)
+  if (isScaleSweep(sw) && hasRampFigures(sw)) drafts.push(...scaleDrafts(sw, idBase))
   if (sw.param === 'rttMs') {
     const f = freshnessDraft(sw, idBase)
     if (f) drafts.unshift(f)
@@ -726,7 +764,8 @@ function freshnessDraft(sw: Sweep, idBase: string): Draft | undefined {
 function sweepDrafts(sw: Sweep, idBase: string): Draft[] {
   const numeric = sw.scenarios.every((s) => typeof s.params[sw.param] === 'number')
   const xs = sw.scenarios.map((s) => s.params[sw.param])
-  const xLog = numeric && isLogSpan(xs as number[])
+  const xLog =
+    numeric && (sw.param === 'clients' ? spans(xs as number[], SCALE_SPAN) : isLogSpan(xs as number[]))
   const transports = [...new Set(sw.scenarios.flatMap((s) => s.results.map((r) => r.transport)))]
   const first = sw.scenarios[0]
   const fixed = first ? describeParams(first.params, [sw.param, 'durationS', 'warmupS', 'maxWarmupS']) : ''
@@ -788,4 +827,162 @@ function sweepDrafts(sw: Sweep, idBase: string): Draft[] {
       }),
     }
   })
+}
+
+/** A sweep of clients spanning SCALE_SPAN x or more: how cost grows with the number of clients. */
+export function isScaleSweep(sw: Sweep): boolean {
+  return (
+    sw.param === 'clients' &&
+    spans(
+      sw.scenarios.map((s) => s.params.clients),
+      SCALE_SPAN,
+    )
+  )
+}
+
+/** The file's scale sweeps (report/summary-table.ts builds their table). */
+export function scaleSweeps(file: ResultsFile): Sweep[] {
+  return findSweeps(file).filter(isScaleSweep)
+}
+
+/**
+ * The generator measured its connect ramp (`generator.connectMs`, `generator.bytesPerConnection`): a file
+ * from before it has the sweep's other charts only.
+ */
+function hasRampFigures(sw: Sweep): boolean {
+  return sw.scenarios.some((s) =>
+    s.results.some(
+      (r) =>
+        isCompleted(r) &&
+        (r.generator.connectMs !== undefined || r.generator.bytesPerConnection !== undefined),
+    ),
+  )
+}
+
+interface ScalePoint {
+  clients: number
+  /** the completed run at that count; undefined when it errored or did not run */
+  r: CompletedResult | undefined
+}
+
+/** One series per transport (the suite's own server), a point per client count of the sweep. */
+function scaleSeries(sw: Sweep): { t: string; pts: ScalePoint[] }[] {
+  const transports = [...new Set(sw.scenarios.flatMap((s) => s.results.map((r) => r.transport)))]
+  return transports.map((t) => ({
+    t,
+    pts: sw.scenarios.map((s) => {
+      const r = s.results.find((x) => x.transport === t && x.server !== 'baseline')
+      return { clients: s.params.clients, r: r && isCompleted(r) ? r : undefined }
+    }),
+  }))
+}
+
+const isSaturated = (p: ScalePoint): boolean => p.r?.generator.saturated === true
+
+/** A line of one figure: a gap where a run lacks it; a saturated generator's point is a large triangle. */
+function scaleLine(
+  label: string,
+  t: string,
+  pts: readonly ScalePoint[],
+  read: (r: CompletedResult) => number | undefined,
+  dashed = false,
+): ChartDataset<'line'> {
+  const color = transportColor(t)
+  return {
+    label,
+    data: pts.map((p) => {
+      const y = p.r ? read(p.r) : undefined
+      return { x: p.clients, y: y === undefined ? null : y }
+    }) as { x: number; y: number }[],
+    borderColor: color,
+    backgroundColor: color,
+    pointStyle: pts.map((p) => (isSaturated(p) ? 'triangle' : dashed ? 'rect' : 'circle')),
+    pointRadius: pts.map((p) => (isSaturated(p) ? 7 : 4)),
+    borderWidth: dashed ? 1.5 : 2,
+    ...(dashed ? { borderDash: [6, 4] } : {}),
+    spanGaps: false,
+  }
+}
+
+/** `triangle = generator saturated: websocket at 20,000 clients`, or nothing when none was. */
+function saturatedNote(series: readonly { t: string; pts: ScalePoint[] }[]): string {
+  const where = series
+    .map(({ t, pts }) => ({ t, at: pts.filter(isSaturated).map((p) => formatCount(p.clients)) }))
+    .filter((x) => x.at.length > 0)
+    .map((x) => `${x.t} at ${x.at.join(', ')}`)
+  return where.length > 0
+    ? `triangle = generator saturated, that point measures the generator: ${where.join('; ')} clients`
+    : ''
+}
+
+const round = (n: number, digits: number): number => Number(n.toFixed(digits))
+
+/**
+ * A scale sweep's own charts, against clients on a log axis: memory per connection in the server (solid)
+ * and in the generator (dashed), and how long the connect ramp took. Server CPU and bytes per delivered
+ * update and p99 are the sweep's charts (sweepDrafts), on the same axis.
+ */
+function scaleDrafts(sw: Sweep, idBase: string): Draft[] {
+  const series = scaleSeries(sw)
+  const first = sw.scenarios[0]
+  if (!first) return []
+  const fixed = describeParams(first.params, ['clients', 'durationS', 'warmupS', 'maxWarmupS'])
+  const saturated = saturatedNote(series)
+  const kib = (b: number | undefined) => (b === undefined ? undefined : round(b / 1024, 2))
+  const charts: {
+    id: string
+    what: string
+    unit: string
+    axis: string
+    note: string
+    lines: ChartDataset<'line'>[]
+  }[] = [
+    {
+      id: 'memory',
+      what: 'Memory per connection, server and generator',
+      unit: 'KiB',
+      axis: 'KiB per connection',
+      note: 'solid = server, dashed = generator: RSS at the end of the connect ramp minus idle RSS (both after a full GC), over the connections held',
+      lines: series.flatMap(({ t, pts }) => [
+        scaleLine(`${t} server`, t, pts, (r) => kib(r.serverMemory.bytesPerConnection)),
+        scaleLine(`${t} generator`, t, pts, (r) => kib(r.generator.bytesPerConnection), true),
+      ]),
+    },
+    {
+      id: 'connect',
+      what: 'Connect time',
+      unit: 's',
+      axis: 'connect ramp (s)',
+      note: "the generator's connect ramp: every client connected and subscribed",
+      lines: series.map(({ t, pts }) =>
+        scaleLine(t, t, pts, (r) =>
+          r.generator.connectMs === undefined ? undefined : round(r.generator.connectMs / 1000, 3),
+        ),
+      ),
+    },
+  ]
+  const drafts: Draft[] = []
+  for (const c of charts) {
+    const ys = c.lines.flatMap((d) => (d.data as { y: number | null }[]).map((p) => p.y))
+    if (ys.every((y) => y === null)) continue
+    const yLog = isLogSpan(ys)
+    const title = `${c.what} vs clients (${c.unit}; lower is better; log x${yLog ? ', log y' : ''})`
+    drafts.push({
+      id: `${idBase}-${c.id}`,
+      title,
+      sweep: sw.param,
+      config: lineConfig({
+        type: 'line',
+        data: { datasets: c.lines },
+        options: {
+          ...baseOptions(title, [`clients sweep: ${fixed}`, c.note, saturated].filter(Boolean)),
+          scales: {
+            x: { type: 'logarithmic', title: { display: true, text: PARAM_AXIS.clients } },
+            y: { ...valueAxis(c.axis, ys), ...(yLog ? {} : { beginAtZero: true }) },
+          },
+        },
+      }),
+    })
+  }
+  return drafts
 }

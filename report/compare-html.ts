@@ -226,6 +226,8 @@ const STATUS_TEXT: Record<PairStatus, string> = {
 /** Past the threshold, worse within it, better, or unchanged (under 0.5% either way). */
 export function changeClass(d: MetricDelta): ChangeClass {
   if (d.regressed) return 'regressed'
+  // not compared: a latency below a run's clock uncertainty
+  if (Number.isNaN(d.deltaPct)) return 'same'
   if (d.base === d.head || Math.abs(d.deltaPct) < UNCHANGED_PCT) return 'same'
   const worse = METRICS[d.metric].better === 'lower' ? d.head > d.base : d.head < d.base
   return worse ? 'worse' : 'better'

@@ -239,6 +239,17 @@ function delta(
   const m = METRICS[id]
   const base = m.read(br, bp)
   const head = m.read(hr, hp)
+  // a latency below either run's clock uncertainty is not a figure (report/metrics.ts): nothing to compare
+  if (base === undefined || head === undefined)
+    return {
+      metric: id,
+      label: m.label,
+      base: base ?? Number.NaN,
+      head: head ?? Number.NaN,
+      deltaPct: Number.NaN,
+      limitPct,
+      regressed: false,
+    }
   const floor = m.compare.floor ?? 0
   const deltaPct = base === 0 ? (head === 0 ? 0 : Number.POSITIVE_INFINITY) : ((head - base) / base) * 100
   const worsePct = m.better === 'lower' ? deltaPct : -deltaPct

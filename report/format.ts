@@ -12,6 +12,8 @@ export function sig3(n: number): string {
 
 /** Latency in ms, shown in us below 1 ms (loopback push latency lives there). */
 export function formatMs(ms: number): string {
+  // a latency not reported (below a run's clock uncertainty: report/metrics.ts)
+  if (Number.isNaN(ms)) return 'n/a'
   if (ms < 1) return `${sig3(ms * 1000)} us`
   return `${sig3(ms)} ms`
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { Params, ResultsFile, Scenario } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
-import { type ChartSpec, chartPlan, type OmittedChart } from './chart-configs.ts'
+import { type ChartSpec, chartPlan, type OmittedChart, scaleSweeps } from './chart-configs.ts'
 import { describeEnv, describeLifecycle, describeParams, formatBytes } from './format.ts'
 import {
   autocannonRuns,
@@ -19,9 +19,11 @@ import {
   buildLifecycleTable,
   buildMicroTable,
   buildPollModesTable,
+  buildScaleTable,
   buildSummaryTable,
   describeAutocannon,
   type PlainTable,
+  SCALE_NUMERIC,
   type SummaryTable,
 } from './summary-table.ts'
 import { verdict } from './verdict.ts'
@@ -61,6 +63,7 @@ export function renderHtmlReport(file: ResultsFile): string {
     sweepSpecs.length > 0
       ? `<section class="sweeps"><h2>Sweeps</h2><p class="note">Scenarios that differ in one param, one line per transport against it.</p>${charts(sweepSpecs)}</section>`
       : '',
+    scaleSection(file),
     ...file.scenarios.map((s) =>
       scenarioSection(
         s,
@@ -210,6 +213,19 @@ function scenarioSection(
   for (const o of omitted) parts.push(`<p class="note omitted">${esc(o.reason)}.</p>`)
   parts.push('</section>')
   return parts.join('\n')
+}
+
+/** The scale sweeps' tables (cost against clients), each with a line per transport on how its cost grows. */
+function scaleSection(file: ResultsFile): string {
+  const parts = scaleSweeps(file)
+    .map(buildScaleTable)
+    .filter((t) => t !== undefined)
+    .map(
+      (t) =>
+        `<h3>${esc(t.title)}</h3><p class="note">${esc(t.conditions)}</p>${plainTable(t, new Set(SCALE_NUMERIC))}<ul class="growth">${t.growth.map((g) => `<li>${esc(g)}</li>`).join('')}</ul>`,
+    )
+  if (parts.length === 0) return ''
+  return `<section class="scale"><h2>Cost against clients</h2><p class="note">Per transport and client count; server CPU per delivered update is flat while it stays within 25% of its cost at the smallest counts not dominated by fixed costs. Points whose generator saturated are left out of that judgement.</p>${parts.join('')}</section>`
 }
 
 function summaryTable(t: SummaryTable): string {

@@ -11,7 +11,17 @@ import {
   type Params,
   type Scenario,
 } from '../lib/results-schema.ts'
-import { formatBytes, formatCount, formatMs, formatPercent, resultLabel, sig3 } from './format.ts'
+import { isScaleSweep, type Sweep } from './chart-configs.ts'
+import { type CostPoint, describeGrowth, flatUntil } from './cost-growth.ts'
+import {
+  describeParams,
+  formatBytes,
+  formatCount,
+  formatMs,
+  formatPercent,
+  resultLabel,
+  sig3,
+} from './format.ts'
 import { METRICS, type MetricId } from './metrics.ts'
 
 /** The metric columns of the summary table, in order (report/metrics.ts defines each). */
@@ -487,3 +497,139 @@ export function buildPollModesTable(s: Scenario): PlainTable | undefined {
     rows: [row('keep-alive', sp.keepAlive), row('no keep-alive', sp.noKeepAlive)],
   }
 }
+
+/** A scale sweep's table, with one line per transport on how its server CPU per update grows. */
+export interface ScaleTable extends PlainTable {
+  /** the scenarios it is made of, without their `clients=N`: `scale, scale-poll` */
+  title: string
+  /** the params they share (all but clients) */
+  conditions: string
+  /** per transport: `sse: cost flat to 3,000 clients (around 12 us/update); rises 80% by 20,000` */
+  growth: string[]
+}
+
+/** The scale table's numeric columns, right-aligned by the reporters. */
+export const SCALE_NUMERIC: readonly string[] = [
+  'clients',
+  'cpu',
+  'bytes',
+  'srvMem',
+  'genMem',
+  'p99',
+  'connect',
+  'srvElu',
+  'genElu',
+  'sources',
+]
+
+const orDash = (v: number | undefined, f: (n: number) => string): string => (v === undefined ? '-' : f(v))
+const kib = (b: number): string => sig3(b / 1024)
+const elu = (u: number): string => formatPercent(u * 100)
+
+/**
+ * The cost of each transport at each client count of a clients sweep spanning 30x or more (the `scale`
+ * profile; report/chart-configs.ts `isScaleSweep`), undefined for any other sweep. One row per transport
+ * and count, in the order the transports first appear, then by clients; a count a transport did not run
+ * has no row. Under it, per transport, where its server CPU per delivered update stops being flat
+ * (report/cost-growth.ts), from the points whose generator kept up.
+ */
+export function buildScaleTable(sw: Sweep): ScaleTable | undefined {
+  if (!isScaleSweep(sw)) return undefined
+  const labels = [...new Set(sw.scenarios.flatMap((s) => s.results.map(resultLabel)))]
+  const rows: string[][] = []
+  const growth: string[] = []
+  for (const label of labels) {
+    const points: CostPoint[] = []
+    const leftOut: string[] = []
+    for (const s of sw.scenarios) {
+      const r = s.results.find((x) => resultLabel(x) === label)
+      if (!r) continue
+      const clients = formatCount(s.params.clients)
+      if (!isCompleted(r)) {
+        rows.push([label, clients, ...Array<string>(9).fill('-'), `errored: ${r.error.split('\n')[0]}`])
+        continue
+      }
+      const g = r.generator
+      const flags = [
+        g.saturated ? 'saturated' : '',
+        g.busy ? 'busy' : '',
+        r.updates.missed > 0 ? `missed ${formatCount(r.updates.missed)}` : '',
+        r.state === 'partial' ? 'partial' : '',
+      ].filter(Boolean)
+      rows.push([
+        label,
+        clients,
+        sig3(r.serverCpu.usPerDeliveredUpdate),
+        sig3(r.bytes.perDeliveredUpdate),
+        orDash(r.serverMemory.bytesPerConnection, kib),
+        orDash(g.bytesPerConnection, kib),
+        formatMs(r.latencyMs.p99),
+        orDash(g.connectMs, (ms) => `${sig3(ms / 1000)} s`),
+        orDash(r.serverCpu.eventLoopUtilization, elu),
+        elu(g.eventLoopUtilization),
+        orDash(g.sourceAddresses, formatCount),
+        flags.join(', '),
+      ])
+      // a saturated generator measured itself: its point does not say how the server's cost grows
+      if (g.saturated) leftOut.push(clients)
+      else points.push({ clients: s.params.clients, cost: r.serverCpu.usPerDeliveredUpdate })
+    }
+    const g = points.length >= 2 ? flatUntil(points) : undefined
+    const out = leftOut.length > 0 ? ` (left out, generator saturated: ${leftOut.join(', ')})` : ''
+    growth.push(
+      g
+        ? `${label}: ${describeGrowth(g)}${out}`
+        : `${label}: too few points to tell how its cost grows${out}`,
+    )
+  }
+  const first = sw.scenarios[0]
+  const names = [
+    ...new Set((sw.members ?? sw.scenarios).flatMap((s) => s.name.split(' + ').map(withoutClients))),
+  ]
+  return {
+    title: names.join(', '),
+    conditions: first ? describeParams(first.params, ['clients']) : '',
+    columns: [
+      TRANSPORT_COLUMN,
+      { key: 'clients', header: 'clients', title: 'connected clients' },
+      { key: 'cpu', header: 'us/upd', title: METRICS['cpu-per-update'].doc },
+      { key: 'bytes', header: 'B/upd', title: METRICS['bytes-per-update'].doc },
+      {
+        key: 'srvMem',
+        header: 'srv KiB/conn',
+        title:
+          'server RSS above its idle baseline per connection, at the end of the connect ramp (after a full GC)',
+      },
+      {
+        key: 'genMem',
+        header: 'gen KiB/conn',
+        title: "the generator's RSS above its idle baseline per connection, at the end of the connect ramp",
+      },
+      { key: 'p99', header: 'p99', title: METRICS.p99.doc },
+      { key: 'connect', header: 'connect', title: "the generator's connect ramp: every client connected" },
+      { key: 'srvElu', header: 'srv ELU', title: "the server's event loop utilisation over the window" },
+      {
+        key: 'genElu',
+        header: 'gen ELU',
+        title: "the generator's event loop utilisation (the busiest process)",
+      },
+      {
+        key: 'sources',
+        header: 'src addrs',
+        title:
+          'loopback source addresses the client sockets were spread over (each holds half the ephemeral port range)',
+      },
+      {
+        key: 'flags',
+        header: 'flags',
+        title:
+          'saturated: the generator ran out of CPU (the row measures it); busy: the latency is an upper bound; missed: updates never delivered',
+      },
+    ],
+    rows,
+    growth,
+  }
+}
+
+/** `scale clients=300` -> `scale` */
+const withoutClients = (name: string): string => name.replace(/\s*\bclients=\S+/g, '').trim() || name

@@ -1,5 +1,6 @@
 /** The terminal summary of a results file: returns a string, writes nothing (the caller picks stdout or stderr). */
 import type { ResultsFile } from '../lib/results-schema.ts'
+import { scaleSweeps } from './chart-configs.ts'
 import { describeEnv, describeLifecycle, describeParams } from './format.ts'
 import {
   autocannonRuns,
@@ -9,9 +10,11 @@ import {
   buildLifecycleTable,
   buildMicroTable,
   buildPollModesTable,
+  buildScaleTable,
   buildSummaryTable,
   describeAutocannon,
   type PlainTable,
+  SCALE_NUMERIC,
   type SummaryTable,
 } from './summary-table.ts'
 import { verdict } from './verdict.ts'
@@ -109,6 +112,13 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
     }
     const ac = autocannonRuns(s)
     if (ac.length > 0) out.push('', ...ac.map(describeAutocannon))
+  }
+  for (const sw of scaleSweeps(file)) {
+    const t = buildScaleTable(sw)
+    if (!t) continue
+    out.push('', st.bold(`== cost against clients: ${t.title} ==`), st.dim(t.conditions), '')
+    out.push(...renderPlainTable(t, st, new Set(SCALE_NUMERIC)))
+    out.push('', ...t.growth.map((g) => wrap(`- ${g}`, 100, '  ')))
   }
   if (file.micro && file.micro.length > 0) {
     out.push('', st.bold('== micro-benchmarks (per message) =='), '')

@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     transports,
     scenario: f.scenario,
     seed,
+    client: f.client,
   })
   if (f.client === 'browser') {
     for (const sc of plan) {

@@ -6,6 +6,7 @@
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { cpuCapQuotaUs } from '../lib/cpu-cap.ts'
+import { PbOptionError } from '../lib/errors.ts'
 import { checkWireFlags, LINK_MBIT_RANGE } from '../lib/netns.ts'
 import {
   checkNumber,
@@ -26,11 +27,14 @@ import { stopAll } from '../load/children.ts'
 import { BROWSER_MAX_CLIENTS, checkBrowserRun } from '../load/chromium.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { checkRttClient } from '../load/lean/delay-line.ts'
+import { parseTarget } from '../load/remote-server.ts'
 import {
   CLIENT_KINDS,
   DEFAULT_CLIENT,
   DEFAULT_RAMP,
   DEFAULT_VERIFY_EVERY,
+  GENERATORS_RANGE,
+  SHARD_ALIGN_MS,
   VERIFY_RANGE,
 } from '../load/session.ts'
 import { singleRun } from '../load/single-run.ts'
@@ -172,6 +176,32 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
     'https and wss: a self-signed certificate made for the run (openssl) in a temporary folder, removed at exit; the clients trust it alone (not with --client browser)',
     false,
   )
+  .option(
+    '--generators <n>',
+    `generator processes the clients are split over, all on the generator's core; their histograms are merged exactly (${rangeText(GENERATORS_RANGE)})`,
+    numberIn(GENERATORS_RANGE),
+    1,
+  )
+  .option(
+    '--target <url>',
+    'measure a server on another host, started there with `pushbench serve --control` (http://host:port); its counters and clock are read over HTTP, nothing is started for it',
+  )
+  .option(
+    '--shard <i/n>',
+    "with --target: run shard i of n (0-based), the i-th slice of --clients (the total over all shards); merge the shards' files with `pushbench merge`",
+  )
+  .option(
+    '--start-at <time>',
+    `with --target: open the window at this instant of the server's clock (ISO 8601 or epoch ms), the same for every shard; default: the next ${SHARD_ALIGN_MS / 1000} s boundary after the warm-up`,
+  )
+  .addOption(
+    new Option(
+      '--clock <mode>',
+      'with --target: estimated (an NTP-style exchange with the server at start and end; instants corrected by it) or synchronised (chrony or PTP keep the hosts in step: the offset is measured, not applied)',
+    )
+      .choices(['estimated', 'synchronised'])
+      .default('estimated'),
+  )
   .option('--quiet', 'no progress on stderr', false)
   .addHelpText(
     'after',
@@ -196,7 +226,69 @@ interface Flags extends ScenarioParams {
   wire: boolean
   linkMbit?: number
   tls: boolean
+  generators: number
+  target?: string
+  shard?: string
+  startAt?: string
+  clock: 'estimated' | 'synchronised'
   quiet: boolean
+}
+
+/** `--shard i/n`: 0 <= i < n <= SHARDS_MAX. */
+const SHARDS_MAX = 1000
+function parseShard(text: string, clients: number): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim())
+  const index = Number(m?.[1])
+  const count = Number(m?.[2])
+  if (!m || count < 1 || count > SHARDS_MAX || index >= count)
+    throw new PbOptionError(
+      '--shard',
+      `must be i/n with 0 <= i < n <= ${SHARDS_MAX} (e.g. 0/4 for the first of four), got ${JSON.stringify(text)}`,
+    )
+  if (count > clients)
+    throw new PbOptionError('--shard', `${count} shards for ${clients} clients leaves a shard without any`)
+  return { index, count }
+}
+
+/** `--start-at`: ISO 8601 or epoch ms. */
+function parseStartAt(text: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Date.parse(text)
+  if (!Number.isFinite(ms) || ms < Date.UTC(2000, 0, 1))
+    throw new PbOptionError(
+      '--start-at',
+      `must be an ISO 8601 time (2026-12-05T13:00:00Z) or epoch milliseconds, got ${JSON.stringify(text)}`,
+    )
+  return ms
+}
+
+/** What a run against a target cannot do: whatever needs the server started here. */
+function checkTargetFlags(f: Flags): void {
+  if (f.target === undefined) {
+    for (const [flag, given] of [
+      ['--shard', f.shard !== undefined],
+      ['--start-at', f.startAt !== undefined],
+    ] as const)
+      if (given) throw new PbOptionError(flag, 'needs --target (shards measure one server started elsewhere)')
+    return
+  }
+  parseTarget(f.target)
+  const here: [string, boolean][] = [
+    ['--wire', f.wire],
+    ['--tls', f.tls],
+    ['--server-cpu', f.serverCpu !== undefined],
+    ['--server', f.server !== 'pushbench'],
+    ['--per-message-deflate', f.perMessageDeflate],
+    ['--heartbeat-ms', f.heartbeatMs !== undefined],
+    ['--ping-interval-ms', f.pingIntervalMs !== undefined],
+    ['--long-poll-timeout-ms', f.longPollTimeoutMs !== undefined],
+    ['--client', f.client === 'browser'],
+  ]
+  for (const [flag, given] of here)
+    if (given)
+      throw new PbOptionError(
+        flag,
+        'not with --target: it sets up the server, which runs elsewhere (give it to `pushbench serve` there)',
+      )
 }
 
 /** `--server-cpu`: a quota the kernel can enforce, at most this machine's cores (else exit 2 naming it). */
@@ -216,6 +308,7 @@ async function main(): Promise<void> {
     batch: checkNumber('--ramp-batch', f.rampBatch, RAMP_RANGES.batch),
     pauseMs: checkNumber('--ramp-pause-ms', f.rampPauseMs, RAMP_RANGES.pauseMs),
   }
+  checkTargetFlags(f)
   const wire = checkWireFlags(f)
   process.exit(
     await singleRun({
@@ -233,6 +326,11 @@ async function main(): Promise<void> {
       serverCpu: f.serverCpu === undefined ? undefined : checkServerCpu(f.serverCpu),
       wire,
       tls: f.tls,
+      generators: checkNumber('--generators', f.generators, GENERATORS_RANGE),
+      target: f.target,
+      shard: f.shard === undefined ? undefined : parseShard(f.shard, params.clients),
+      startAtMs: f.startAt === undefined ? undefined : parseStartAt(f.startAt),
+      clockMode: f.clock,
       quiet: f.quiet,
     }),
   )

@@ -4,8 +4,9 @@
  *   pushbench serve --transport websocket --tls            (https/wss, a throwaway self-signed certificate)
  * The orchestrator (load/session.ts, load/autocannon.ts) spawns this file as
  * `node --import tsx scripts/serve.ts ...` with an IPC channel. It prints one JSON line when it listens
- * ({"event":"ready","port":...}), answers counter requests over IPC, and on SIGTERM/SIGINT (or when its
- * parent goes away) closes every connection properly and exits 0.
+ * ({"event":"ready","port":...}), answers counter requests over IPC (and with --control, the read-only
+ * ones over HTTP on the same port, for a generator on another host: servers/control.ts), and on
+ * SIGTERM/SIGINT (or when its parent goes away) closes every connection properly and exits 0.
  */
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
@@ -14,6 +15,7 @@ import { makeTlsCert, namesFor } from '../lib/tls-cert.ts'
 import { transportNames } from '../lib/transports.ts'
 import { WORKLOADS } from '../lib/workloads.ts'
 import { startBaseline } from '../servers/baseline/index.ts'
+import { isLoopbackHost } from '../servers/control.ts'
 import { SERVER_DEFAULTS, type ServerOptions } from '../servers/options.ts'
 import { serveProcess } from '../servers/process.ts'
 import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from '../servers/server.ts'
@@ -115,6 +117,11 @@ const cmd = newCommand(
   .option('--tls-key <file>', 'serve https and wss with this private key (PEM; with --tls-cert)')
   .option('--tls-cert <file>', 'the certificate for --tls-key (PEM)')
   .option(
+    '--control',
+    'serve GET /pushbench/clock and POST /pushbench/control (read-only counters) on the same port, for a load generator on another host (run --target)',
+    d.control,
+  )
+  .option(
     '--tls',
     'serve https and wss with a self-signed certificate made now (openssl) in a temporary folder, removed at exit; its path is printed on stderr',
     false,
@@ -146,6 +153,11 @@ async function main(): Promise<void> {
     server = await start({ ...opts, autoStart: true, transport: opts.transport }, names)
   } catch (err) {
     fail(err, PROG)
+  }
+  if (server.options.control && !isLoopbackHost(server.host)) {
+    process.stderr.write(
+      `${PROG}: warning: --control on ${server.host}: the control endpoint (/pushbench/clock, /pushbench/control) is readable by anyone who can reach port ${server.port} (read-only)\n`,
+    )
   }
   serveProcess(server)
 }

@@ -53,7 +53,10 @@ export interface CounterSnapshot {
 }
 
 export class SocketCounters {
+  /** every open socket, excluded ones too (what a server cuts when it closes) */
   private readonly live = new Set<Socket>()
+  /** open sockets that serve the control endpoint (servers/control.ts): not counted */
+  private readonly excluded = new Set<Socket>()
   private closedRead = 0
   private closedWritten = 0
   total = 0
@@ -69,27 +72,47 @@ export class SocketCounters {
       this.total++
       this.live.add(socket)
       socket.once('close', () => {
+        this.live.delete(socket)
+        if (this.excluded.delete(socket)) return
         this.closedRead += socket.bytesRead
         this.closedWritten += socket.bytesWritten
-        this.live.delete(socket)
       })
     })
   }
 
+  /**
+   * Stops counting a connection, entirely (its bytes so far and to come, and as a connection): one whose
+   * first request was for the control endpoint (servers/control.ts), which is the harness reading the
+   * server, not transport traffic. `socket` is the one a request came on: under https the TLS socket, and
+   * the TCP socket counted is the one under it (`_parent`, as node's tls sets it when it wraps a socket).
+   * A snapshot taken before this (during the connection's TLS handshake, or between its accept and its
+   * first request) included what the connection had carried so far, a few hundred bytes at most, which
+   * then drop out of the cumulative totals. False when the socket is not one counted here.
+   */
+  exclude(socket: Socket): boolean {
+    const raw = this.live.has(socket) ? socket : (socket as { _parent?: Socket })._parent
+    if (raw === undefined || !this.live.has(raw) || this.excluded.has(raw)) return false
+    this.excluded.add(raw)
+    this.total--
+    return true
+  }
+
   get connections(): number {
-    return this.live.size
+    return this.live.size - this.excluded.size
   }
 
   bytes(): { read: number; written: number } {
     let read = this.closedRead
     let written = this.closedWritten
     for (const s of this.live) {
+      if (this.excluded.has(s)) continue
       read += s.bytesRead
       written += s.bytesWritten
     }
     return { read, written }
   }
 
+  /** every open socket, those of the control endpoint included */
   sockets(): ReadonlySet<Socket> {
     return this.live
   }

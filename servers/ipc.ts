@@ -1,4 +1,7 @@
-/** Messages between a server process and its parent (node IPC, JSON). */
+/**
+ * Messages between a server process and its parent (node IPC, JSON); the read-only ones also over HTTP,
+ * to a server started with `--control` (servers/control.ts).
+ */
 import type { CounterSnapshot } from './counters.ts'
 
 export type ServerRequest =
@@ -11,6 +14,8 @@ export type ServerRequest =
   | { id: number; type: 'set-rate'; tickHz: number; updatesPerTick: number }
   /** RSS after a full GC (when the process runs with --expose-gc), and the connections held then */
   | { id: number; type: 'memory' }
+  /** the ready line the server printed (the control endpoint's way to learn it, servers/control.ts) */
+  | { id: number; type: 'ready' }
 
 export type ServerReply =
   | { id: number; type: 'counters'; counters: CounterSnapshot }
@@ -18,6 +23,7 @@ export type ServerReply =
   | { id: number; type: 'published'; perStream: number[]; lastSeq: number }
   | { id: number; type: 'ok' }
   | { id: number; type: 'memory'; rssBytes: number; connections: number; gc: boolean }
+  | { id: number; type: 'ready'; ready: ReadyLine }
   | { id: number; type: 'error'; message: string }
 
 /** The one line a server prints on stdout when it listens. */
@@ -30,4 +36,14 @@ export interface ReadyLine {
   pid: number
   /** what the server sends a held connection with nothing to say, ms (servers/options.ts) */
   intervals?: { heartbeatMs: number; pingIntervalMs: number; longPollTimeoutMs: number }
+  /** what it publishes, as it was started: a shard against a remote server checks its own params against it */
+  publishes?: {
+    workload: string
+    seed: number
+    symbols: number
+    tickHz: number
+    updatesPerTick: number
+    payloadBytes: number
+    writePolicy: string
+  }
 }

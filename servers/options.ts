@@ -49,6 +49,12 @@ export interface ServerOptions {
    */
   tlsKey?: string | undefined
   tlsCert?: string | undefined
+  /**
+   * serve the control endpoint (servers/control.ts) on the transport's port: `GET /pushbench/clock` and the
+   * read-only requests of servers/ipc.ts as `POST /pushbench/control`, for a load generator on another
+   * host; the server process (servers/process.ts) attaches it. Off: both paths are the usual 404.
+   */
+  control: boolean
 }
 
 export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Object.freeze({
@@ -72,6 +78,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Objec
   backlog: 4096,
   autoStart: true,
   allowOrigin: Object.freeze([]),
+  control: false,
 })
 
 /** Fills defaults, checks every field once (naming it), freezes. */
@@ -125,8 +132,16 @@ export function resolveServerOptions(
     backlog: checkNumber(name('backlog'), o.backlog, R.backlog),
     autoStart: o.autoStart !== false,
     allowOrigin: checkOrigins(name('allowOrigin'), o.allowOrigin),
+    control: checkFlag(name('control'), o.control),
     ...checkTlsFiles(name('tlsKey'), o.tlsKey, name('tlsCert'), o.tlsCert),
   })
+}
+
+/** A switch: true or false (a config's "yes" is not quietly taken for either). */
+function checkFlag(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new PbOptionError(field, `must be true or false, got ${JSON.stringify(value)}`)
+  return value
 }
 
 /** Both files or neither, each one a readable file; the paths are kept, servers read them (tlsServerOptions). */

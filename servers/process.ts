@@ -1,17 +1,18 @@
 /**
  * A server as a process: prints one JSON ready line when it listens, answers the run's requests over
- * IPC (counters on tick boundaries, publish counts, rate steps), and on SIGTERM/SIGINT (or when its
- * parent goes away) closes every connection the proper way and exits 0. `pushbench serve` runs it.
+ * IPC (counters on tick boundaries, publish counts, rate steps) and, with `--control`, the read-only ones
+ * over HTTP too (servers/control.ts), and on SIGTERM/SIGINT (or when its parent goes away) closes every
+ * connection the proper way and exits 0. `pushbench serve` runs it.
  */
 import { readOwnLinkCounters, WIRE_DEV_ENV } from '../lib/netns.ts'
+import { attachControl } from './control.ts'
 import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
 import type { RunningServer } from './server.ts'
 import { atTickBoundary } from './tick-aligned.ts'
 
-export function serveProcess(server: RunningServer): void {
-  // wire mode (lib/netns.ts): the veth end in this server's namespace, whose counters each snapshot adds
-  const wireDev = process.env[WIRE_DEV_ENV] || undefined
-  const ready: ReadyLine = {
+/** The line a server prints when it listens (and answers `ready` with). */
+export function readyLine(server: RunningServer): ReadyLine {
+  return {
     event: 'ready',
     transport: server.options.transport,
     host: server.host,
@@ -23,7 +24,73 @@ export function serveProcess(server: RunningServer): void {
       pingIntervalMs: server.options.pingIntervalMs,
       longPollTimeoutMs: server.options.longPollTimeoutMs,
     },
+    publishes: {
+      workload: server.options.workload,
+      seed: server.options.seed,
+      symbols: server.options.symbols,
+      tickHz: server.options.tickHz,
+      updatesPerTick: server.options.updatesPerTick,
+      payloadBytes: server.options.payloadBytes,
+      writePolicy: server.options.writePolicy,
+    },
   }
+}
+
+/**
+ * Answers one request, whether it came over IPC or over HTTP (servers/control.ts, which lets only the
+ * read-only ones through). Never rejects: a failure is an `error` reply.
+ */
+export async function handleRequest(server: RunningServer, m: ServerRequest): Promise<ServerReply> {
+  try {
+    switch (m.type) {
+      case 'counters':
+      case 'mark': {
+        // wire mode (lib/netns.ts): the veth end in this server's namespace, whose counters each snapshot adds
+        const wireDev = process.env[WIRE_DEV_ENV] || undefined
+        const take = () => {
+          if (m.type === 'mark') server.markRss()
+          const c = server.counters()
+          // the link in the same instant as the sockets: both end the window on the same tick
+          const link = wireDev === undefined ? undefined : readOwnLinkCounters(wireDev, 'server')
+          return link ? { ...c, link } : c
+        }
+        const counters = m.atMs === undefined ? take() : await atTickBoundary(server.source, m.atMs, take)
+        return { id: m.id, type: 'counters', counters }
+      }
+      case 'published':
+        return {
+          id: m.id,
+          type: 'published',
+          perStream: server.source.publishedBetween(m.fromMs, m.toMs),
+          lastSeq: server.source.lastSeqOf(0),
+        }
+      case 'memory': {
+        // a full collection first, so that garbage waiting for the next GC is not counted as held
+        const gc = (globalThis as { gc?: () => void }).gc
+        gc?.()
+        return {
+          id: m.id,
+          type: 'memory',
+          rssBytes: process.memoryUsage.rss(),
+          connections: server.counters().connections,
+          gc: gc !== undefined,
+        }
+      }
+      case 'set-rate':
+        server.source.setRate(m.tickHz, m.updatesPerTick)
+        return { id: m.id, type: 'ok' }
+      case 'ready':
+        return { id: m.id, type: 'ready', ready: readyLine(server) }
+      default:
+        throw new Error(`unknown request type ${JSON.stringify((m as { type?: unknown }).type)}`)
+    }
+  } catch (err) {
+    return { id: m.id, type: 'error', message: (err as Error).message }
+  }
+}
+
+export function serveProcess(server: RunningServer): void {
+  const ready = readyLine(server)
 
   let stopping = false
   const stop = async (code = 0): Promise<void> => {
@@ -41,51 +108,10 @@ export function serveProcess(server: RunningServer): void {
   process.on('disconnect', () => void stop())
 
   process.on('message', (m: ServerRequest) => {
-    const reply = (r: ServerReply) => process.send?.(r)
-    try {
-      switch (m.type) {
-        case 'counters':
-        case 'mark': {
-          const take = () => {
-            if (m.type === 'mark') server.markRss()
-            const c = server.counters()
-            // the link in the same instant as the sockets: both end the window on the same tick
-            const link = wireDev === undefined ? undefined : readOwnLinkCounters(wireDev, 'server')
-            return link ? { ...c, link } : c
-          }
-          if (m.atMs === undefined) return reply({ id: m.id, type: 'counters', counters: take() })
-          void atTickBoundary(server.source, m.atMs, take).then((counters) =>
-            reply({ id: m.id, type: 'counters', counters }),
-          )
-          return
-        }
-        case 'published':
-          return reply({
-            id: m.id,
-            type: 'published',
-            perStream: server.source.publishedBetween(m.fromMs, m.toMs),
-            lastSeq: server.source.lastSeqOf(0),
-          })
-        case 'memory': {
-          // a full collection first, so that garbage waiting for the next GC is not counted as held
-          const gc = (globalThis as { gc?: () => void }).gc
-          gc?.()
-          return reply({
-            id: m.id,
-            type: 'memory',
-            rssBytes: process.memoryUsage.rss(),
-            connections: server.counters().connections,
-            gc: gc !== undefined,
-          })
-        }
-        case 'set-rate':
-          server.source.setRate(m.tickHz, m.updatesPerTick)
-          return reply({ id: m.id, type: 'ok' })
-      }
-    } catch (err) {
-      reply({ id: m.id, type: 'error', message: (err as Error).message })
-    }
+    // a reply that comes after the parent went away (a counters request waiting for its tick) is dropped
+    void handleRequest(server, m).then((r) => process.connected && process.send?.(r))
   })
+  if (server.options.control) attachControl(server, (m) => handleRequest(server, m))
 
   // only now: a parent may signal as soon as it reads this line, and must find the handlers installed
   process.stdout.write(`${JSON.stringify(ready)}\n`)

@@ -1,5 +1,6 @@
 /** Starts one transport's server: the workload's source + shared fastify app + the transport's routes, on 127.0.0.1 by default. */
 import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { transport } from '../lib/transports.ts'
 import { workload } from '../lib/workloads.ts'
@@ -37,6 +38,8 @@ export interface RunningServer {
   counters(): CounterSnapshot
   /** restarts the RSS peak (at the start of a measured window) */
   markRss(): void
+  /** stops counting the connection a control request came on (servers/counters.ts SocketCounters.exclude) */
+  excludeSocket(socket: Socket): boolean
   /** Stops publishing, closes every connection the proper way for its transport, stops listening. */
   close(): Promise<void>
 }
@@ -80,6 +83,7 @@ export async function startServer(
     url: serverUrl(options, port),
     counters: () => snapshot(sockets, rss, stats, source.lastSeqOf(0)),
     markRss: () => rss.mark(),
+    excludeSocket: (socket) => sockets.exclude(socket),
     close: () => {
       closing ??= (async () => {
         source.stop()

@@ -26,6 +26,8 @@ export interface ClientContext {
   verifyEvery: number
   /** TLS (`base` is https:): the server's self-signed certificate (PEM), the one the clients trust */
   ca?: string | undefined
+  /** the source address of the next client's sockets (load/source-addresses.ts; lean clients), or none */
+  nextSourceAddress?: (() => string | undefined) | undefined
 }
 
 export interface ClientCounters {
@@ -69,10 +71,13 @@ export abstract class BaseClient implements LoadClient {
   private untilVerify: number
   /** `stream=N` when the workload has several streams, else empty (the ticker's requests carry none) */
   private readonly streamQuery: string
+  /** every socket of this client binds this source address (lean clients) */
+  private readonly localAddress: string | undefined
   constructor(
     protected readonly ctx: ClientContext,
     readonly stream: number,
   ) {
+    this.localAddress = ctx.nextSourceAddress?.()
     this.delivery = new Delivery(stream, ctx.window, ctx.latency)
     // stagger the sample across clients, so that 1,000 clients do not all parse the same update
     this.untilVerify = 1 + ((stream * 7919 + Math.floor(Math.random() * ctx.verifyEvery)) % ctx.verifyEvery)
@@ -86,7 +91,7 @@ export abstract class BaseClient implements LoadClient {
   /** The transport's path with this client's stream and `query` (`since=N`, or empty). */
   /** How a lean client's connection reaches the server: the emulated RTT, TLS (load/lean/connect.ts). */
   protected link(sharedReads = true): LinkOptions {
-    return { rttMs: this.ctx.params.rttMs, ca: this.ctx.ca, sharedReads }
+    return { rttMs: this.ctx.params.rttMs, ca: this.ctx.ca, sharedReads, localAddress: this.localAddress }
   }
 
   protected target(query = ''): string {

@@ -27,6 +27,8 @@ export interface LinkOptions {
   ca?: string | undefined
   /** reads may be views of the shared buffer (false: every read is a Buffer the client may keep) */
   sharedReads?: boolean | undefined
+  /** the source address to bind before connecting (load/source-addresses.ts); absent: the kernel's pick */
+  localAddress?: string | undefined
 }
 
 /** What a lean client uses of its connection: a net.Socket, or the delay line in front of one. */
@@ -69,7 +71,7 @@ function open(
   if (link.ca !== undefined) {
     // TLS over a TCP socket of our own, whose counters are what crossed the wire (records, handshake): a
     // TLS socket's own bytesRead/bytesWritten count the plaintext, which the server's counters never see
-    const raw = net.connect({ host, port, noDelay: true })
+    const raw = net.connect({ host, port, noDelay: true, localAddress: link.localAddress })
     const s = tls.connect({ socket: raw, ca: link.ca, servername: net.isIP(host) ? undefined : host })
     Object.defineProperty(s, 'bytesRead', { get: () => raw.bytesRead })
     Object.defineProperty(s, 'bytesWritten', { get: () => raw.bytesWritten })
@@ -77,7 +79,7 @@ function open(
     return s
   }
   if (link.sharedReads === false && link.rttMs === 0) {
-    const s = net.connect({ host, port, noDelay: true })
+    const s = net.connect({ host, port, noDelay: true, localAddress: link.localAddress })
     s.on('data', (buf: Buffer) => onBytes(buf, buf.length))
     return s
   }
@@ -85,6 +87,7 @@ function open(
     host,
     port,
     noDelay: true,
+    localAddress: link.localAddress,
     onread: {
       buffer: shared,
       callback: (n: number, buf: Uint8Array): boolean => {

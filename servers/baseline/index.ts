@@ -46,6 +46,7 @@ export async function startBaseline(
     url: serverUrl(options, port),
     counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
     markRss: () => rss.mark(),
+    excludeSocket: (socket) => sockets.exclude(socket),
     close: () => {
       closing ??= (async () => {
         ticker.stop()

@@ -47,7 +47,7 @@ function optionError(fn: () => unknown): PbOptionError {
 }
 
 test('every shipped profile loads, validates and plans runnable scenarios', () => {
-  assert.deepEqual([...PROFILES], ['quick', 'ci', 'full', 'browser'])
+  assert.deepEqual([...PROFILES], ['quick', 'ci', 'full', 'browser', 'scale'])
   for (const p of PROFILES) {
     const config = loadConfig(profilePath(p), '--profile')
     assert.ok(config.description, `${p}: has a description`)
@@ -206,7 +206,7 @@ test('a bad value is reported where the file sets it: scenario params, defaults,
     planScenarios({ scenarios: [{ name: 'a', params: { clients: 0 } }] }, 'my.json'),
   )
   assert.equal(inParams.field, 'my.json: scenarios[0].params.clients')
-  assert.match(inParams.message, /must be an integer from 1 to 10000 clients, got 0/)
+  assert.match(inParams.message, /must be an integer from 1 to 100000 clients, got 0/)
 
   const inDefaults = optionError(() =>
     planScenarios({ defaults: { clients: 0 }, scenarios: [{ name: 'a' }] }, 'my.json'),
@@ -237,7 +237,7 @@ test('a bad value is reported where the file sets it: scenario params, defaults,
   assert.equal(transport.field, 'my.json: scenarios[0].transports[1]')
 
   const capacity = optionError(() =>
-    planScenarios({ scenarios: [{ name: 'a', capacity: { clients: 20_000 } }] }, 'my.json'),
+    planScenarios({ scenarios: [{ name: 'a', capacity: { clients: 200_000 } }] }, 'my.json'),
   )
   assert.equal(capacity.field, 'my.json: scenarios[0].capacity.clients')
 })

@@ -13,7 +13,17 @@ import { RAMP_RANGES, SERVER_RANGES } from '../../lib/params.ts'
 import { resolveServerOptions } from '../../servers/options.ts'
 import { fixture, type Ran, ROOT, runCli } from '../report/helpers.ts'
 
-const SUBCOMMANDS = ['bench', 'run', 'serve', 'compare', 'charts', 'micro', 'advise', 'pages'] as const
+const SUBCOMMANDS = [
+  'bench',
+  'run',
+  'serve',
+  'compare',
+  'merge',
+  'charts',
+  'micro',
+  'advise',
+  'pages',
+] as const
 type Sub = (typeof SUBCOMMANDS)[number]
 
 /** flags each subcommand's --help must list */
@@ -42,6 +52,7 @@ const FLAGS: Record<Sub, string[]> = {
   ],
   serve: ['--transport', '--server', '--host', '--port', '--tick-hz', '--payload-bytes', '--backlog'],
   compare: ['--threshold', '--allow-missing', '--json', '--html'],
+  merge: ['--out'],
   charts: ['--out', '--width', '--height', '--html'],
   micro: ['--time-ms', '--group', '--out', '--no-charts'],
   advise: [
@@ -129,7 +140,7 @@ test('a bad flag value of each subcommand exits 2, prefixed with its name, namin
     [
       'run',
       ['--transport', 'sse', '--clients', '0', '--out', join(out, 'r.json')],
-      /^pushbench run: error: --clients: must be an integer from 1 to 10000 clients, got 0/m,
+      /^pushbench run: error: --clients: must be an integer from 1 to 100000 clients, got 0/m,
     ],
     [
       'serve',
