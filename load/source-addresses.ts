@@ -2,7 +2,7 @@
  * Where client sockets come from. A TCP connection is named by (source address, source port, server
  * address, server port), so one source address reaches one server port from at most as many sockets as the
  * ephemeral port range holds (32768-60999 here: 28,232). Past a share of that, clients are spread over
- * several loopback source addresses (127.0.0.2, 127.0.0.3, ...; all of 127/8 is the loopback interface),
+ * several loopback source addresses (127.N.0.2, 127.N.0.3, ...; all of 127/8 is the loopback interface),
  * each socket bound to its address before it connects.
  */
 import { readFileSync } from 'node:fs'
@@ -36,7 +36,7 @@ export interface SourcePlan {
   first: number
 }
 
-/** The most addresses a plan uses: 127.0.0.2 to 127.0.0.254. */
+/** The most addresses a plan uses: 127.N.0.2 to 127.N.0.254. */
 const MAX_ADDRESSES = 253
 
 /**
@@ -49,6 +49,7 @@ export function planSourceAddresses(
   range: { low: number; high: number } = ephemeralPortRange(),
   field = '--clients',
   first = 0,
+  subnet = 1 + Math.floor(Math.random() * 254),
 ): SourcePlan {
   const perAddress = Math.max(1, Math.floor((range.high - range.low + 1) * PORT_SHARE))
   if (clients <= perAddress) return { addresses: [], perAddress, first }
@@ -65,7 +66,11 @@ export function planSourceAddresses(
     )
   // spread evenly, so that no address holds far more than another
   const per = Math.ceil(clients / needed)
-  return { addresses: Array.from({ length: needed }, (_, i) => `127.0.0.${i + 2}`), perAddress: per, first }
+  // a /24 of 127/8 picked per run: the TIME_WAIT sockets a run leaves on its addresses hold their ports for
+  // 60 s, and binding among them was slow (19,900 WebSocket clients took 28 s to connect after an SSE
+  // run on the same two addresses, 9 s on fresh ones)
+  const addresses = Array.from({ length: needed }, (_, i) => `127.${subnet}.0.${i + 2}`)
+  return { addresses, perAddress: per, first }
 }
 
 /** The address client `k` binds, or undefined (no bind). */

@@ -17,11 +17,11 @@ test('up to one address share, no socket is bound (the kernel picks, as it alway
   assert.equal(sourceAddressOf(plan, 0), undefined)
 })
 
-test('above one share, clients spread evenly over 127.0.0.2, 127.0.0.3, ... each within its share', () => {
+test('above one share, clients spread evenly over 127.N.0.2, 127.N.0.3, ... each within its share', () => {
   for (const clients of [SHARE + 1, 20_000, 50_000, 100_000]) {
-    const plan = planSourceAddresses(clients, '127.0.0.1', RANGE)
+    const plan = planSourceAddresses(clients, '127.0.0.1', RANGE, '--clients', 0, 7)
     assert.equal(plan.addresses.length, Math.ceil(clients / SHARE), `${clients} clients`)
-    assert.equal(plan.addresses[0], '127.0.0.2')
+    assert.equal(plan.addresses[0], '127.7.0.2')
     const count = new Map<string, number>()
     for (let k = 0; k < clients; k++) {
       const a = sourceAddressOf(plan, k)
@@ -33,6 +33,17 @@ test('above one share, clients spread evenly over 127.0.0.2, 127.0.0.3, ... each
     assert.ok(Math.max(...sizes) <= SHARE, `no address above its share (${Math.max(...sizes)} > ${SHARE})`)
     assert.ok(Math.max(...sizes) - Math.min(...sizes) <= plan.perAddress, 'spread evenly')
   }
+})
+
+test('each run takes its addresses from a /24 of 127/8 of its own (TIME_WAIT of the last run stays behind)', () => {
+  const subnets = new Set(
+    Array.from(
+      { length: 20 },
+      () => planSourceAddresses(20_000, '127.0.0.1', RANGE).addresses[0]?.split('.')[1],
+    ),
+  )
+  assert.ok(subnets.size > 1, 'not the same /24 every time')
+  for (const n of subnets) assert.ok(Number(n) >= 1 && Number(n) <= 254)
 })
 
 test('a smaller port range spreads sooner', () => {
