@@ -55,7 +55,7 @@ export const LatencySchema = v.object({
   distribution: v.optional(v.array(v.object({ percentile: nonNeg, ms: nonNeg }))),
   /**
    * the HDR histogram itself (hdr-histogram-js `encodeIntoCompressedBase64`, values in us): what shards and
-   * generator processes are merged from, exactly (load/latency.ts `mergeEncoded`), never by averaging
+   * generator processes are merged from, exactly (lib/latency.ts `mergeEncoded`), never by averaging
    */
   hdr: v.optional(v.string()),
 })
@@ -83,6 +83,14 @@ export const ClockSchema = v.object({
   latencyBelowUncertainty: v.optional(v.boolean()),
 })
 export type Clock = v.InferOutput<typeof ClockSchema>
+
+/**
+ * The warning a shard's result carries (load/to-result.ts) and a merge drops (report/merge-shards.ts): a
+ * shard's server-side figures (bytes, server CPU, requests) are the server's over the window, every
+ * shard's clients included, while its delivered count is its own, so per-update figures only hold merged.
+ */
+export const SHARD_SERVER_FIGURES =
+  "one shard of several: the server's bytes and CPU cover every shard's clients, so the per-update figures here are too high; merge the shards (pushbench merge) for them"
 
 /** One generator process's share of a run (`--generators N`), or one shard's (`pushbench merge`). */
 export const GeneratorShareSchema = v.object({

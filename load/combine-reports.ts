@@ -4,9 +4,10 @@
  * summed (the processes share the generator's core: their sum is the share of that core), event-loop
  * utilisation the busiest process's.
  */
+
+import { mergeLatencies, summarise } from '../lib/latency.ts'
 import type { Latency } from '../lib/results-schema.ts'
 import type { GeneratorReport } from './generator-ipc.ts'
-import { mergeLatencies, summarise } from './latency.ts'
 
 const mergeLatency = (all: Latency[]): Latency => summarise(mergeLatencies(all), { withHdr: true })
 

@@ -5,7 +5,7 @@
  * window's gaps, duplicates and reorderings are told apart.
  */
 import type * as hdr from 'hdr-histogram-js'
-import { recordMsTimes } from './latency.ts'
+import { recordMsTimes } from '../lib/latency.ts'
 
 /** The measured window, epoch ms on the suite's clock; Infinity bounds until the orchestrator sets it. */
 export interface Window {

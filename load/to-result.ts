@@ -13,6 +13,7 @@ import {
   type LatencyModel,
   MIN_PUBLISHED_RATIO,
   OTHER_CPU_LIMIT_PERCENT,
+  SHARD_SERVER_FIGURES,
 } from '../lib/results-schema.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, publishesNothing } from '../lib/workloads.ts'
@@ -34,13 +35,6 @@ export const BUSY = { cpuPercent: 50, eventLoopUtilization: 0.5 } as const
 
 /** Past this, a page's clock is too far from the generator's for its latencies to stand unqualified. */
 export const CLOCK_OFFSET_LIMIT_MS = 1
-
-/**
- * A shard's server-side figures (bytes, server CPU, requests) are the server's over the window, every
- * shard's clients included, while its delivered count is its own: per-update figures only hold merged.
- */
-export const SHARD_SERVER_FIGURES =
-  "one shard of several: the server's bytes and CPU cover every shard's clients, so the per-update figures here are too high; merge the shards (pushbench merge) for them"
 
 export interface Measured {
   s0: CounterSnapshot

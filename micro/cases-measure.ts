@@ -4,9 +4,9 @@
  */
 import * as hdr from 'hdr-histogram-js'
 import { nowMs } from '../lib/clock.ts'
+import { newHistogram, recordMs } from '../lib/latency.ts'
 import { mulberry32 } from '../lib/random.ts'
 import { Delivery } from '../load/delivery.ts'
-import { newHistogram, recordMs } from '../load/latency.ts'
 import { defineCase, expect, type MicroCaseDef } from './case.ts'
 
 /** Latencies to record, us: spread over 0.2..5 ms so successive records hit different buckets. */

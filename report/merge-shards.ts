@@ -1,7 +1,7 @@
 /**
  * `pushbench merge`'s work, pure: shard results files (`run --shard i/n --target URL`, each a slice of the
  * clients on its own machine against one server, over one window) into one results file. Latency is merged
- * from the shards' HDR histograms exactly (load/latency.ts), never averaged; what the clients counted is
+ * from the shards' HDR histograms exactly (lib/latency.ts), never averaged; what the clients counted is
  * summed; what the server counted (bytes, CPU, requests, what it published) is every shard's reading of the
  * same server over the same window, so it is taken once, from shard 0, and the per-update figures are
  * recomputed over all the updates delivered. Any inconsistency between the files is bad input
@@ -9,6 +9,7 @@
  */
 
 import { PbOptionError } from '../lib/errors.ts'
+import { decodeHistogram, mergeLatencies, summarise } from '../lib/latency.ts'
 import { validateResults } from '../lib/results-io.ts'
 import {
   type Clock,
@@ -20,10 +21,9 @@ import {
   type ResultsFile,
   type RunResult,
   type Scenario,
+  SHARD_SERVER_FIGURES,
 } from '../lib/results-schema.ts'
 import { DEFAULT_WORKLOAD } from '../lib/workloads.ts'
-import { decodeHistogram, mergeLatencies, summarise } from '../load/latency.ts'
-import { SHARD_SERVER_FIGURES } from '../load/to-result.ts'
 
 export interface ShardInput {
   /** the path as the user named it: errors and the merged result's `shards[].file` show it */

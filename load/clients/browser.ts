@@ -8,9 +8,9 @@
  * client accounts its own.
  */
 import type { Page } from 'playwright-core'
+import { recordMs } from '../../lib/latency.ts'
 import { PAGE_PATH } from '../../servers/page.ts'
 import { acquireBrowser, pageOrigin, releaseBrowser } from '../chromium.ts'
-import { recordMs } from '../latency.ts'
 import { BaseClient } from './common.ts'
 
 /** How long a page may take to load and open its transport. */

@@ -5,7 +5,7 @@
  * (coordinated omission is measured, not hidden). Missed slots collapse into that one late poll.
  */
 import { nowMs } from '../../lib/clock.ts'
-import { recordMs } from '../latency.ts'
+import { recordMs } from '../../lib/latency.ts'
 import { RECONNECT_DELAY_MS } from './common.ts'
 import { PollClient } from './poll.ts'
 

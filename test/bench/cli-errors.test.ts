@@ -87,7 +87,10 @@ test('--config with a value out of range: exit 2 naming the file, the field and 
   )
   const r = usageError(dir, ['--config', file])
   assert.ok(r.stderr.includes(file), `names the file: ${r.stderr}`)
-  assert.match(r.stderr, /scenarios\[0\]\.params\.clients: must be an integer from 1 to 10000 clients, got 0/)
+  assert.match(
+    r.stderr,
+    /scenarios\[0\]\.params\.clients: must be an integer from 1 to 100000 clients, got 0/,
+  )
 })
 
 test('--config with an unknown key: exit 2 naming the file and the key as a likely typo', (t) => {

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type * as hdr from 'hdr-histogram-js'
+import { newHistogram, recordMs, summarise } from '../../lib/latency.ts'
 import { mulberry32 } from '../../lib/random.ts'
 import type { CompletedResult, ResultsFile } from '../../lib/results-schema.ts'
-import { newHistogram, recordMs, summarise } from '../../load/latency.ts'
 import { ROOT } from '../report/helpers.ts'
 
 export const TEMPLATE_PATH = join(ROOT, 'test', 'fixtures', 'results-quick.json')

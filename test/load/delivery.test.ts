@@ -1,8 +1,8 @@
 /** Per-client, per-stream delivery accounting (load/delivery.ts), by the publish instant of each update. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { newHistogram } from '../../lib/latency.ts'
 import { Delivery, type Window } from '../../load/delivery.ts'
-import { newHistogram } from '../../load/latency.ts'
 
 const setup = (window: Window = { startMs: 1000, endMs: 2000 }) => {
   const latency = newHistogram()

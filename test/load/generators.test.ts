@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { decodeHistogram } from '../../lib/latency.ts'
 import type { CompletedResult, ResultsFile } from '../../lib/results-schema.ts'
-import { decodeHistogram } from '../../load/latency.ts'
 import { runLoad, tempDir } from '../helpers/load-cli.ts'
 
 const CLIENTS = 300

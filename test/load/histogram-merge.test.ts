@@ -1,12 +1,11 @@
 /**
- * Exact merging of latency histograms (load/latency.ts): samples recorded over several shards, each
+ * Exact merging of latency histograms (lib/latency.ts): samples recorded over several shards, each
  * shard's histogram encoded and decoded, then merged, give the histogram of all the samples recorded in
  * one, count for count; a property test over seeded random cases, never an average of percentiles.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as hdr from 'hdr-histogram-js'
-import { mulberry32 } from '../../lib/random.ts'
 import {
   DISTRIBUTION_PERCENTILES,
   decodeHistogram,
@@ -16,7 +15,8 @@ import {
   newHistogram,
   recordMs,
   summarise,
-} from '../../load/latency.ts'
+} from '../../lib/latency.ts'
+import { mulberry32 } from '../../lib/random.ts'
 
 /** recordMs's clamp: 10 minutes in us */
 const HIGHEST_US = 600_000_000

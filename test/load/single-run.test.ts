@@ -91,7 +91,7 @@ function checkInvariants(kind: Kind, r: CompletedResult): void {
   const l = r.latencyMs
   assert.equal(l.count, u.delivered, `${kind}: latency count == delivered`)
   assert.ok(l.min !== undefined && l.min > 0, `${kind}: min latency ${l.min}`)
-  // percentiles come from buckets but are never reported above the largest sample (load/latency.ts)
+  // percentiles come from buckets but are never reported above the largest sample (lib/latency.ts)
   const order = [l.min, l.p50, l.p90, l.p99, l.p999, l.max]
   for (let i = 1; i < order.length; i++) {
     assert.ok((order[i - 1] as number) <= (order[i] as number), `${kind}: latency ${JSON.stringify(l)}`)

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import * as v from 'valibot'
+import { newHistogram, summarise } from '../../lib/latency.ts'
 import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { CompletedResultSchema } from '../../lib/results-schema.ts'
 import type { GeneratorReport } from '../../load/generator-ipc.ts'
-import { newHistogram, summarise } from '../../load/latency.ts'
 import { type Measured, toResult } from '../../load/to-result.ts'
 import type { CounterSnapshot } from '../../servers/counters.ts'
 

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { newHistogram } from '../../../lib/latency.ts'
 import { DEFAULT_PARAMS, type ScenarioParams } from '../../../lib/params.ts'
 import { mulberry32 } from '../../../lib/random.ts'
 import { type BuiltinTransport, transport } from '../../../lib/transports.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from '../../../load/clients/common.ts'
-import { newHistogram } from '../../../load/latency.ts'
 import { stratifiedPhases } from '../../../load/poll-phases.ts'
 import { startServer } from '../../../servers/server.ts'
 import { waitFor } from '../../helpers/wait.ts'

@@ -1,9 +1,9 @@
 /** A lean client's byte scan, and the sampled full parse that keeps corrupt bytes from passing unseen. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { newHistogram } from '../../../lib/latency.ts'
 import { DEFAULT_PARAMS } from '../../../lib/params.ts'
 import { BaseClient, type ClientContext, ClientSockets } from '../../../load/clients/common.ts'
-import { newHistogram } from '../../../load/latency.ts'
 import { encodeUpdate } from '../../../servers/update.ts'
 
 class Probe extends BaseClient {

@@ -1,6 +1,6 @@
 /** Latency recording: one HDR histogram at microsecond resolution; formatting stays out of the receive path. */
 import * as hdr from 'hdr-histogram-js'
-import type { Latency } from '../lib/results-schema.ts'
+import type { Latency } from './results-schema.ts'
 
 /** 10 minutes in us: anything later is clamped (and shows as max). */
 const HIGHEST_US = 600_000_000
