@@ -296,6 +296,14 @@ export const CompletedResultSchema = v.object({
       reconnects: count,
       slowConsumerDisconnects: count,
       heldRequestsMax: v.optional(count),
+      /**
+       * connections the server turned away as it accepted them: past what its open-files limit holds (less a
+       * reserve for itself), or an error from accept (EMFILE, ENFILE); servers/descriptors.ts. Absent in
+       * files from servers that did not count them
+       */
+      acceptErrors: v.optional(count),
+      /** what the server skipped for want of a file descriptor (an RSS sample, a counters request); absent as above */
+      fdExhausted: v.optional(count),
       /** wire mode: TCP sockets in TIME_WAIT in each namespace once the generator exited (server still up) */
       timeWait: v.optional(v.object({ server: count, client: count })),
     }),

@@ -339,6 +339,13 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       reconnects: g.reconnects,
       slowConsumerDisconnects: s1.stats.slowConsumerDisconnects - s0.stats.slowConsumerDisconnects,
       heldRequestsMax: s1.stats.heldRequestsMax,
+      // servers that count them (a target of an older version does not)
+      ...(s1.stats.acceptErrors !== undefined && s0.stats.acceptErrors !== undefined
+        ? { acceptErrors: s1.stats.acceptErrors - s0.stats.acceptErrors }
+        : {}),
+      ...(s1.stats.fdExhausted !== undefined && s0.stats.fdExhausted !== undefined
+        ? { fdExhausted: s1.stats.fdExhausted - s0.stats.fdExhausted }
+        : {}),
       ...(m.timeWait ? { timeWait: m.timeWait } : {}),
     },
     deliveredPerSecond: seconds > 0 ? r2(delivered / seconds) : 0,

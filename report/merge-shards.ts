@@ -444,6 +444,9 @@ function mergeCompleted(scenario: Scenario, parts: { shard: Shard; r: CompletedR
             reconnects: sum(rs.map((r) => r.connections?.reconnects ?? 0)),
             slowConsumerDisconnects: c0.slowConsumerDisconnects,
             ...(c0.heldRequestsMax !== undefined ? { heldRequestsMax: c0.heldRequestsMax } : {}),
+            // the server's own counts: every shard read the same server
+            ...(c0.acceptErrors !== undefined ? { acceptErrors: c0.acceptErrors } : {}),
+            ...(c0.fdExhausted !== undefined ? { fdExhausted: c0.fdExhausted } : {}),
             ...(c0.timeWait !== undefined ? { timeWait: c0.timeWait } : {}),
           },
         }

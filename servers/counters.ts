@@ -6,6 +6,7 @@ import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { LinkCounters } from '../lib/netns.ts'
+import { isOutOfDescriptors } from './descriptors.ts'
 
 /** Counters the transports bump; plain fields, cheap in the hot path. */
 export interface TransportStats {
@@ -20,6 +21,13 @@ export interface TransportStats {
   requests: number
   /** 4xx/5xx answered, sockets that errored */
   errors: number
+  /**
+   * connections turned away at accept: past the connections the open-files limit holds (servers/descriptors.ts),
+   * or an error from accept itself (EMFILE, ENFILE)
+   */
+  acceptErrors: number
+  /** what failed for want of a file descriptor (EMFILE, ENFILE) and was skipped: an RSS sample, a request */
+  fdExhausted: number
 }
 
 export function newTransportStats(): TransportStats {
@@ -30,6 +38,8 @@ export function newTransportStats(): TransportStats {
     streams: 0,
     requests: 0,
     errors: 0,
+    acceptErrors: 0,
+    fdExhausted: 0,
   }
 }
 
@@ -118,24 +128,42 @@ export class SocketCounters {
   }
 }
 
-/** Samples RSS every `periodMs` so a window's peak can be read (resourceUsage().maxRSS cannot be reset). */
+/**
+ * Samples RSS every `periodMs` so a window's peak can be read (resourceUsage().maxRSS cannot be reset).
+ * Reading RSS opens /proc/self/statm: a process out of descriptors cannot, and that sample is skipped and
+ * counted in `stats.fdExhausted` (the peak is then the highest of the samples that were taken).
+ */
 export class RssSampler {
-  private max = process.memoryUsage.rss()
+  private max = 0
   private readonly timer: NodeJS.Timeout
-  constructor(periodMs = 100) {
+  constructor(
+    private readonly stats: Pick<TransportStats, 'fdExhausted'>,
+    periodMs = 100,
+  ) {
+    this.sample()
     this.timer = setInterval(() => this.sample(), periodMs)
     this.timer.unref()
   }
   sample(): number {
-    const rss = process.memoryUsage.rss()
-    if (rss > this.max) this.max = rss
+    const rss = this.read()
+    if (rss !== undefined && rss > this.max) this.max = rss
     return this.max
   }
   mark(): void {
-    this.max = process.memoryUsage.rss()
+    this.max = 0
+    this.sample()
   }
   stop(): void {
     clearInterval(this.timer)
+  }
+  private read(): number | undefined {
+    try {
+      return process.memoryUsage.rss()
+    } catch (err) {
+      if (!isOutOfDescriptors(err)) throw err
+      this.stats.fdExhausted++
+      return undefined
+    }
   }
 }
 

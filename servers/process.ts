@@ -6,6 +6,7 @@
  */
 import { readOwnLinkCounters, WIRE_DEV_ENV } from '../lib/netns.ts'
 import { attachControl } from './control.ts'
+import { isOutOfDescriptors } from './descriptors.ts'
 import type { ReadyLine, ServerReply, ServerRequest } from './ipc.ts'
 import type { RunningServer } from './server.ts'
 import { atTickBoundary } from './tick-aligned.ts'
@@ -85,6 +86,8 @@ export async function handleRequest(server: RunningServer, m: ServerRequest): Pr
         throw new Error(`unknown request type ${JSON.stringify((m as { type?: unknown }).type)}`)
     }
   } catch (err) {
+    // a /proc read (RSS, the link's counters) with no descriptor left: counted, and the caller told
+    if (isOutOfDescriptors(err)) server.stats.fdExhausted++
     return { id: m.id, type: 'error', message: (err as Error).message }
   }
 }
@@ -103,6 +106,18 @@ export function serveProcess(server: RunningServer): void {
     if (process.connected) process.disconnect()
     process.exit(code)
   }
+  // a resource error is never fatal: what failed for want of a descriptor is counted and the server goes on
+  // serving what it holds; anything else ends it as Node would (stack on stderr, exit 1), closing nothing
+  const fatal = (err: unknown): void => {
+    if (isOutOfDescriptors(err)) {
+      server.stats.fdExhausted++
+      return
+    }
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1)
+  }
+  process.on('uncaughtException', fatal)
+  process.on('unhandledRejection', fatal)
   process.on('SIGTERM', () => void stop())
   process.on('SIGINT', () => void stop())
   process.on('disconnect', () => void stop())

@@ -14,6 +14,7 @@ import {
   snapshot,
   type TransportStats,
 } from './counters.ts'
+import { guardDescriptors } from './descriptors.ts'
 import type { Source } from './feed.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl, tlsServerOptions } from './options.ts'
 import { servePage } from './page.ts'
@@ -68,7 +69,9 @@ export async function startServer(
   await app.listen({ host: options.host, port: options.port, backlog: options.backlog })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port
-  const rss = new RssSampler()
+  const rss = new RssSampler(stats)
+  // connections past what the open-files limit holds are turned away and counted, never fatal
+  const fds = guardDescriptors(app.server, stats, { backlog: options.backlog })
   if (options.autoStart) source.start()
   let closing: Promise<void> | undefined
   return {
@@ -88,6 +91,7 @@ export async function startServer(
       closing ??= (async () => {
         source.stop()
         rss.stop()
+        fds.stop()
         await app.close()
         // whatever is left (a peer that never finished its close handshake) is cut
         for (const s of sockets.sockets()) s.destroy()

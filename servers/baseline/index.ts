@@ -6,6 +6,7 @@
 import { PbOptionError } from '../../lib/errors.ts'
 import { transport } from '../../lib/transports.ts'
 import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../counters.ts'
+import { guardDescriptors } from '../descriptors.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl } from '../options.ts'
 import type { RunningServer } from '../server.ts'
 import { Ticker } from '../ticker.ts'
@@ -32,7 +33,9 @@ export async function startBaseline(
   await t.listen()
   const addr = t.httpServer.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port
-  const rss = new RssSampler()
+  const rss = new RssSampler(stats)
+  // connections past what the open-files limit holds are turned away and counted, never fatal
+  const fds = guardDescriptors(t.httpServer, stats, { backlog: options.backlog })
   if (options.autoStart) ticker.start()
   let closing: Promise<void> | undefined
   return {
@@ -51,6 +54,7 @@ export async function startBaseline(
       closing ??= (async () => {
         ticker.stop()
         rss.stop()
+        fds.stop()
         await t.close()
         for (const s of sockets.sockets()) s.destroy()
       })()

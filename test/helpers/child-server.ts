@@ -27,10 +27,22 @@ export interface ChildServer {
   kill(): Promise<void>
 }
 
-/** `cli`: through the one CLI (`pushbench serve`), else the way the orchestrator spawns it */
-function spawnMain(args: readonly string[], ipc: boolean, cli = false): ChildProcess {
-  const argv = cli ? [BIN, 'serve', ...args] : ['--import', 'tsx', MAIN, ...args]
-  return spawn(process.execPath, argv, {
+/**
+ * `cli`: through the one CLI (`pushbench serve`), else the way the orchestrator spawns it; `nofile`: under
+ * `prlimit --nofile=N:N` (util-linux), as load/children.ts starts a child that needs another limit;
+ * `nodeArgs`: node's own flags (e.g. `--import` a preload)
+ */
+function spawnMain(
+  args: readonly string[],
+  ipc: boolean,
+  cli = false,
+  nofile?: number,
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
+  const argv = [...nodeArgs, ...(cli ? [BIN, 'serve', ...args] : ['--import', 'tsx', MAIN, ...args])]
+  const [cmd, ...rest] =
+    nofile === undefined ? [process.execPath, ...argv] : ['prlimit', `--nofile=${nofile}:${nofile}`, process.execPath, ...argv]
+  return spawn(cmd as string, rest, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
   })
@@ -44,9 +56,9 @@ function exitOf(child: ChildProcess, event: 'exit' | 'close' = 'exit'): Promise<
 /** Starts a server process and waits for its ready line; `cli`: as `pushbench serve` (see spawnMain). */
 export async function startMain(
   args: readonly string[],
-  opts: { ipc?: boolean; cli?: boolean } = {},
+  opts: { ipc?: boolean; cli?: boolean; nofile?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<ChildServer> {
-  const child = spawnMain(args, opts.ipc ?? false, opts.cli ?? false)
+  const child = spawnMain(args, opts.ipc ?? false, opts.cli ?? false, opts.nofile, opts.nodeArgs)
   const exited = exitOf(child)
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => {

@@ -16,6 +16,8 @@ const stats = {
   streams: 0,
   requests: 0,
   errors: 0,
+  acceptErrors: 0,
+  fdExhausted: 0,
 }
 const snap = (o: Partial<CounterSnapshot>): CounterSnapshot => ({
   atMs: 0,
@@ -159,4 +161,25 @@ test('a saturated generator, a disturbed host and an interrupt are flagged', () 
   // 10 s of host CPU in 10 s, ours 0.2 s: 98% of a core was someone else's
   assert.equal(r.generator.otherHostCpuPercent, 98)
   assert.match(w, /host was not quiet/)
+})
+
+test("the server's descriptor counts are the window's: turned away at accept, skipped for want of one", () => {
+  const r = toResult(
+    { transport: 'sse', params },
+    params,
+    measured({
+      s0: snap({ atMs: 1000, lastSeq: 20, stats: { ...stats, acceptErrors: 5, fdExhausted: 1 } }),
+      s1: snap({ atMs: 11_000, lastSeq: 120, stats: { ...stats, acceptErrors: 12, fdExhausted: 3 } }),
+    }),
+  )
+  assert.ok(v.is(CompletedResultSchema, r))
+  assert.equal(r.connections?.acceptErrors, 7)
+  assert.equal(r.connections?.fdExhausted, 2)
+  // a target of an older version does not count them: absent, not NaN
+  const { acceptErrors: _a, fdExhausted: _f, ...older } = stats
+  const old = snap({ stats: older as typeof stats })
+  const o = toResult({ transport: 'sse', params }, params, measured({ s0: old, s1: { ...old, atMs: 11_000 } }))
+  assert.ok(v.is(CompletedResultSchema, o))
+  assert.equal(o.connections?.acceptErrors, undefined)
+  assert.equal(o.connections?.fdExhausted, undefined)
 })
