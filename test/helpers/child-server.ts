@@ -41,7 +41,9 @@ function spawnMain(
 ): ChildProcess {
   const argv = [...nodeArgs, ...(cli ? [BIN, 'serve', ...args] : ['--import', 'tsx', MAIN, ...args])]
   const [cmd, ...rest] =
-    nofile === undefined ? [process.execPath, ...argv] : ['prlimit', `--nofile=${nofile}:${nofile}`, process.execPath, ...argv]
+    nofile === undefined
+      ? [process.execPath, ...argv]
+      : ['prlimit', `--nofile=${nofile}:${nofile}`, process.execPath, ...argv]
   return spawn(cmd as string, rest, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],

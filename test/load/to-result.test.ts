@@ -178,7 +178,11 @@ test("the server's descriptor counts are the window's: turned away at accept, sk
   // a target of an older version does not count them: absent, not NaN
   const { acceptErrors: _a, fdExhausted: _f, ...older } = stats
   const old = snap({ stats: older as typeof stats })
-  const o = toResult({ transport: 'sse', params }, params, measured({ s0: old, s1: { ...old, atMs: 11_000 } }))
+  const o = toResult(
+    { transport: 'sse', params },
+    params,
+    measured({ s0: old, s1: { ...old, atMs: 11_000 } }),
+  )
   assert.ok(v.is(CompletedResultSchema, o))
   assert.equal(o.connections?.acceptErrors, undefined)
   assert.equal(o.connections?.fdExhausted, undefined)
