@@ -20,6 +20,7 @@ import {
 import { describeIssues } from '../lib/results-io.ts'
 import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
+import { planAutocannonNofile } from '../load/autocannon.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { GENERATORS_RANGE, planConnections } from '../load/session.ts'
 
@@ -233,6 +234,21 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
       const capTransports = (cap?.transports ?? transportsOfKind('push')).map((t, i) =>
         checkChoice(`${at}.capacity.transports[${i}]`, t, transportNames()),
       )
+      const capClients =
+        cap?.clients === undefined
+          ? params.clients
+          : checkNumber(`${at}.capacity.clients`, cap.clients, PARAM_RANGES.clients)
+      const capRuns = capTransports.filter((t) => transport(t).kind === 'push' && chosen.includes(t))
+      // the search's clients ask the same of this host as a run's
+      if (cap && capRuns.length > 0 && cap.clients !== undefined)
+        planConnections({
+          transport: capRuns[0] ?? 'websocket',
+          params: { ...params, clients: capClients },
+          client: o.client,
+          clientsField: `${at}.capacity.clients`,
+        })
+      // autocannon's connections are descriptors in the server and in its worker (load/autocannon.ts)
+      if (autocannon) planAutocannonNofile(autocannon.connections, `${at}.autocannon.connections`)
       out.push({
         name: label ? `${s.name} ${label}` : s.name,
         group: s.name,
@@ -240,11 +256,8 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
         transports: chosen,
         capacity: cap
           ? {
-              clients:
-                cap.clients === undefined
-                  ? params.clients
-                  : checkNumber(`${at}.capacity.clients`, cap.clients, PARAM_RANGES.clients),
-              transports: capTransports.filter((t) => transport(t).kind === 'push' && chosen.includes(t)),
+              clients: capClients,
+              transports: capRuns,
               minDeliveryRatio: cap.minDeliveryRatio ?? 0.99,
               maxP99Ms: cap.maxP99Ms ?? 100,
               stepS: cap.stepS ?? 3,

@@ -153,6 +153,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls 
                 tls: tls || s.tls,
                 serverArgs: s.serverArgs,
                 serverCpu,
+                clientsField: `${s.group}.capacity.clients`,
                 signal,
                 onPhase: phase,
               },
@@ -192,6 +193,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls 
             server,
             pin,
             tls,
+            connectionsField: `${s.group}.autocannon.connections`,
           })
           if (server === 'baseline') entry.autocannonBaseline = r
           else entry.autocannon = r

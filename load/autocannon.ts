@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
+import { nofileFor, planNofile, readNofile } from '../lib/nofile.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { AutocannonResult } from '../lib/results-schema.ts'
 import { makeTlsCert } from '../lib/tls-cert.ts'
@@ -29,6 +30,20 @@ export interface AutocannonSpec {
    * rejectUnauthorized: false whatever it is given, so it is handed the certificate but does not check it.
    */
   tls?: boolean | undefined
+  /** names the connections in an open-files error (default `autocannon.connections`) */
+  connectionsField?: string | undefined
+}
+
+/**
+ * The open-files limit the server and the autocannon worker must start under to hold `connections`
+ * each (lib/nofile.ts): undefined when this process's already does; exit 2 naming `field` when neither
+ * the hard limit nor the privilege to raise it allows it.
+ */
+export function planAutocannonNofile(connections: number, field: string): number | undefined {
+  const limits = readNofile()
+  const needed = nofileFor(connections)
+  planNofile(needed, limits, field, 'autocannon worker')
+  return planNofile(needed, limits, field, 'server')
 }
 
 async function counters(server: ReturnType<typeof spawnNode>): Promise<CounterSnapshot> {
@@ -47,11 +62,13 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
   const args = ['--transport', name, '--port', '0', '--seed', String(p.seed), '--tick-hz', String(p.tickHz)]
   args.push('--updates-per-tick', String(p.updatesPerTick), '--payload-bytes', String(p.payloadBytes))
   if (spec.server === 'baseline') args.push('--server', 'baseline')
+  // before anything starts: a limit too low is exit 2, one within reach raises the children's
+  const nofile = planAutocannonNofile(spec.connections, spec.connectionsField ?? 'autocannon.connections')
   const hostProbeNsPerOp = probeHostNsPerOp()
   const cert = spec.tls ? await makeTlsCert() : undefined
   if (cert) args.push('--tls-key', cert.keyPath, '--tls-cert', cert.certPath)
   // (a spawn that throws leaves the certificate to lib/tls-cert.ts's exit handler)
-  const server = spawnNode('scripts/serve.ts', args, { cpu: pin ? 0 : undefined, label: 'server' })
+  const server = spawnNode('scripts/serve.ts', args, { cpu: pin ? 0 : undefined, label: 'server', nofile })
   try {
     const ready = await waitReady<ReadyLine>(server)
     const input = JSON.stringify({
@@ -62,9 +79,10 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
       ca: cert?.certPem,
     })
     let s0: Promise<CounterSnapshot> | undefined
-    const cmd = pin ? 'taskset' : process.execPath
-    const argv = [
-      ...(pin ? ['-c', '1', process.execPath] : []),
+    const [cmd = process.execPath, ...argv] = [
+      ...(nofile !== undefined ? ['prlimit', `--nofile=${nofile}:${nofile}`] : []),
+      ...(pin ? ['taskset', '-c', '1'] : []),
+      process.execPath,
       '--import',
       'tsx',
       'load/autocannon-worker.ts',

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { PbOptionError } from '../../lib/errors.ts'
@@ -114,4 +114,71 @@ test('a soft limit below the need and a hard limit above it: the children are st
   assert.equal(result.state, 'completed')
   assert.equal(result.updates.missed, 0)
   assert.ok(result.updates.delivered >= 1200, `delivered ${result.updates.delivered}`)
+})
+
+test('pushbench bench with a too-low ulimit -n: every planned run checked before the first starts (exit 2, the field named, nothing written)', {
+  skip: !tools && 'needs setpriv and prlimit (util-linux)',
+}, (t) => {
+  const dir = tempDir(t)
+  const defaults = { clients: 10, durationS: 1, warmupS: 0 }
+  // in each, the first run would fit: only one planned later needs more than 256 descriptors
+  const configs: Record<string, [object, RegExp]> = {
+    sweep: [
+      {
+        defaults,
+        scenarios: [
+          { name: 'small', transports: ['sse'] },
+          { name: 'big', params: { clients: [10, 1000] } },
+        ],
+      },
+      new RegExp(
+        `scenarios\\[1\\]\\.params\\.clients: needs ${1000 + NOFILE_MARGIN} open files in the server`,
+      ),
+    ],
+    capacity: [
+      { defaults, scenarios: [{ name: 'c', transports: ['sse'], capacity: { clients: 1000 } }] },
+      new RegExp(
+        `scenarios\\[0\\]\\.capacity\\.clients: needs ${1000 + NOFILE_MARGIN} open files in the server`,
+      ),
+    ],
+    autocannon: [
+      {
+        defaults,
+        scenarios: [
+          { name: 'a', transports: ['short-poll'], autocannon: { connections: 300, durationS: 1 } },
+        ],
+      },
+      new RegExp(`scenarios\\[0\\]\\.autocannon\\.connections: needs ${300 + NOFILE_MARGIN} open files`),
+    ],
+  }
+  for (const [name, [config, message]] of Object.entries(configs)) {
+    const file = join(dir, `${name}.json`)
+    writeFileSync(file, JSON.stringify(config))
+    const out = join(dir, `out-${name}`)
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--bounding-set=-sys_resource',
+        '--inh-caps=-sys_resource',
+        'prlimit',
+        '--nofile=256:256',
+        process.execPath,
+        'bin/pushbench.js',
+        'bench',
+        '--config',
+        file,
+        '--out',
+        out,
+        '--no-charts',
+        '--no-report',
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 30_000 },
+    )
+    assert.equal(r.status, 2, `${name}: ${r.stderr}`)
+    assert.match(r.stderr, message, name)
+    assert.match(r.stderr, /ulimit -n is 256 \(hard limit 256\).*run `ulimit -n \d+` first/, name)
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`)
+    assert.doesNotMatch(r.stderr, /scenario\(s\), \d+ run\(s\)/, `${name}: no run began`)
+    assert.equal(existsSync(out) && readdirSync(out).length > 0, false, `${name}: nothing written`)
+  }
 })
