@@ -13,6 +13,7 @@ export interface ReportWarning {
     | 'generator-busy'
     | 'partial-result'
     | 'slow-consumers'
+    | 'out-of-files'
     | 'capacity'
     | 'slow-host'
     | 'result'
@@ -99,6 +100,17 @@ export function collectWarnings(file: ResultsFile): ReportWarning[] {
           kind: 'slow-consumers',
           ...at,
           text: `${formatCount(slow)} slow consumers were disconnected at the backpressure bound: the server was overloaded`,
+        })
+      const refused = r.connections?.acceptErrors ?? 0
+      const skipped = r.connections?.fdExhausted ?? 0
+      if (refused > 0 || skipped > 0)
+        out.push({
+          level: 'warning',
+          kind: 'out-of-files',
+          ...at,
+          text:
+            `the server ran out of file descriptors (ulimit -n): ${formatCount(refused)} connections turned away` +
+            (skipped > 0 ? `, ${formatCount(skipped)} of its own reads skipped` : ''),
         })
       for (const w of r.warnings ?? []) out.push({ level: 'warning', kind: 'result', ...at, text: w })
     }

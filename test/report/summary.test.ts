@@ -149,3 +149,16 @@ test('a run made while the host was slower than for the rest of the file is flag
   // a file without probes (older) warns about nothing of the kind
   assert.doesNotMatch(formatSummary(quick), /the host was/)
 })
+
+test('a server out of file descriptors is flagged with what it turned away and skipped', () => {
+  const file = structuredClone(quick)
+  const r = file.scenarios[0]?.results.find((x) => x.transport === 'sse')
+  assert.ok(r && 'connections' in r && r.connections)
+  r.connections.acceptErrors = 1200
+  r.connections.fdExhausted = 3
+  assert.match(
+    formatSummary(file),
+    /sse: the server ran out of file descriptors \(ulimit -n\): 1,200 connections turned away, 3 of its own reads skipped/,
+  )
+  assert.doesNotMatch(formatSummary(quick), /out of file descriptors/)
+})
