@@ -84,7 +84,7 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
     // a server that dies ends the step now, not at the end of its duration
     void server.exited.then(() => worker.stop(500))
     const { code, signal } = await worker.exited
-    if (server.death() !== undefined)
+    if (server.death() !== undefined && !spec.signal?.aborted)
       throw new PbError('PB_ERR_CHILD_DIED', `server died (${server.death()}) during the autocannon step`)
     clearTimeout(timer)
     spec.signal?.removeEventListener('abort', interrupt)

@@ -6,7 +6,7 @@
  */
 import { nowMs } from '../lib/clock.ts'
 import { PbError } from '../lib/errors.ts'
-import { type Child, howExited } from './children.ts'
+import { type Child, howExited, stoppingEverything } from './children.ts'
 
 export interface Death {
   child: Child
@@ -32,7 +32,7 @@ export class ChildWatch {
   /** Watches `child` from now on; returns it. */
   add(child: Child): Child {
     void child.exited.then(({ code, signal }) => {
-      if (this.closing || this.leaving.has(child) || this.died) return
+      if (this.closing || this.leaving.has(child) || this.died || stoppingEverything()) return
       const how = howExited(code, signal)
       const err = child.stderr().split('\n').slice(-3).join(' | ')
       const error = new PbError(

@@ -212,8 +212,15 @@ export function waitReady<T extends { event: string }>(child: Child, timeoutMs =
   })
 }
 
+let stoppingAll = false
+/** True once stopAll was called: an exit from then on is the run's doing, not a death. */
+export function stoppingEverything(): boolean {
+  return stoppingAll
+}
+
 /** Stops every child still running (interrupts, failures): SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopAll(graceMs = 3000): Promise<void> {
+  stoppingAll = true
   await Promise.all(
     [...live].map(async (p) => {
       if (p.exitCode !== null || p.signalCode !== null) return
