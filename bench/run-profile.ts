@@ -9,7 +9,7 @@ import { PbError } from '../lib/errors.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { Scenario } from '../lib/results-schema.ts'
-import { abortOnInterrupt, canPin } from '../load/children.ts'
+import { abortOnInterrupt, canPin, interruptedBy } from '../load/children.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { chartPlan } from '../report/chart-configs.ts'
 import { writeHtmlReport } from '../report/html.ts'
@@ -63,12 +63,27 @@ export async function runProfile(o: ProfileRun): Promise<number> {
       'note: server and generator are not pinned apart (taskset missing, one core, or --no-pin)\n',
     )
 
-  const signal = abortOnInterrupt()
+  let done = 0
+  let written = false
+  // a second signal exits at once: it says what is on disk (the file as of the last finished run)
+  const signal = abortOnInterrupt({
+    onDisk: () =>
+      written
+        ? `results so far: ${path} (${done} of ${tasks.length} runs, marked partial)`
+        : `results: ${path} not written (no run had finished)`,
+  })
+  // the file on disk says it is partial, and why, until the end: a bench killed outright leaves it so
+  const save = async (): Promise<void> => {
+    await writeResults(path, file)
+    written = true
+  }
 
   const progress = createProgress(tasks.length, totalS)
   let failed = 0
+  let current = ''
   for (const t of tasks) {
     if (signal.aborted) break
+    current = t.label
     progress.task(t.label, t.plannedS)
     try {
       await t.run(
@@ -82,13 +97,23 @@ export async function runProfile(o: ProfileRun): Promise<number> {
       progress.log(`${t.label}: failed: ${err.message}`)
     }
     // every finished task is on disk: a crash or Ctrl-C later loses nothing measured
-    if (signal.aborted) file.partial = true
-    await writeResults(path, file)
+    done++
+    file.partial = true
+    file.partialReason = signal.aborted
+      ? `interrupted by ${interruptedBy(signal)} during ${current}`
+      : `in progress: ${done} of ${tasks.length} runs done (a file left like this is from a bench that was killed)`
+    await save()
   }
   progress.stop()
   file.finishedAt = new Date().toISOString()
-  if (signal.aborted) file.partial = true
-  await writeResults(path, file)
+  if (signal.aborted) {
+    file.partial = true
+    file.partialReason = `interrupted by ${interruptedBy(signal)}${current ? ` during ${current}` : ' before the first run'}`
+  } else {
+    delete file.partial
+    delete file.partialReason
+  }
+  await save()
 
   process.stdout.write(
     `${formatSummary(file, { color: process.stdout.isTTY === true && !process.env.NO_COLOR })}\n`,

@@ -129,6 +129,9 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls 
           }
           entry.results.push(r)
           for (const w of r.warnings ?? []) log(`${label}: warning: ${w}`)
+          // a child died: what was measured is kept (partial), and the run counts as failed
+          if (r.state === 'partial' && !signal.aborted)
+            throw new PbError('PB_ERR_CHILD_DIED', `${r.partialReason ?? 'cut short'}; kept, marked partial`)
         },
       })
     }
@@ -194,6 +197,7 @@ export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls 
             pin,
             tls,
             connectionsField: `${s.group}.autocannon.connections`,
+            signal,
           })
           if (server === 'baseline') entry.autocannonBaseline = r
           else entry.autocannon = r

@@ -259,6 +259,8 @@ export const ClientKindSchema = v.picklist(['lean', 'library', 'browser'])
 
 export const CompletedResultSchema = v.object({
   state: v.optional(v.picklist(['completed', 'partial'])),
+  /** why a `partial` window was cut short: `interrupted by SIGINT`, or which process died, how and when */
+  partialReason: v.optional(v.string()),
   transport: TransportSchema,
   workload: v.optional(WorkloadSchema),
   client: v.optional(ClientKindSchema),
@@ -424,6 +426,8 @@ export const AutocannonSchema = v.object({
   answersEmpty: v.optional(count),
   /** ns per op of load/host-probe.ts, timed just before the run */
   hostProbeNsPerOp: v.optional(nonNeg),
+  /** interrupted: autocannon was stopped early; `durationS` is what it ran */
+  partial: v.optional(v.boolean()),
 })
 
 const BytesPair = v.object({ clientToServer: nonNeg, serverToClient: nonNeg })
@@ -539,8 +543,10 @@ export const ResultsFileSchema = v.object({
   finishedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
   env: EnvSchema,
   profile: v.string(),
-  /** true when the run was interrupted: what was measured is kept */
+  /** true when the run was interrupted, a child died, or (while a bench runs) it is still in progress: what was measured is kept */
   partial: v.optional(v.boolean()),
+  /** why the file is partial: `in progress: 2 of 5 runs done`, `interrupted by SIGTERM during ...` */
+  partialReason: v.optional(v.string()),
   scenarios: v.array(ScenarioSchema),
   micro: v.optional(v.array(MicroCaseSchema)),
 })

@@ -47,14 +47,27 @@ function setupClient(client: any): void {
 process.stdout.write('{"event":"start"}\n')
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
-const r = await autocannon({
+const run = autocannon({
   url: `${input.url}${input.path}`,
   connections: input.connections,
   duration: input.durationS,
   setupClient,
   // an address is no server name (RFC 6066): SNI says localhost, which the run's certificate names
   ...(input.ca === undefined ? {} : { tlsOptions: { ca: input.ca }, servername: 'localhost' }),
-} as autocannon.Options)
+} as autocannon.Options) as Promise<autocannon.Result> & { stop(): void }
+// an interrupt (the run's SIGTERM): autocannon stops on its next 1 s tick and resolves with what it has
+// (the parent kills this process if that takes too long); the terminal's Ctrl-C is the run's to handle
+let stopping = false
+process.on('SIGTERM', () => {
+  stopping = true
+  run.stop()
+})
+process.on('SIGINT', () => {})
+// never outlive the run
+process.on('disconnect', () => {
+  if (!stopping) process.exit(1)
+})
+const r = await run
 const cpu = process.cpuUsage(cpu0)
 const ms = performance.now() - t0
 process.stdout.write(
@@ -67,5 +80,9 @@ process.stdout.write(
     ok200,
     ok204,
     generatorCpuPercent: ((cpu.user + cpu.system) / 1000 / ms) * 100,
+    durationS: ms / 1000,
   })}\n`,
 )
+// the result is out: the channel closing is no longer a reason to fail
+stopping = true
+process.disconnect?.()

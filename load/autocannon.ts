@@ -2,8 +2,6 @@
  * A poll endpoint's ceiling: autocannon (in its own pinned process) hammers the polled transport's
  * path with pollers that follow `since`, against the server pinned to the other core.
  */
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
 import { nofileFor, planNofile, readNofile } from '../lib/nofile.ts'
 import type { ScenarioParams } from '../lib/params.ts'
@@ -12,10 +10,8 @@ import { makeTlsCert } from '../lib/tls-cert.ts'
 import { type Transport, transport, transportsOfKind } from '../lib/transports.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
-import { canPin, spawnNode, waitReady } from './children.ts'
+import { canPin, howExited, spawnNode, waitReady } from './children.ts'
 import { probeHostNsPerOp } from './host-probe.ts'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export interface AutocannonSpec {
   /** a polled transport (registry kind `poll`); default: the first one registered (short polling) */
@@ -32,6 +28,11 @@ export interface AutocannonSpec {
   tls?: boolean | undefined
   /** names the connections in an open-files error (default `autocannon.connections`) */
   connectionsField?: string | undefined
+  /**
+   * interrupt: autocannon stops within a second and what it measured so far is returned, marked partial
+   * (the worker is killed if it does not stop within WORKER_GRACE_MS)
+   */
+  signal?: AbortSignal | undefined
 }
 
 /**
@@ -45,6 +46,9 @@ export function planAutocannonNofile(connections: number, field: string): number
   planNofile(needed, limits, field, 'autocannon worker')
   return planNofile(needed, limits, field, 'server')
 }
+
+/** How long an interrupted worker has to stop autocannon and print its result before it is killed. */
+const WORKER_GRACE_MS = 2000
 
 async function counters(server: ReturnType<typeof spawnNode>): Promise<CounterSnapshot> {
   const r = await server.request<ServerReply>({ type: 'counters' })
@@ -79,33 +83,36 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
       ca: cert?.certPem,
     })
     let s0: Promise<CounterSnapshot> | undefined
-    const [cmd = process.execPath, ...argv] = [
-      ...(nofile !== undefined ? ['prlimit', `--nofile=${nofile}:${nofile}`] : []),
-      ...(pin ? ['taskset', '-c', '1'] : []),
-      process.execPath,
-      '--import',
-      'tsx',
-      'load/autocannon-worker.ts',
-      input,
-    ]
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d) => {
-        stdout += d
-        if (s0 === undefined && stdout.includes('{"event":"start"}')) s0 = counters(server)
-      })
-      child.stderr.on('data', (d) => {
-        stderr = (stderr + d).slice(-2000)
-      })
-      const timer = setTimeout(() => child.kill('SIGKILL'), (spec.durationS + 30) * 1000)
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        if (code === 0) resolve(stdout)
-        else reject(new PbError('PB_ERR_AUTOCANNON', `autocannon worker exited ${code}: ${stderr.trim()}`))
-      })
+    // one of the run's children (load/children.ts): a second signal or a failure stops it with the rest
+    const worker = spawnNode('load/autocannon-worker.ts', [input], {
+      cpu: pin ? 1 : undefined,
+      label: 'autocannon worker',
+      nofile,
     })
+    let stdout = ''
+    worker.proc.stdout?.on('data', (d) => {
+      stdout += d
+      if (s0 === undefined && stdout.includes('{"event":"start"}')) s0 = counters(server)
+    })
+    // interrupted: the worker stops autocannon, which ends on its next 1 s tick and prints what it has
+    const interrupt = () => void worker.stop(WORKER_GRACE_MS)
+    spec.signal?.addEventListener('abort', interrupt, { once: true })
+    if (spec.signal?.aborted) interrupt()
+    const timer = setTimeout(() => worker.proc.kill('SIGKILL'), (spec.durationS + 30) * 1000)
+    // a server that dies ends the step now, not at the end of its duration
+    void server.exited.then(() => worker.stop(500))
+    const { code, signal } = await worker.exited
+    if (server.death() !== undefined && !spec.signal?.aborted)
+      throw new PbError('PB_ERR_CHILD_DIED', `server died (${server.death()}) during the autocannon step`)
+    clearTimeout(timer)
+    spec.signal?.removeEventListener('abort', interrupt)
+    const partial = spec.signal?.aborted === true
+    const out = stdout
+    if (code !== 0)
+      throw new PbError(
+        'PB_ERR_AUTOCANNON',
+        `autocannon worker ${partial ? 'interrupted and ' : ''}died (${howExited(code, signal)}): ${worker.stderr()}`,
+      )
     const s1 = await counters(server)
     if (s0 === undefined) throw new PbError('PB_ERR_AUTOCANNON', 'autocannon worker never started')
     const start = await s0
@@ -116,7 +123,8 @@ export async function runAutocannon(spec: AutocannonSpec): Promise<AutocannonRes
       ...(cert ? { tls: true } : {}),
       path: entry.path,
       connections: spec.connections,
-      durationS: spec.durationS,
+      durationS: partial ? Math.round(r.durationS * 1000) / 1000 : spec.durationS,
+      ...(partial ? { partial: true } : {}),
       requestsPerSecond: Math.round(r.requestsPerSecond),
       latencyMs: r.latencyMs,
       bytesReadPerSecond: Math.round(r.bytesReadPerSecond),

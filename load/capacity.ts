@@ -77,6 +77,8 @@ export async function searchCapacity(spec: RunSpec, opts: CapacityOptions): Prom
       await session.setRate(hz, upt)
       const params = { ...p, tickHz: hz, updatesPerTick: upt, warmupS: opts.settleS, durationS: opts.stepS }
       const r = await session.measure(params, false)
+      // a child died: the step was cut short and no further one can be measured
+      if (session.died) throw new PbError('PB_ERR_CHILD_DIED', r.partialReason ?? session.died.message)
       client ??= r.client
       const expected = r.updates.expected ?? r.updates.published * session.connected
       const ratio = expected > 0 ? r.updates.delivered / expected : 0

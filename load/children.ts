@@ -46,6 +46,8 @@ export interface SpawnOptions {
 export interface Child {
   proc: ChildProcess
   label: string
+  /** how it ended, once it has: `pid N, killed by SIGKILL` or `pid N, exit code 1` */
+  death(): string | undefined
   /** last stderr output, for error messages */
   stderr(): string
   /** resolves with the exit code (or signal) */
@@ -57,6 +59,17 @@ export interface Child {
 }
 
 let nextId = 1
+
+/** How a process ended, in words: `killed by SIGKILL`, `exit code 1`. */
+export function howExited(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal !== null ? `killed by ${signal}` : code === -1 ? 'could not be started' : `exit code ${code}`
+}
+
+/** The last lines a child wrote to stderr, on one line, or nothing. */
+function tail(stderr: string): string {
+  const t = stderr.trim().split('\n').slice(-3).join(' | ')
+  return t === '' ? '' : `; its last stderr: ${t}`
+}
 
 /** Spawns `node --import tsx <script> ...args` from the repo root, detached into its own process group
  * so the terminal's Ctrl-C reaches only the orchestrator, which then stops the children in order. */
@@ -94,13 +107,21 @@ export function spawnNode(script: string, args: string[], opts: SpawnOptions): C
       resolve({ code: -1, signal: null })
     })
   })
-  const pending = new Map<number, (m: unknown) => void>()
+  const pending = new Map<number, { answer: (m: unknown) => void; fail: (e: Error) => void }>()
   proc.on('message', (m: { id?: number }) => {
-    if (typeof m?.id === 'number') pending.get(m.id)?.(m)
+    if (typeof m?.id === 'number') pending.get(m.id)?.answer(m)
+  })
+  let death: string | undefined
+  // a request waiting on a child that died fails now, naming how it died, not at its timeout
+  void exited.then(({ code, signal }) => {
+    death = `pid ${proc.pid}, ${howExited(code, signal)}`
+    const e = new PbError('PB_ERR_CHILD_DIED', `${opts.label} died (${death})${tail(err)}`)
+    for (const p of [...pending.values()]) p.fail(e)
   })
   const child: Child = {
     proc,
     label: opts.label,
+    death: () => death,
     stderr: () => err.trim(),
     exited,
     request<T>(msg: Record<string, unknown>, timeoutMs = 10_000): Promise<T> {
@@ -115,18 +136,25 @@ export function spawnNode(script: string, args: string[], opts: SpawnOptions): C
             ),
           )
         }, timeoutMs)
-        pending.set(id, (m) => {
-          clearTimeout(timer)
-          pending.delete(id)
-          resolve(m as T)
+        pending.set(id, {
+          answer: (m) => {
+            clearTimeout(timer)
+            pending.delete(id)
+            resolve(m as T)
+          },
+          fail: (e) => {
+            clearTimeout(timer)
+            pending.delete(id)
+            reject(e)
+          },
         })
         if (!proc.connected) {
           clearTimeout(timer)
           pending.delete(id)
           reject(
             new PbError(
-              'PB_ERR_CHILD',
-              `${opts.label} is gone: ${err.trim().split('\n').slice(-3).join(' | ')}`,
+              'PB_ERR_CHILD_DIED',
+              `${opts.label} is gone${death ? ` (${death})` : ''}${tail(err)}`,
             ),
           )
           return
@@ -176,22 +204,30 @@ export function waitReady<T extends { event: string }>(child: Child, timeoutMs =
       clearTimeout(timer)
       reject(
         new PbError(
-          'PB_ERR_CHILD',
-          `${child.label} exited (${code ?? signal}) before ready: ${child.stderr()}`,
+          'PB_ERR_CHILD_DIED',
+          `${child.label} died before it was ready (pid ${child.proc.pid}, ${howExited(code, signal)})${tail(child.stderr())}`,
         ),
       )
     })
   })
 }
 
-/** Stops every child still running (interrupts, failures). */
+let stoppingAll = false
+/** True once stopAll was called: an exit from then on is the run's doing, not a death. */
+export function stoppingEverything(): boolean {
+  return stoppingAll
+}
+
+/** Stops every child still running (interrupts, failures): SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopAll(graceMs = 3000): Promise<void> {
+  stoppingAll = true
   await Promise.all(
     [...live].map(async (p) => {
       if (p.exitCode !== null || p.signalCode !== null) return
-      p.kill('SIGTERM')
+      const gone = new Promise((r) => p.once('exit', r))
+      p.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL')
       const t = setTimeout(() => p.kill('SIGKILL'), graceMs)
-      await new Promise((r) => p.once('exit', r))
+      await gone
       clearTimeout(t)
     }),
   )
@@ -201,24 +237,65 @@ export function liveChildren(): number {
   return live.size
 }
 
+/** The signals a run stops on; SIGHUP too, so that a closed terminal ends it the same way. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
+/** How often a run looks whether its parent went away (npm or a shell killed without passing it on). */
+const PARENT_CHECK_MS = 500
+
+/** After a second signal the run exits this long after it at the latest, children stopped or not. */
+const FORCED_EXIT_MS = 2000
+
+export interface InterruptOptions {
+  /**
+   * What is on disk right now, said when a second signal ends the run at once: e.g. `r.json not written`
+   * or `results so far: results/x.json (3 of 8 runs, marked partial)`
+   */
+  onDisk: () => string
+}
+
 /**
- * What a run does on a signal: the first SIGINT (or SIGTERM) aborts the returned signal, so the current
- * window closes and what was measured is kept; a second SIGINT stops every child now and exits 130.
+ * What a run does on a signal: the first SIGINT, SIGTERM or SIGHUP (or its parent going away: npm
+ * killed, the shell that ran it killed) aborts the returned signal, whose `reason` names it, so the
+ * current window closes and what was measured is kept; a second one stops every child now (SIGKILL
+ * after 300 ms), says what was or was not written, and exits 130.
  */
-export function abortOnInterrupt(): AbortSignal {
+export function abortOnInterrupt(opts: InterruptOptions): AbortSignal {
   const ac = new AbortController()
   let interrupts = 0
-  process.on('SIGINT', () => {
+  const ppid = process.ppid
+  const on = (what: string): void => {
     if (++interrupts > 1) {
-      process.stderr.write('\nsecond interrupt: stopping children now\n')
-      void stopAll(500).then(() => process.exit(130))
+      process.stderr.write(`\n${what} again: stopping every process of the run now\n`)
+      setTimeout(() => {
+        process.stderr.write(`${opts.onDisk()}\n`)
+        process.exit(130)
+      }, FORCED_EXIT_MS)
+      void stopAll(300).then(() => {
+        process.stderr.write(`${opts.onDisk()}\n`)
+        process.exit(130)
+      })
       return
     }
     process.stderr.write(
-      '\ninterrupted: closing the current window, keeping what was measured (Ctrl-C again to abort)\n',
+      `\n${what}: interrupted: closing the current window, keeping what was measured (a second signal or Ctrl-C stops everything at once)\n`,
     )
-    ac.abort()
-  })
-  process.on('SIGTERM', () => ac.abort())
+    ac.abort(what)
+  }
+  for (const sig of STOP_SIGNALS) process.on(sig, () => on(sig))
+  const watch = setInterval(() => {
+    // reparented: whatever started this process is gone, and a signal meant for it may never come here
+    if (process.ppid !== ppid) {
+      clearInterval(watch)
+      on(`parent process ${ppid} went away`)
+    }
+  }, PARENT_CHECK_MS)
+  watch.unref()
   return ac.signal
+}
+
+/** Why a run was interrupted, from its signal's reason: `SIGTERM`, `parent process 12 went away`. */
+export function interruptedBy(signal: AbortSignal | undefined): string {
+  const r = signal?.reason
+  return typeof r === 'string' ? r : 'interrupt'
 }

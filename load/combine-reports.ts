@@ -11,6 +11,12 @@ import type { GeneratorReport } from './generator-ipc.ts'
 
 const mergeLatency = (all: Latency[]): Latency => summarise(mergeLatencies(all), { withHdr: true })
 
+function sumSlices(all: number[][]): number[] {
+  const out: number[] = []
+  for (const a of all) for (const [k, n] of a.entries()) out[k] = (out[k] ?? 0) + n
+  return Array.from(out, (n) => n ?? 0)
+}
+
 export function combineReports(reports: GeneratorReport[]): GeneratorReport {
   const [one] = reports
   if (one === undefined) throw new Error('no generator report')
@@ -44,5 +50,6 @@ export function combineReports(reports: GeneratorReport[]): GeneratorReport {
     cpuPercent: sum((r) => r.cpuPercent),
     eventLoopUtilization: Math.max(...reports.map((r) => r.eventLoopUtilization)),
     partial: reports.some((r) => r.partial),
+    deliveredBySlice: sumSlices(reports.map((r) => r.deliveredBySlice ?? [])),
   }
 }

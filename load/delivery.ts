@@ -11,7 +11,15 @@ import { recordMsTimes } from '../lib/latency.ts'
 export interface Window {
   startMs: number
   endMs: number
+  /**
+   * in-window updates delivered, by slice of SLICE_MS from startMs (all clients of a process): a window
+   * cut short afterwards at a slice boundary (its server died) counts only the slices before the cut
+   */
+  deliveredBySlice?: number[]
 }
+
+/** The slices of `Window.deliveredBySlice`, ms: the run checkpoints its server this often (load/session.ts). */
+export const SLICE_MS = 1000
 
 /** Past this many open gaps a client is hopelessly behind: further gaps are only counted. */
 const MAX_TRACKED_GAPS = 100_000
@@ -66,6 +74,11 @@ export class Delivery {
     }
     if (inWindow) {
       this.delivered++
+      const slices = this.window.deliveredBySlice
+      if (slices) {
+        const k = Math.floor((ts - this.window.startMs) / SLICE_MS)
+        slices[k] = (slices[k] ?? 0) + 1
+      }
       const ms = nowMs - ts
       if (ms === this.runMs) this.runCount++
       else {

@@ -87,6 +87,8 @@ export interface GeneratorReport {
   eventLoopUtilization: number
   /** stopped before the window ended */
   partial: boolean
+  /** `delivered` by slice of load/delivery.ts's SLICE_MS from the window's start */
+  deliveredBySlice?: number[] | undefined
 }
 
 export type GeneratorMessage =

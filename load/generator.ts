@@ -228,6 +228,7 @@ export class Generator {
   openWindow(m: OpenWindow): void {
     this.window.startMs = m.startMs
     this.window.endMs = m.endMs
+    this.window.deliveredBySlice = []
     this.startMark = undefined
     this.timers.push(setTimeout(() => (this.startMark = this.mark()), Math.max(0, m.startMs - nowMs())))
     this.closeWindowAt(m.endMs, m.drainMs, false, m.last)
@@ -348,6 +349,7 @@ export class Generator {
       cpuPercent: windowMs > 0 ? ((userUs + systemUs) / 1000 / windowMs) * 100 : 0,
       eventLoopUtilization: elu.utilization,
       partial,
+      deliveredBySlice: Array.from(this.window.deliveredBySlice ?? [], (n) => n ?? 0),
     }
     if (!last) {
       // the next window starts clean; positions in the stream are kept

@@ -9,18 +9,26 @@ import { PbError, PbOptionError } from '../lib/errors.ts'
 import { createWire, linkDelta, WIRE_DEV_ENV, WIRE_SERVER_ADDR, type Wire } from '../lib/netns.ts'
 import { nofileFor, planNofile, readNofile } from '../lib/nofile.ts'
 import { flagName, type ScenarioParams } from '../lib/params.ts'
-import { cpuDelta, readCpuTimes } from '../lib/proc-stat.ts'
+import { type CpuTimes, cpuDelta, readCpuTimes } from '../lib/proc-stat.ts'
 import type { Clock, CompletedResult } from '../lib/results-schema.ts'
 import { checkTlsClient, makeTlsCert, namesFor, type TlsCert } from '../lib/tls-cert.ts'
 import { type Transport, transport as transportEntry } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, publishesNothing } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
-import { type Child, canPin, spawnNode, waitReady } from './children.ts'
+import { ChildWatch, type Death, unlessAborted } from './child-watch.ts'
+import { type Child, canPin, howExited, interruptedBy, spawnNode, waitReady } from './children.ts'
 import { BROWSER_SETTLE } from './chromium.ts'
 import { combineOffsets, estimateOffset, type OffsetEstimate } from './clock-offset.ts'
 import { combineReports } from './combine-reports.ts'
-import type { ClientKind, GeneratorMessage, GeneratorReport, RampOptions } from './generator-ipc.ts'
+import { SLICE_MS } from './delivery.ts'
+import type {
+  ClientKind,
+  GeneratorMessage,
+  GeneratorReport,
+  GeneratorRequest,
+  RampOptions,
+} from './generator-ipc.ts'
 import { hostBusyMs } from './host-cpu.ts'
 import { probeHostNsPerOp } from './host-probe.ts'
 import { RemoteServer } from './remote-server.ts'
@@ -174,9 +182,15 @@ function onMessage<T extends GeneratorMessage['type']>(
         reject(new PbError('PB_ERR_GENERATOR', `generator failed: ${m.message}`))
       } else onOther?.(m)
     }
-    const exit = () => {
+    const exit = (code: number | null, signal: NodeJS.Signals | null) => {
       cleanup()
-      reject(new PbError('PB_ERR_GENERATOR', `generator exited before ${type}: ${child.stderr()}`))
+      const err = child.stderr().split('\n').slice(-3).join(' | ')
+      reject(
+        new PbError(
+          'PB_ERR_CHILD_DIED',
+          `${child.label} (pid ${child.proc.pid}) died before it sent its ${type}: ${howExited(code, signal)}${err ? `; its last stderr: ${err}` : ''}`,
+        ),
+      )
     }
     function cleanup() {
       clearTimeout(timer)
@@ -186,6 +200,11 @@ function onMessage<T extends GeneratorMessage['type']>(
     child.proc.on('message', listener)
     child.proc.once('exit', exit)
   })
+}
+
+/** Sends `m` to a generator unless it has gone (a send on a closed channel throws). */
+function tell(g: Child, m: GeneratorRequest): void {
+  if (g.proc.connected) g.proc.send(m)
 }
 
 /** The server's RSS after a full GC, and the connections it held then. */
@@ -257,14 +276,23 @@ export class Session {
     /** the server's RSS idle and at the end of the connect ramp (both after a full GC) */
     readonly memory: ServerMemory | undefined,
     /** wire mode: the namespaces and veth pair the server and the generator run in */
-    readonly wire?: Wire | undefined,
+    readonly wire: Wire | undefined,
     /** TLS: the run's certificate (removed in close) */
-    readonly cert?: TlsCert | undefined,
+    readonly cert: TlsCert | undefined,
     /** the generators' ramp: slices, memory, connect time, source addresses */
-    readonly ramp?: GeneratorRamp | undefined,
+    readonly ramp: GeneratorRamp | undefined,
     /** against a target: the clock offset estimated before the clients connected */
-    readonly clockStart?: OffsetEstimate | undefined,
+    readonly clockStart: OffsetEstimate | undefined,
+    /** every child of the session, watched from its spawn: a death ends a window at once */
+    private readonly watch: ChildWatch,
+    /** aborted by an interrupt (spec.signal) or by a child's death */
+    private readonly stop: AbortSignal,
   ) {}
+
+  /** The child that died unexpectedly, if one did: the session is over then. */
+  get died(): PbError | undefined {
+    return this.watch.died?.error
+  }
 
   static async open(spec: RunSpec): Promise<Session> {
     const p = spec.params
@@ -279,6 +307,10 @@ export class Session {
     let cert: TlsCert | undefined
     checkTlsClient(spec.tls, spec.client ?? DEFAULT_CLIENT)
     const { parts, sources, serverNofile, genNofile, slice } = planConnections(spec)
+    const watch = new ChildWatch()
+    const stop = spec.signal ? AbortSignal.any([spec.signal, watch.signal]) : watch.signal
+    /** waits for `p` unless the run is interrupted or a child dies meanwhile */
+    const untilStopped = <T>(p: Promise<T>): Promise<T> => unlessAborted(p, stop, () => stopError(stop))
     // before any child exists: how fast the host is, with nothing of ours running
     const hostProbeNsPerOp = probeHostNsPerOp()
     try {
@@ -312,10 +344,11 @@ export class Session {
             nofile: serverNofile,
           },
         )
-        ready = await waitReady<ReadyLine>(local)
+        watch.add(local)
+        ready = await untilStopped(waitReady<ReadyLine>(local))
       }
-      if (spec.signal?.aborted) throw interrupted()
-      const idle = await serverMemory(server)
+      if (stop.aborted) throw stopError(stop)
+      const idle = await untilStopped(serverMemory(server))
       phase('connect', `${slice.count} clients`)
       for (const i of parts.keys())
         gens.push(
@@ -328,6 +361,7 @@ export class Session {
             nofile: genNofile,
           }),
         )
+      for (const g of gens) watch.add(g)
       // a page takes Chromium far longer to open than a Node client takes to connect
       // (and Chromium may take BROWSER_SETTLE.maxMs to settle after)
       const perClientMs = spec.client === 'browser' ? 2000 : 20
@@ -361,7 +395,8 @@ export class Session {
             spec.target !== undefined && spec.clockMode !== 'synchronised' ? clockOffset() : undefined,
         })
       }
-      const all = await Promise.all(connected)
+      // an interrupt or a death stops the ramp now (the catch below stops every child), not after it
+      const all = await untilStopped(Promise.all(connected))
       const conn = sumConnected(all)
       if (conn.connected === 0) {
         throw new PbError(
@@ -369,8 +404,8 @@ export class Session {
           `no client could connect to ${ready.url}: ${conn.lastError ?? 'unknown error'}`,
         )
       }
-      if (spec.signal?.aborted) throw interrupted()
-      const ramp = await serverMemory(server)
+      if (stop.aborted) throw stopError(stop)
+      const ramp = await untilStopped(serverMemory(server))
       // the quota holds from here on, not during the connect ramp: a capped server would take minutes
       // to accept 1,000 handshakes, which is not what is measured
       if (cap && local?.proc.pid !== undefined) cap.addPid(local.proc.pid)
@@ -396,10 +431,14 @@ export class Session {
           connected: all.map((m) => m.connected),
           idleRssBytes: all.map((m) => m.idleRssBytes),
           rampRssBytes: all.map((m) => m.rampRssBytes),
+          subscribers: all.map((m) => m.subscribers),
         },
         clockStart,
+        watch,
+        stop,
       )
     } catch (err) {
+      watch.close()
       await Promise.all([server?.stop(2000), ...gens.map((g) => g.stop(2000))])
       await cap?.remove()
       await wire?.remove()
@@ -425,8 +464,8 @@ export class Session {
     let a = await counters(this.server, 'counters')
     for (;;) {
       phase('warmup', `until steady, ${slices.length} slice(s), at most ${params.maxWarmupS} s`)
-      await sleepUntil(nowMs() + WARMUP_SLICE_MS, this.spec.signal)
-      if (this.spec.signal?.aborted) break
+      await sleepUntil(nowMs() + WARMUP_SLICE_MS, this.stop)
+      if (this.stop.aborted) break
       const b = await counters(this.server, 'counters')
       const pub = await this.server.request<ServerReply>({ type: 'published', fromMs: a.atMs, toMs: b.atMs })
       const expected =
@@ -457,11 +496,13 @@ export class Session {
 
   /**
    * Warms up, measures one window, drains. `params` are the ones in force (the rate may have been
-   * changed with setRate); after the `last` window the generator stops its clients.
+   * changed with setRate); after the `last` window the generator stops its clients. An interrupt cuts the
+   * window where it came; a child's death cuts it too (at the server's last checkpoint if the server died,
+   * at once if a generator did, the others' clients kept) and the result is partial with the reason, or,
+   * when nothing of the window can be kept, a PbError naming the process and how it died.
    */
   async measure(params: ScenarioParams, last: boolean): Promise<CompletedResult> {
-    const { spec, server, gens } = this
-    const signal = spec.signal
+    const { spec, server, gens, stop, watch } = this
     const phase = spec.onPhase ?? (() => {})
     const warmup = await this.warmUp(params)
     // the window starts a moment from now: both ends must learn its edges before it comes
@@ -474,67 +515,134 @@ export class Session {
     const drain = publishesNothing(spec.workload)
       ? Math.ceil(1000 / params.tickHz) + IDLE_DRAIN_MARGIN_MS
       : drainMs(params, spec.transport)
-    const result = Promise.all(gens.map((g) => onMessage(g, 'result', endMs - nowMs() + drain + 60_000)))
-    result.catch(() => {})
-    for (const g of gens) g.proc.send({ type: 'window', startMs, endMs, drainMs: drain, last })
+    // a generator leaves after its final report (the last window's, or the one a stop asks for): that exit
+    // is no death
+    let final = last
+    const stopAll = (m: GeneratorRequest, which: number[] = [...gens.keys()]) => {
+      final = true
+      for (const i of which) tell(gens[i] as Child, m)
+    }
+    const results = gens.map((g) => {
+      const r = onMessage(g, 'result', endMs - nowMs() + drain + 60_000).then((m) => {
+        if (final) watch.expect(g)
+        return m.report
+      })
+      r.catch(() => {})
+      return r
+    })
+    for (const g of gens) tell(g, { type: 'window', startMs, endMs, drainMs: drain, last })
     // both edges are taken by the server itself on tick boundaries (servers/tick-aligned.ts)
     const edge0 = counters(server, 'mark', startMs)
     const edge1 = counters(server, 'counters', endMs)
+    edge0.catch(() => {})
     edge1.catch(() => {})
     if (warmup.fixed) phase('warmup', `${params.warmupS} s`)
-    await sleepUntil(startMs, signal)
-    if (signal?.aborted) {
-      for (const g of gens) g.proc.send({ type: 'stop' })
-      throw interrupted()
+    await sleepUntil(startMs, stop)
+    if (stop.aborted) {
+      stopAll({ type: 'stop' })
+      throw stopError(stop)
     }
     const s0 = await edge0
     // a remote server's CPU is not this host's: the host's busy time says nothing of others then
     const host0 = spec.target === undefined ? hostBusyMs() : undefined
     const cores0 = readCpuTimes()
     phase('measure', `${params.durationS} s`)
-    await sleepUntil(endMs, signal)
-    const partial = signal?.aborted === true
-    // interrupted: the window closes a moment from now, announced to both ends before it comes (as the
-    // planned end was), so the server's bytes, its published count and the generator's count all end on
-    // the same tick boundary; cutting at "now" let each end cut at a different instant
-    const closedMs = partial ? Math.min(endMs, nowMs() + INTERRUPT_CLOSE_MS) : endMs
-    if (partial) for (const g of gens) g.proc.send({ type: 'stop', endMs: closedMs, drainMs: drain })
-    const s1 = closedMs < endMs ? await counters(server, 'counters', closedMs) : await edge1
-    const host1 = spec.target === undefined ? hostBusyMs() : undefined
-    const cores1 = readCpuTimes()
+    const checkpoints = this.checkpoints(startMs, endMs)
+    await sleepUntil(endMs, stop)
+    checkpoints.end()
+    let cut: Cut
+    const died = watch.died
+    if (died) {
+      cut = await this.cutByDeath(died, checkpoints.last(), { startMs, params, stopAll })
+    } else {
+      const partial = spec.signal?.aborted === true
+      // interrupted: the window closes a moment from now, announced to both ends before it comes (as the
+      // planned end was), so the server's bytes, its published count and the generator's count all end on
+      // the same tick boundary; cutting at "now" let each end cut at a different instant
+      const closedMs = partial ? Math.min(endMs, nowMs() + INTERRUPT_CLOSE_MS) : endMs
+      if (partial) stopAll({ type: 'stop', endMs: closedMs, drainMs: drain })
+      const s1 = closedMs < endMs ? await counters(server, 'counters', closedMs) : await edge1
+      cut = {
+        s1,
+        closedMs,
+        cores1: readCpuTimes(),
+        host1: spec.target === undefined ? hostBusyMs() : undefined,
+        live: [...gens.keys()],
+        reason: partial ? `interrupted by ${interruptedBy(spec.signal)}` : undefined,
+      }
+    }
     phase('drain', `up to ${drain} ms`)
-    const reports = (await result).map((m) => m.report)
-    const report = combineReports(reports)
+    // an interrupt (or a death) during the drain ends it now: updates still on their way count as missed
+    const drainCut = () => {
+      cut.reason ??= `interrupted by ${interruptedBy(stop)} during the drain: updates still on their way count as missed`
+      stopAll({ type: 'stop', endMs: cut.closedMs, drainMs: 0 }, cut.live)
+    }
+    if (!stop.aborted) stop.addEventListener('abort', drainCut, { once: true })
+    let reports: GeneratorReport[]
+    try {
+      reports = await Promise.all(cut.live.map((i) => results[i] as Promise<GeneratorReport>))
+    } finally {
+      stop.removeEventListener('abort', drainCut)
+    }
+    const combined = combineReports(reports)
+    // cut back to a checkpoint: what the clients got of updates published after it is not counted
+    const report =
+      cut.slices === undefined
+        ? combined
+        : {
+            ...combined,
+            delivered: (combined.deliveredBySlice ?? []).slice(0, cut.slices).reduce((a, b) => a + b, 0),
+          }
     // wire mode: the server read its veth's counters in the same instant as its socket counters, so both
     // windows end on the same tick; a read from here came 12 ms or more after the edge, by when the
     // generator could already be closing its sockets (it reports once the first update past the end came)
+    const { s1 } = cut
     const link = s0.link && s1.link ? linkDelta(s0.link, s1.link) : undefined
-    const timeWait = last && this.wire ? await this.timeWaitAfterClients() : undefined
-    const pub = await server.request<ServerReply>({ type: 'published', fromMs: startMs, toMs: closedMs })
-    if (pub.type !== 'published')
-      throw new PbError('PB_ERR_SERVER', `server answered ${pub.type} to published`)
+    const timeWait = last && this.wire && !watch.died ? await this.timeWaitAfterClients() : undefined
+    let published = cut.published
+    if (published === undefined) {
+      const pub = await server.request<ServerReply>({
+        type: 'published',
+        fromMs: startMs,
+        toMs: cut.closedMs,
+      })
+      if (pub.type !== 'published')
+        throw new PbError('PB_ERR_SERVER', `server answered ${pub.type} to published`)
+      published = pub.perStream
+    }
+    // a generator that died took its clients' figures with it: the window expects updates of the others only
+    const ramp = this.ramp
+    const all = cut.live.length === gens.length
+    const subscribers =
+      all || !ramp ? this.subscribers : sumStreams(cut.live.map((i) => ramp.subscribers[i] ?? []))
+    const connected =
+      all || !ramp ? this.connected : cut.live.reduce((n, i) => n + (ramp.connected[i] ?? 0), 0)
+    const liveRamp = ramp && !all ? pickParts(ramp, cut.live) : ramp
+    const partial = cut.reason !== undefined
     return toResult(spec, params, {
       s0,
       s1,
       report,
-      published: pub.perStream,
-      subscribers: this.subscribers,
-      serverCore: this.serverCore === undefined ? undefined : cpuDelta(cores0, cores1, this.serverCore),
+      published,
+      subscribers,
+      serverCore: this.serverCore === undefined ? undefined : cpuDelta(cores0, cut.cores1, this.serverCore),
       serverCpuCap: this.cap?.cores,
       warmup: warmup.fixed ? undefined : warmup,
-      connected: this.connected,
+      connected,
       failed: this.failed,
       failedWhy: this.failedWhy,
       ready: this.ready,
       partial,
-      windowMs: closedMs - startMs,
-      hostBusyMs: host0 !== undefined && host1 !== undefined ? host1 - host0 : undefined,
+      partialReason: cut.reason,
+      partialWarning: died && cut.reason ? `the window was cut short: ${cut.reason}` : undefined,
+      windowMs: cut.closedMs - startMs,
+      hostBusyMs: host0 !== undefined && cut.host1 !== undefined ? cut.host1 - host0 : undefined,
       hostProbeNsPerOp: this.hostProbeNsPerOp,
       serverMemory: this.memory,
       link,
       timeWait,
-      generators: this.ramp ? generatorFigures(this.ramp, reports) : undefined,
-      window: { startMs, endMs: closedMs },
+      generators: liveRamp ? generatorFigures(liveRamp, reports) : undefined,
+      window: { startMs, endMs: cut.closedMs },
       clock: spec.target !== undefined && this.clockStart ? await this.clock(this.clockStart) : undefined,
       shard:
         spec.target !== undefined
@@ -547,6 +655,98 @@ export class Session {
             }
           : undefined,
     })
+  }
+
+  /**
+   * Server checkpoints over a window, every SLICE_MS (load/delivery.ts): its counters on a tick boundary and what it
+   * published up to it, so that a server that dies mid-window leaves the window up to the last one.
+   * (Two IPC requests a second: a few tens of microseconds of the server's CPU, inside the window.)
+   * None against a remote server, whose death this host cannot see.
+   */
+  private checkpoints(
+    startMs: number,
+    endMs: number,
+  ): { last: () => Checkpoint | undefined; end: () => void } {
+    if (this.spec.target !== undefined) return { last: () => undefined, end: () => {} }
+    const ac = new AbortController()
+    const signal = AbortSignal.any([ac.signal, this.stop])
+    let last: Checkpoint | undefined
+    void (async () => {
+      // on the generators' slice boundaries, so that their count of what was delivered can be cut there
+      for (let k = 1; ; k++) {
+        const atMs = startMs + k * SLICE_MS
+        if (atMs >= endMs) return
+        await sleepUntil(atMs, signal)
+        if (signal.aborted) return
+        try {
+          const c = await counters(this.server, 'counters', atMs)
+          const pub = await this.server.request<ServerReply>({
+            type: 'published',
+            fromMs: startMs,
+            toMs: atMs,
+          })
+          if (pub.type !== 'published' || ac.signal.aborted) return
+          last = { atMs, counters: c, published: pub.perStream, cores: readCpuTimes(), host: hostBusyMs() }
+        } catch {
+          return
+        }
+      }
+    })()
+    return { last: () => last, end: () => ac.abort() }
+  }
+
+  /**
+   * A child died in the window. The server: the window ends at its last checkpoint, the generators told
+   * so. A generator: the others close the window now and the dead one's clients are not counted. Throws
+   * the death (a PbError naming the process, how and when) when nothing of the window can be kept.
+   */
+  private async cutByDeath(
+    died: Death,
+    cp: Checkpoint | undefined,
+    w: {
+      startMs: number
+      params: ScenarioParams
+      stopAll: (m: GeneratorRequest, which?: number[]) => void
+    },
+  ): Promise<Cut> {
+    const into = (ms: number) =>
+      `${((ms - w.startMs) / 1000).toFixed(1)} s into the ${w.params.durationS} s window`
+    const when = `${died.error.message}, ${into(died.atMs)}`
+    if (died.child === this.server) {
+      if (!cp) {
+        w.stopAll({ type: 'stop' })
+        throw new PbError(
+          'PB_ERR_CHILD_DIED',
+          `${when}, before its first checkpoint: nothing of the window is kept`,
+        )
+      }
+      w.stopAll({ type: 'stop', endMs: cp.atMs, drainMs: DEATH_DRAIN_MS })
+      return {
+        s1: cp.counters,
+        closedMs: cp.atMs,
+        published: cp.published,
+        cores1: cp.cores,
+        host1: cp.host,
+        live: [...this.gens.keys()],
+        slices: Math.round((cp.atMs - w.startMs) / SLICE_MS),
+        reason: `${when}: the window ends at the server's last checkpoint, ${into(cp.atMs)} (the latency figures include updates received until it died)`,
+      }
+    }
+    const live = [...this.gens.keys()].filter((i) => this.gens[i]?.death() === undefined)
+    if (live.length === 0)
+      throw new PbError('PB_ERR_CHILD_DIED', `${when}: its clients' figures died with it`)
+    const closedMs = nowMs() + INTERRUPT_CLOSE_MS
+    w.stopAll({ type: 'stop', endMs: closedMs, drainMs: DEATH_DRAIN_MS }, live)
+    const s1 = await counters(this.server, 'counters', closedMs)
+    const lost = this.gens.length - live.length
+    return {
+      s1,
+      closedMs,
+      cores1: readCpuTimes(),
+      host1: hostBusyMs(),
+      live,
+      reason: `${when}: the clients of ${lost} of ${this.gens.length} generator processes are not counted (the server's bytes and CPU include them until it died)`,
+    }
   }
 
   /**
@@ -604,6 +804,7 @@ export class Session {
 
   async close(): Promise<void> {
     ;(this.spec.onPhase ?? (() => {}))('stop')
+    this.watch.close()
     try {
       await Promise.all([...this.gens.map((g) => g.stop(3000)), this.server.stop(5000)])
     } finally {
@@ -695,6 +896,53 @@ const STEADY_TOLERANCE = 0.1
 /** The idle workload's clients stay this long past the server's end edge (a tick period after the window). */
 const IDLE_DRAIN_MARGIN_MS = 100
 
+/** After a death, the generators still running drain this long at most: the server may be gone. */
+const DEATH_DRAIN_MS = 500
+
+/** The server's counters at a checkpoint of a window, with what it published from the window's start. */
+interface Checkpoint {
+  atMs: number
+  counters: CounterSnapshot
+  published: number[]
+  cores: Map<number, CpuTimes>
+  host: number | undefined
+}
+
+/** Where a window ended: as planned, at an interrupt, or at a death; `reason` when cut short. */
+interface Cut {
+  s1: CounterSnapshot
+  closedMs: number
+  /** known already (a checkpoint's) */
+  published?: number[] | undefined
+  cores1: Map<number, CpuTimes>
+  host1: number | undefined
+  /** the generator processes whose reports count */
+  live: number[]
+  /** the window was cut back to this many slices of SLICE_MS: only their deliveries count */
+  slices?: number | undefined
+  reason: string | undefined
+}
+
+/** Per-stream counts summed over processes. */
+function sumStreams(per: number[][]): number[] {
+  const out: number[] = []
+  for (const p of per) for (const [s, n] of p.entries()) out[s] = (out[s] ?? 0) + n
+  return Array.from(out, (n) => n ?? 0)
+}
+
+/** The ramp of the generator processes in `live` only. */
+function pickParts(ramp: GeneratorRamp, live: number[]): GeneratorRamp {
+  const pick = <T>(a: T[]): T[] => live.map((i) => a[i] as T)
+  return {
+    ...ramp,
+    parts: pick(ramp.parts),
+    connected: pick(ramp.connected),
+    idleRssBytes: pick(ramp.idleRssBytes),
+    rampRssBytes: pick(ramp.rampRssBytes),
+    subscribers: pick(ramp.subscribers),
+  }
+}
+
 /** How far ahead of now a window starts after an adaptive warm-up. */
 const WINDOW_LEAD_MS = 300
 
@@ -715,6 +963,8 @@ export interface GeneratorRamp {
   connected: number[]
   idleRssBytes: (number | undefined)[]
   rampRssBytes: (number | undefined)[]
+  /** each process's connected clients per stream */
+  subscribers: number[][]
 }
 
 type Connected = Extract<GeneratorMessage, { type: 'connected' }>
@@ -760,7 +1010,11 @@ function generatorFigures(ramp: GeneratorRamp, reports: GeneratorReport[]): Gene
   }
 }
 
-const interrupted = () => new PbError('PB_ERR_INTERRUPTED', 'interrupted before the window opened')
+/** Why `stop` was aborted, as the error to throw: a child's death (its reason) or an interrupt. */
+const stopError = (stop: AbortSignal): Error =>
+  stop.reason instanceof Error
+    ? stop.reason
+    : new PbError('PB_ERR_INTERRUPTED', `interrupted by ${interruptedBy(stop)} before the window opened`)
 
 /** Runs one transport through one scenario and returns every metric of DESIGN.md for it. */
 export async function runOne(spec: RunSpec): Promise<CompletedResult> {

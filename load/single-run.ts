@@ -9,7 +9,7 @@ import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { RunResult } from '../lib/results-schema.ts'
 import type { Transport } from '../lib/transports.ts'
-import { abortOnInterrupt, canPin } from './children.ts'
+import { abortOnInterrupt, canPin, interruptedBy } from './children.ts'
 import type { ClientKind, RampOptions } from './generator-ipc.ts'
 import { runOne } from './session.ts'
 
@@ -55,13 +55,22 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
   const { transport, params } = o
   const file = newResultsFile('single', o.pin && canPin())
   const out = o.out ?? `results/${file.runId}.json`
-  const signal = abortOnInterrupt()
+  let written = false
+  // a second signal exits at once: it says whether the file is there
+  const signal = abortOnInterrupt({
+    onDisk: () =>
+      written
+        ? `results: ${out} (written)`
+        : `results: ${out} not written (the run was stopped before its end)`,
+  })
 
   const t0 = Date.now()
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}\n`)
   }
   let result: RunResult
+  /** a child died before anything of the window could be kept */
+  let dead = false
   try {
     result = await runOne({
       transport,
@@ -87,6 +96,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
   } catch (err) {
     // bad input (a limit the host cannot give): exit 2 with nothing started, not a failed run
     if (!(err instanceof PbError) || err instanceof PbOptionError) throw err
+    dead = err.code === 'PB_ERR_CHILD_DIED'
     result = {
       state: 'errored',
       transport,
@@ -98,11 +108,22 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
   const name = `${transport} ${params.clients} clients ${params.tickHz * params.updatesPerTick}/s ${params.payloadBytes} B${o.tls ? ' over TLS' : ''}`
   file.scenarios.push({ name, params, results: [result] })
   file.finishedAt = new Date().toISOString()
-  if (signal.aborted) file.partial = true
+  // a child that died, or an interrupt: what was measured is kept, and says why it is not all
+  const why =
+    result.state === 'errored' ? (signal.aborted || dead ? result.error : undefined) : result.partialReason
+  if (signal.aborted || why !== undefined) {
+    file.partial = true
+    file.partialReason = why ?? `interrupted by ${interruptedBy(signal)}`
+  }
   await writeResults(out, file)
+  written = true
   if (result.state === 'errored') {
     process.stderr.write(`${transport}: failed: ${result.error}\n`)
   } else {
+    if (result.state === 'partial' && !signal.aborted)
+      process.stderr.write(
+        `${transport}: failed: ${result.partialReason}; what was measured until then is kept, marked partial\n`,
+      )
     const l = result.latencyMs
     log(
       `${transport}: p50 ${l.p50} ms, p99 ${l.p99} ms, delivered ${result.updates.delivered}/${result.updates.expected}, ` +
@@ -122,5 +143,5 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
     for (const w of result.warnings ?? []) process.stderr.write(`warning: ${w}\n`)
   }
   process.stdout.write(`${out}\n`)
-  return signal.aborted ? 130 : result.state === 'errored' ? 1 : 0
+  return signal.aborted ? 130 : result.state !== 'completed' ? 1 : 0
 }

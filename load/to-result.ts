@@ -50,6 +50,10 @@ export interface Measured {
   failedWhy?: string | undefined
   ready: ReadyLine
   partial: boolean
+  /** why the window was cut short (the results' partialReason) */
+  partialReason?: string | undefined
+  /** the warning a cut window carries, when not an interrupt's */
+  partialWarning?: string | undefined
   /** the server core's /proc/stat times over the window (when pinned): softirq is charged to no process */
   serverCore?: CpuDelta | undefined
   /** the server's CPU quota, cores, when it ran under one */
@@ -219,7 +223,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   if (missed > 0 && entry.kind === 'push') warnings.push(`${missed} updates missed`)
   if (g.corrupt > 0) warnings.push(`${g.corrupt} updates arrived corrupt (their bytes were not an update)`)
   if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
-  if (m.partial) warnings.push('interrupted: the window was cut short')
+  if (m.partial) warnings.push(m.partialWarning ?? 'interrupted: the window was cut short')
   // an offset within the uncertainty of reading it (a busy browser answers slowly) is not one
   if (g.clockOffset && Math.abs(g.clockOffset.ms) - g.clockOffset.uncertaintyMs > CLOCK_OFFSET_LIMIT_MS)
     warnings.push(
@@ -264,6 +268,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     )
   return {
     state: m.partial ? 'partial' : 'completed',
+    ...(m.partial && m.partialReason ? { partialReason: m.partialReason } : {}),
     transport: spec.transport,
     workload: spec.workload ?? DEFAULT_WORKLOAD,
     client: g.client,
