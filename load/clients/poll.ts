@@ -78,8 +78,8 @@ export abstract class PollClient extends BaseClient {
 
   private onGapHeader(value: string): void {
     const g = parseGapHeader(value)
-    if (g === undefined) return this.error(new Error(`malformed pb-gap: ${JSON.stringify(value)}`))
-    this.delivery.onGap(g.from, g.first)
+    if (g === undefined) this.error(new Error(`malformed pb-gap: ${JSON.stringify(value)}`))
+    else this.delivery.onGap(g.from, g.first)
   }
 
   /** Library path: every update of a 200 answer, parsed as JSON. */
