@@ -129,6 +129,7 @@ export const SERVER_RANGES = Object.freeze({
   longPollTimeoutMs: { min: 10, max: 600_000, integer: true, unit: 'ms' },
   maxClientMessageBytes: { min: 16, max: 1024 ** 2, integer: true, unit: 'bytes' },
   backlog: { min: 1, max: 65_535, integer: true, unit: '' },
+  headersTimeoutMs: { min: 100, max: 600_000, integer: true, unit: 'ms' },
 } satisfies Record<string, NumberRange>)
 
 /** What a server sends a held connection that has nothing to say: settable per run and per profile scenario. */

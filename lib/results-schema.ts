@@ -157,6 +157,13 @@ export const UpdatesSchema = v.object({
   missed: count,
   duplicates: count,
   outOfOrder: count,
+  /**
+   * clients that resumed older than the server's ring buffer were told so (a gap signal, per transport:
+   * README, resume contract): the signals, and the seqs they declared lost (in `missed` when in the
+   * window); resumeRefused: resumes past the server's newest seq, refused, the client started afresh.
+   * Written only when one of them is not 0.
+   */
+  gaps: v.optional(v.object({ signals: count, seqs: count, resumeRefused: count })),
 })
 
 export const BytesSchema = v.object({

@@ -34,6 +34,11 @@ export function combineReports(reports: GeneratorReport[]): GeneratorReport {
     delivered: sum((r) => r.delivered),
     duplicates: sum((r) => r.duplicates),
     outOfOrder: sum((r) => r.outOfOrder),
+    gaps: {
+      signals: sum((r) => r.gaps?.signals ?? 0),
+      seqs: sum((r) => r.gaps?.seqs ?? 0),
+      resumeRefused: sum((r) => r.gaps?.resumeRefused ?? 0),
+    },
     minDeliveredPerClient: Math.min(...reports.map((r) => r.minDeliveredPerClient)),
     requests: sum((r) => r.requests),
     errors: sum((r) => r.errors),

@@ -33,6 +33,12 @@ export class Delivery {
   delivered = 0
   duplicates = 0
   outOfOrder = 0
+  /** gap signals received: the server said a resume was older than what it still held */
+  gapSignals = 0
+  /** seqs those signals declared lost (counted in `missed` when published in the window: never delivered) */
+  gapSeqs = 0
+  /** resumes the server refused (past its newest seq: another run of the stream), after which this client started afresh */
+  resumeRefused = 0
   /** seqs below maxSeq not seen yet (normally empty) */
   private readonly gaps = new Set<number>()
   /**
@@ -55,6 +61,39 @@ export class Delivery {
     this.delivered = 0
     this.duplicates = 0
     this.outOfOrder = 0
+    this.gapSignals = 0
+    this.gapSeqs = 0
+    this.resumeRefused = 0
+  }
+
+  /**
+   * The server's gap signal: a resume from `from` was older than the ring buffer, `from + 1 .. first - 1`
+   * are lost and `first` is the next seq it sends. Those seqs are never waited for (nor later taken for
+   * out of order): the position moves to `first - 1`. Also right when the replay was accounted first
+   * (a browser page hands its updates and its events over apart): the seqs it left open are closed.
+   */
+  onGap(from: number, first: number): void {
+    this.gapSignals++
+    const lo = from + 1
+    const hi = first - 1
+    if (hi < lo) return
+    this.gapSeqs += hi - lo + 1
+    if (this.gaps.size > 0) {
+      if (this.gaps.size <= hi - lo + 1) {
+        for (const s of this.gaps) if (s >= lo && s <= hi) this.gaps.delete(s)
+      } else for (let s = lo; s <= hi; s++) this.gaps.delete(s)
+    }
+    if (hi > this.maxSeq) this.maxSeq = hi
+  }
+
+  /**
+   * The server refused this client's resume point (a seq past its newest: it restarted, its seqs are
+   * another run): the client starts afresh, and the next seq it sees is the new start, not a duplicate.
+   */
+  onResumeRefused(): void {
+    this.resumeRefused++
+    this.maxSeq = 0
+    this.gaps.clear()
   }
 
   /** One received update; `nowMs` is the receive instant on the same clock as `ts`. */

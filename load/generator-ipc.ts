@@ -61,6 +61,11 @@ export interface GeneratorReport {
   delivered: number
   duplicates: number
   outOfOrder: number
+  /**
+   * resume gaps (load/delivery.ts): signals received, seqs they declared lost, resumes refused as past
+   * the server's newest seq; absent from a generator that predates them
+   */
+  gaps?: { signals: number; seqs: number; resumeRefused: number }
   /** fewest in-window updates one client got (a starved client shows here) */
   minDeliveredPerClient: number
   requests: number

@@ -302,6 +302,7 @@ export class Generator {
     let delivered = 0
     let duplicates = 0
     let outOfOrder = 0
+    const gaps = { signals: 0, seqs: 0, resumeRefused: 0 }
     let minDelivered = Number.POSITIVE_INFINITY
     let requests = 0
     let errors = 0
@@ -314,6 +315,9 @@ export class Generator {
       delivered += c.delivery.delivered
       duplicates += c.delivery.duplicates
       outOfOrder += c.delivery.outOfOrder
+      gaps.signals += c.delivery.gapSignals
+      gaps.seqs += c.delivery.gapSeqs
+      gaps.resumeRefused += c.delivery.resumeRefused
       minDelivered = Math.min(minDelivered, c.delivery.delivered)
       requests += c.counters.requests
       errors += c.counters.errors
@@ -330,6 +334,7 @@ export class Generator {
       delivered,
       duplicates,
       outOfOrder,
+      gaps,
       minDeliveredPerClient: Number.isFinite(minDelivered) ? minDelivered : 0,
       requests,
       errors,

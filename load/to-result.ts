@@ -221,6 +221,14 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     )
   const missed = Math.max(0, expected - delivered)
   if (missed > 0 && entry.kind === 'push') warnings.push(`${missed} updates missed`)
+  if (g.gaps && g.gaps.signals > 0)
+    warnings.push(
+      `${g.gaps.signals} resumes were older than the server's ring buffer: it signalled ${g.gaps.seqs} updates lost`,
+    )
+  if (g.gaps && g.gaps.resumeRefused > 0)
+    warnings.push(
+      `${g.gaps.resumeRefused} resumes were past the server's newest seq (a restarted server?): refused, those clients started afresh`,
+    )
   if (g.corrupt > 0) warnings.push(`${g.corrupt} updates arrived corrupt (their bytes were not an update)`)
   if (g.errors > 0) warnings.push(`${g.errors} client errors (last: ${g.lastError ?? '?'})`)
   if (m.partial) warnings.push(m.partialWarning ?? 'interrupted: the window was cut short')
@@ -288,6 +296,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
       missed,
       duplicates: g.duplicates,
       outOfOrder: g.outOfOrder,
+      ...(g.gaps && (g.gaps.signals > 0 || g.gaps.resumeRefused > 0) ? { gaps: g.gaps } : {}),
     },
     bytes: {
       clientToServer: c2s,

@@ -430,6 +430,15 @@ function mergeCompleted(scenario: Scenario, parts: { shard: Shard; r: CompletedR
       missed: sum(rs.map((r) => r.updates.missed)),
       duplicates: sum(rs.map((r) => r.updates.duplicates)),
       outOfOrder: sum(rs.map((r) => r.updates.outOfOrder)),
+      ...(rs.some((r) => r.updates.gaps)
+        ? {
+            gaps: {
+              signals: sum(rs.map((r) => r.updates.gaps?.signals ?? 0)),
+              seqs: sum(rs.map((r) => r.updates.gaps?.seqs ?? 0)),
+              resumeRefused: sum(rs.map((r) => r.updates.gaps?.resumeRefused ?? 0)),
+            },
+          }
+        : {}),
     },
     bytes,
     serverCpu: { ...r0.serverCpu, usPerDeliveredUpdate: r3(serverUsPerUpdate) },

@@ -109,6 +109,12 @@ const cmd = newCommand(
   )
   .option('--backlog <n>', `listen backlog (${rangeText(S.backlog)})`, numberIn(S.backlog), d.backlog)
   .option(
+    '--headers-timeout-ms <n>',
+    `a request that has not sent its whole header section by then gets 408 and is closed (a slowloris); held polls and open streams are never cut (${rangeText(S.headersTimeoutMs)}; pushbench only)`,
+    numberIn(S.headersTimeoutMs),
+    d.headersTimeoutMs,
+  )
+  .option(
     '--allow-origin <list>',
     'origins (comma-separated) whose pages may use this server, or * for any; default: same origin only',
     // checked, and named in errors, with the other options (servers/options.ts)

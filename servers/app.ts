@@ -3,7 +3,12 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PbOptionError } from '../lib/errors.ts'
 import type { SocketCounters, TransportStats } from './counters.ts'
 import type { Feed } from './feed.ts'
-import { KEEP_ALIVE_TIMEOUT_MS } from './http-settings.ts'
+import {
+  connectionsCheckingInterval,
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_HEADER_BYTES,
+} from './http-settings.ts'
 import type { ServerOptions } from './options.ts'
 
 export interface TransportContext {
@@ -23,25 +28,72 @@ export type TransportPlugin = (app: FastifyInstance, ctx: TransportContext) => v
  * The shared fastify app; with `tls` (key and certificate, servers/options.ts tlsServerOptions) it serves
  * https, and WebSocket upgrades on the same server are wss. Either way `app.server` emits 'connection'
  * with the raw TCP socket (what SocketCounters counts: under TLS, the TLS records as they go on the wire).
+ * A request on a served path with a method it does not take gets 405 with `Allow`; `OPTIONS` there gets
+ * 204 with `Allow` (servers/cors.ts answers it first on a transport's path).
  */
-export function createApp(tls?: { key: Buffer; cert: Buffer }): FastifyInstance {
+export function createApp(
+  tls?: { key: Buffer; cert: Buffer },
+  headersTimeoutMs = HEADERS_TIMEOUT_MS,
+): FastifyInstance {
+  // the node:http server's own limits (servers/http-settings.ts): under TLS they go with the key
+  const http = {
+    headersTimeout: headersTimeoutMs,
+    connectionsCheckingInterval: connectionsCheckingInterval(headersTimeoutMs),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  }
   // an https server is an http.Server to every route and hook: the typings only tell them apart by a generic
   const app = (Fastify as (o: object) => FastifyInstance)({
-    ...(tls ? { https: tls } : {}),
+    ...(tls ? { https: { ...tls, ...http } } : { http }),
     logger: false,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    // held long polls and open streams must not be cut by a request timer
+    // held long polls and open streams must not be cut by a request timer (the header timer is above)
     connectionTimeout: 0,
     requestTimeout: 0,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   })
+  // fastify copies its own options onto the server, not these
+  app.server.headersTimeout = headersTimeoutMs
+  const methods = new Map<string, Set<string>>()
+  routeMethods.set(app, methods)
+  app.addHook('onRoute', (r) => {
+    const set = methods.get(r.url) ?? new Set<string>()
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) set.add(m)
+    methods.set(r.url, set)
+  })
   app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?', 1)[0] as string
+    if (methods.has(path)) {
+      const allow = allowHeader(app, path)
+      if (req.method === 'OPTIONS') {
+        reply.code(204).header('allow', allow).send()
+        return
+      }
+      reply
+        .code(405)
+        .header('allow', allow)
+        .send({
+          error: 'Method Not Allowed',
+          code: 'PB_ERR_METHOD',
+          message: `${path} does not take ${req.method}; it takes ${allow}`,
+        })
+      return
+    }
     reply
       .code(404)
       .send({ error: 'Not Found', code: 'PB_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` })
   })
   app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof PbResumeAheadError) {
+      reply.code(400).header('pb-seq', err.newest).send({
+        error: 'Bad Request',
+        code: err.code,
+        field: err.field,
+        message: err.message,
+        newest: err.newest,
+      })
+      return
+    }
     if (err instanceof PbOptionError) {
       reply.code(400).send({ error: 'Bad Request', code: err.code, field: err.field, message: err.message })
       return
@@ -55,18 +107,71 @@ export function createApp(tls?: { key: Buffer; cert: Buffer }): FastifyInstance 
   return app
 }
 
+/** The methods each path of an app is routed for (its onRoute hook fills it). */
+const routeMethods = new WeakMap<FastifyInstance, Map<string, Set<string>>>()
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+/** `Allow` for `path`: the methods routed there, and OPTIONS (always answered), in a fixed order. */
+export function allowHeader(app: FastifyInstance, path: string): string {
+  const set = new Set(routeMethods.get(app)?.get(path) ?? [])
+  set.add('OPTIONS')
+  const rank = (m: string): number => (METHOD_ORDER.includes(m) ? METHOD_ORDER.indexOf(m) : 99)
+  return [...set].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).join(', ')
+}
+
 const SEQ = /^\d{1,15}$/
 
+/** A resume point past the newest seq: the client follows another run of the stream (a restarted server). */
+export class PbResumeAheadError extends PbOptionError {
+  override readonly code = 'PB_ERR_RESUME_AHEAD'
+  constructor(
+    field: string,
+    readonly since: number,
+    /** the stream's newest seq */
+    readonly newest: number,
+  ) {
+    super(
+      field,
+      `${since} is ahead of the newest seq, ${newest}: resume from at most ${newest}, or without ${field} to start from now`,
+    )
+  }
+}
+
 /**
- * Parses a resume point (`since`, `Last-Event-ID`): absent means "from now" (the newest seq).
- * Anything else than a non-negative integer is a 400 naming the field.
+ * Parses a resume point (`since`, `Last-Event-ID`): absent or empty means "from now" (the newest seq).
+ * Anything else than a non-negative integer of at most 15 digits is a 400 naming the field, and so is
+ * a seq past the newest (PbResumeAheadError, which also names the newest). The newest itself is fine:
+ * nothing newer yet (a long poll holds, a stream waits for the next publish).
  */
 export function parseSeq(field: string, raw: unknown, lastSeq: number): number {
   if (raw === undefined || raw === '') return lastSeq
   if (typeof raw !== 'string' || !SEQ.test(raw)) {
-    throw new PbOptionError(field, `must be a non-negative integer seq, got ${JSON.stringify(raw)}`)
+    const shown = typeof raw === 'string' && raw.length > 24 ? `${raw.slice(0, 24)}...` : raw
+    throw new PbOptionError(field, `must be a non-negative integer seq, got ${JSON.stringify(shown)}`)
   }
-  return Number(raw)
+  const seq = Number(raw)
+  if (seq > lastSeq) throw new PbResumeAheadError(field, seq, lastSeq)
+  return seq
+}
+
+/**
+ * The gap a resume from `since` falls into: the server no longer holds `since + 1 .. first - 1` (the ring
+ * buffer moved past them), `first` being the oldest seq it will send. Undefined when nothing is lost.
+ */
+export interface Gap {
+  /** the seq resumed from */
+  from: number
+  /** the first seq still held, the first one sent */
+  first: number
+}
+
+export function gapOf(since: number, first: number | undefined): Gap | undefined {
+  return first !== undefined && first > since + 1 ? { from: since, first } : undefined
+}
+
+/** The polling transports' gap header: `pb-gap: from=N; first=M`. */
+export function gapHeader(g: Gap): string {
+  return `from=${g.from}; first=${g.first}`
 }
 
 /** The stream a request subscribes to: `?stream=N`, 0 when absent; outside 0..streams-1 is a 400. */
@@ -80,6 +185,12 @@ export function parseStream(raw: unknown, feed: Feed): number {
     )
   }
   return n
+}
+
+/** 200 with a poll answer, and `pb-gap` when a gap comes before it. */
+export function sendBatch(reply: FastifyReply, batch: { body: Buffer; gap: Gap | undefined }): void {
+  if (batch.gap) reply.header('pb-gap', gapHeader(batch.gap))
+  reply.header('content-type', 'application/json').send(batch.body)
 }
 
 /** 204 for "nothing newer": carries the newest seq so a client that started without `since` learns where to resume. */

@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
+import { allowHeader } from './app.ts'
 
 /** A request from a page on another origin, and whether that origin may use this server. */
 export interface CrossOrigin {
@@ -32,13 +33,14 @@ export function crossOrigin(
 
 /**
  * What an answer to an allowed cross origin carries: the origin echoed (never `*`, so one list can admit
- * several origins, hence `Vary`), and `pb-seq` exposed (a 204 carries the newest seq in it).
+ * several origins, hence `Vary`), and `pb-seq` and `pb-gap` exposed (a 204 carries the newest seq in
+ * one, an answer after a resume older than the ring buffer its gap in the other).
  */
 export function corsHeaders(origin: string): Record<string, string> {
   return {
     'access-control-allow-origin': origin,
     vary: 'Origin',
-    'access-control-expose-headers': 'pb-seq',
+    'access-control-expose-headers': 'pb-seq, pb-gap',
   }
 }
 
@@ -83,7 +85,7 @@ export function cors(app: FastifyInstance, path: string, allow: readonly string[
   app.options(path, (req, reply) => {
     const cross = crossOrigin(req.headers, allow, req.protocol === 'https')
     if (cross === undefined) {
-      reply.code(204).header('allow', 'GET, HEAD, OPTIONS').send()
+      reply.code(204).header('allow', allowHeader(app, path)).send()
     } else if (cross.allowed) {
       reply.code(204).headers(PREFLIGHT_HEADERS).send()
     } else {

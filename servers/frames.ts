@@ -78,3 +78,20 @@ export function pollBody(jsons: readonly Buffer[]): Buffer {
   parts.length = n
   return Buffer.concat(parts)
 }
+
+/**
+ * The gap message of the push transports, `{"type":"gap","from":N,"first":M}`: a resume from N was older
+ * than the ring buffer, so N+1 .. M-1 are lost and M is the first seq that follows. An update never has
+ * a `type` key (it starts `{"seq":`), so a client tells the two apart by their first bytes.
+ */
+export function gapJson(from: number, first: number): string {
+  return `{"type":"gap","from":${from},"first":${first}}`
+}
+
+/**
+ * SSE: `event: gap`, the gap JSON as data, and `id: M-1`, so an EventSource that reconnects right after
+ * it resumes where the replay starts instead of being told of the same gap again.
+ */
+export function sseGapEvent(from: number, first: number): Buffer {
+  return Buffer.from(`event: gap\nid: ${first - 1}\ndata: ${gapJson(from, first)}\n\n`, 'latin1')
+}

@@ -1,9 +1,10 @@
 /**
  * Long polling: `GET <path>?since=SEQ` answers at once when newer updates exist, else holds the
  * request until the next publish (or 204 after longPollTimeoutMs). A client that goes away is released at once.
+ * A SEQ older than the ring buffer gets what is held with `pb-gap` (servers/app.ts); one past the newest, a 400.
  */
 import type { FastifyReply } from 'fastify'
-import { parseSeq, parseStream, sendNoContent, type TransportPlugin } from './app.ts'
+import { parseSeq, parseStream, sendBatch, sendNoContent, type TransportPlugin } from './app.ts'
 import { PollBatches } from './poll-batches.ts'
 
 interface Held {
@@ -27,10 +28,10 @@ export const longPoll: TransportPlugin = (app, { feed, stats, options, path }) =
 
   feed.onPublish((stream) => {
     for (const h of held[stream] ?? []) {
-      const body = batches.get(stream, h.since)
-      if (body === undefined) continue
+      const batch = batches.get(stream, h.since)
+      if (batch === undefined) continue
       release(h)
-      h.reply.header('content-type', 'application/json').send(body)
+      sendBatch(h.reply, batch)
     }
   })
 
@@ -38,9 +39,9 @@ export const longPoll: TransportPlugin = (app, { feed, stats, options, path }) =
     stats.requests++
     const stream = parseStream(req.query.stream, feed)
     const since = parseSeq('since', req.query.since, feed.lastSeqOf(stream))
-    const body = batches.get(stream, since)
-    if (body !== undefined) {
-      reply.header('content-type', 'application/json').send(body)
+    const batch = batches.get(stream, since)
+    if (batch !== undefined) {
+      sendBatch(reply, batch)
       return
     }
     const h: Held = {

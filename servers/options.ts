@@ -3,6 +3,7 @@ import { PbOptionError } from '../lib/errors.ts'
 import { checkChoice, checkNumber, resolveParams, SERVER_RANGES, type WritePolicy } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
+import { HEADERS_TIMEOUT_MS } from './http-settings.ts'
 
 /** Everything one server process is started with. */
 export interface ServerOptions {
@@ -36,6 +37,11 @@ export interface ServerOptions {
   maxClientMessageBytes: number
   /** listen backlog: thousands of clients connecting at once overflow the default */
   backlog: number
+  /**
+   * how long a request may take to send its header section before a 408 and the close (a slowloris);
+   * never cuts a held long poll or an open stream (servers/http-settings.ts)
+   */
+  headersTimeoutMs: number
   /** start ticking at once (false: tests publish by hand with ticker.publishTick) */
   autoStart: boolean
   /**
@@ -76,6 +82,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Objec
   perMessageDeflate: false,
   maxClientMessageBytes: 4096,
   backlog: 4096,
+  headersTimeoutMs: HEADERS_TIMEOUT_MS,
   autoStart: true,
   allowOrigin: Object.freeze([]),
   control: false,
@@ -130,6 +137,7 @@ export function resolveServerOptions(
       R.maxClientMessageBytes,
     ),
     backlog: checkNumber(name('backlog'), o.backlog, R.backlog),
+    headersTimeoutMs: checkNumber(name('headersTimeoutMs'), o.headersTimeoutMs, R.headersTimeoutMs),
     autoStart: o.autoStart !== false,
     allowOrigin: checkOrigins(name('allowOrigin'), o.allowOrigin),
     control: checkFlag(name('control'), o.control),

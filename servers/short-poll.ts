@@ -1,5 +1,8 @@
-/** Short polling: `GET <path>?since=SEQ` answers at once, every update newer than SEQ or 204. */
-import { parseSeq, parseStream, sendNoContent, type TransportPlugin } from './app.ts'
+/**
+ * Short polling: `GET <path>?since=SEQ` answers at once, every update newer than SEQ or 204. A SEQ
+ * older than the ring buffer gets what is held with `pb-gap: from=SEQ; first=M` (servers/app.ts).
+ */
+import { parseSeq, parseStream, sendBatch, sendNoContent, type TransportPlugin } from './app.ts'
 import { PollBatches } from './poll-batches.ts'
 
 export const shortPoll: TransportPlugin = (app, { feed, stats, path }) => {
@@ -7,8 +10,8 @@ export const shortPoll: TransportPlugin = (app, { feed, stats, path }) => {
   app.get<{ Querystring: { since?: string; stream?: string } }>(path, (req, reply) => {
     stats.requests++
     const stream = parseStream(req.query.stream, feed)
-    const body = batches.get(stream, parseSeq('since', req.query.since, feed.lastSeqOf(stream)))
-    if (body === undefined) return sendNoContent(reply, feed.lastSeqOf(stream))
-    reply.header('content-type', 'application/json').send(body)
+    const batch = batches.get(stream, parseSeq('since', req.query.since, feed.lastSeqOf(stream)))
+    if (batch === undefined) return sendNoContent(reply, feed.lastSeqOf(stream))
+    sendBatch(reply, batch)
   })
 }

@@ -1,11 +1,12 @@
 /**
  * Server-Sent Events: `GET <path>` (resume with `Last-Event-ID`, or `?lastEventId=` where a header
  * cannot be set), `text/event-stream`: a `retry:` field first (the browser's reconnect delay), then one
- * `id:`/`data:` event per update, and comment heartbeats.
+ * `id:`/`data:` event per update, and comment heartbeats. A resume older than the ring buffer gets an
+ * `event: gap` (servers/frames.ts sseGapEvent) before the updates still held; one past the newest seq, a 400.
  */
-import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
+import { gapOf, parseSeq, parseStream, type TransportPlugin } from './app.ts'
 import type { Message } from './feed.ts'
-import { SSE_HEARTBEAT, sseEvent, sseRetry } from './frames.ts'
+import { SSE_HEARTBEAT, sseEvent, sseGapEvent, sseRetry } from './frames.ts'
 import { PushWriter, ResponseSink } from './push-writer.ts'
 
 const frame = (u: Message): Buffer => {
@@ -47,7 +48,10 @@ export const sse: TransportPlugin = (app, { feed, stats, options, path }) => {
       stats.streams--
       writer.sinks.delete(sink)
     })
-    writer.backlog(sink, feed.since(stream, since))
+    const backlog = feed.since(stream, since)
+    const gap = gapOf(since, backlog[0]?.seq)
+    if (gap) writer.deliver(sink, sseGapEvent(gap.from, gap.first))
+    writer.backlog(sink, backlog)
     if (sink.open) writer.sinks.add(sink)
   })
 

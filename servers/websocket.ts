@@ -3,18 +3,26 @@
  * connect), each update framed once and that frame written to every socket, ping/pong keep-alive,
  * `{"resume":SEQ}` from the client fills what this connection has not had, close 1001 on shutdown.
  * An upgrade from a page on an origin allowOrigin does not admit is refused (403, servers/cors.ts).
+ * A resume older than the ring buffer gets a `{"type":"gap",...}` text message before the updates still
+ * held. A bad resume (malformed, or past the newest seq), at connect or in a message, is answered with
+ * close 1008 and a reason naming the field: a page's WebSocket can read a close reason, not the status
+ * of a refused handshake. A binary message closes with 1003. A plain GET on the path (no upgrade) gets
+ * 426 with `Upgrade: websocket`; an upgrade with another method than GET, 405 with `Allow`.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
-import type { PbOptionError } from '../lib/errors.ts'
-import { parseSeq, parseStream, type TransportPlugin } from './app.ts'
+import { PbOptionError } from '../lib/errors.ts'
+import { allowHeader, type Gap, gapOf, parseSeq, parseStream, type TransportPlugin } from './app.ts'
 import { crossOrigin, originRefusal } from './cors.ts'
 import type { Message } from './feed.ts'
-import { wsTextFrame } from './frames.ts'
+import { gapJson, wsTextFrame } from './frames.ts'
 import { type PushSink, PushWriter } from './push-writer.ts'
 
 const CLOSE_GRACE_MS = 2000
+/** RFC 6455 7.4.1: the client's resume was refused (policy violation); its message was binary (unsupported data) */
+export const CLOSE_BAD_RESUME = 1008
+export const CLOSE_BINARY = 1003
 
 class WsSink implements PushSink {
   alive = true
@@ -97,6 +105,20 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
   }, options.pingIntervalMs)
   ping.unref()
 
+  // the gap message as this connection's writes take it: a whole frame, or the text ws frames and deflates
+  const gapBytes = (g: Gap): Buffer => {
+    const json = Buffer.from(gapJson(g.from, g.first), 'latin1')
+    return deflate ? json : wsTextFrame(json)
+  }
+
+  /** Closes a connection whose resume is refused; a peer that does not answer the close is cut. */
+  const refuse = (ws: WebSocket, code: number, reason: string): void => {
+    stats.errors++
+    ws.on('error', () => {})
+    ws.close(code, closeReason(reason))
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
+  }
+
   const onConnection = (ws: WebSocket, socket: Socket, stream: number, since: number): void => {
     const Sink = deflate ? DeflateSink : WsSink
     const s = new Sink(ws, socket, stream, since + 1)
@@ -107,16 +129,19 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
       s.alive = true
     })
     ws.on('message', (data, isBinary) => {
-      const resume = isBinary ? undefined : parseResume(data.toString())
-      if (resume === undefined) {
-        stats.errors++
-        return
+      if (isBinary) return refuse(ws, CLOSE_BINARY, 'binary message: send text {"resume":SEQ}')
+      let resume: number
+      try {
+        resume = parseResume(data.toString(), feed.lastSeqOf(stream))
+      } catch (err) {
+        return refuse(ws, CLOSE_BAD_RESUME, (err as Error).message)
       }
       if (resume + 1 < s.floor) {
-        writer.backlog(
-          s,
-          feed.since(stream, resume).filter((u) => u.seq < s.floor),
-        )
+        const held = feed.since(stream, resume).filter((u) => u.seq < s.floor)
+        // what follows the resume point on this connection: the oldest held, else what it already had
+        const gap = gapOf(resume, held[0]?.seq ?? s.floor)
+        if (gap) writer.deliver(s, gapBytes(gap))
+        writer.backlog(s, held)
         s.floor = resume + 1
       }
     })
@@ -128,9 +153,26 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
       writer.sinks.delete(s)
       stats.streams--
     })
-    writer.backlog(s, feed.since(stream, since))
+    const backlog = feed.since(stream, since)
+    const gap = gapOf(since, backlog[0]?.seq)
+    if (gap) writer.deliver(s, gapBytes(gap))
+    writer.backlog(s, backlog)
     if (s.open) writer.sinks.add(s)
   }
+
+  // a plain GET (no upgrade) on the path: the client must upgrade (RFC 9110 15.5.22)
+  app.get(path, { exposeHeadRoute: false }, (_req, reply) => {
+    reply
+      .code(426)
+      .header('upgrade', 'websocket')
+      .header('connection', 'Upgrade')
+      .header('sec-websocket-version', '13')
+      .send({
+        error: 'Upgrade Required',
+        code: 'PB_ERR_UPGRADE',
+        message: `${path} is a WebSocket: send GET with Upgrade: websocket and Connection: Upgrade`,
+      })
+  })
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     stats.requests++
@@ -142,6 +184,22 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
         404,
         'Not Found',
         JSON.stringify({ error: 'Not Found', message: `no WebSocket at ${url.pathname}` }),
+      )
+      return
+    }
+    if (req.method !== 'GET') {
+      stats.errors++
+      const allow = allowHeader(app, path)
+      rejectUpgrade(
+        socket,
+        405,
+        'Method Not Allowed',
+        JSON.stringify({
+          error: 'Method Not Allowed',
+          code: 'PB_ERR_METHOD',
+          message: `a WebSocket upgrade is a GET, not ${req.method}`,
+        }),
+        `Allow: ${allow}\r\n`,
       )
       return
     }
@@ -171,10 +229,8 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
       return
     }
     let stream: number
-    let since: number
     try {
       stream = parseStream(url.searchParams.get('stream') ?? undefined, feed)
-      since = parseSeq('since', url.searchParams.get('since') ?? undefined, feed.lastSeqOf(stream))
     } catch (err) {
       stats.errors++
       const e = err as PbOptionError
@@ -186,7 +242,18 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
       )
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket, stream, since))
+    // a bad since is refused after the handshake, with close 1008 and its reason (see the top)
+    let since: number | PbOptionError
+    try {
+      since = parseSeq('since', url.searchParams.get('since') ?? undefined, feed.lastSeqOf(stream))
+    } catch (err) {
+      if (!(err instanceof PbOptionError)) throw err
+      since = err
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (typeof since === 'number') onConnection(ws, socket, stream, since)
+      else refuse(ws, CLOSE_BAD_RESUME, since.message)
+    })
   })
 
   app.addHook('preClose', (done) => {
@@ -208,11 +275,32 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
   })
 }
 
-/** `{"resume":SEQ}` -> SEQ; anything else -> undefined. */
-export function parseResume(text: string): number | undefined {
+/**
+ * `{"resume":SEQ}` -> SEQ, for a SEQ from 0 to `lastSeq`. Throws (PbOptionError, naming `resume`) for
+ * anything else: not that JSON object, a SEQ that is not a non-negative integer, or one past the newest.
+ */
+export function parseResume(text: string, lastSeq: number): number {
+  let m: unknown
   try {
-    const m = JSON.parse(text) as { resume?: unknown }
-    if (typeof m.resume === 'number' && Number.isInteger(m.resume) && m.resume >= 0) return m.resume
+    m = JSON.parse(text)
   } catch {}
-  return undefined
+  if (typeof m !== 'object' || m === null || !('resume' in m))
+    throw new PbOptionError('resume', 'a client message must be {"resume":SEQ}')
+  const seq = (m as { resume: unknown }).resume
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+    const shown = JSON.stringify(seq ?? null)
+    throw new PbOptionError(
+      'resume',
+      `must be a non-negative integer seq, got ${shown.length > 24 ? `${shown.slice(0, 24)}...` : shown}`,
+    )
+  }
+  // the same words as an HTTP resume past the newest (servers/app.ts)
+  parseSeq('resume', String(seq), lastSeq)
+  return seq
+}
+
+/** A close reason: at most 123 bytes (RFC 6455 5.5), ASCII so that a cut never splits a character. */
+export function closeReason(text: string): string {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?')
+  return ascii.length > 123 ? `${ascii.slice(0, 120)}...` : ascii
 }

@@ -43,7 +43,16 @@ export interface PageBatch {
   updates: number[]
   /** scheduledMs, lagMs per short poll */
   lags: number[]
-  events: { type: string; atMs: number; message?: string; code?: number; reason?: string }[]
+  events: {
+    type: string
+    atMs: number
+    message?: string
+    code?: number
+    reason?: string
+    /** a gap signal's seq resumed from and first seq held */
+    from?: number
+    first?: number
+  }[]
 }
 
 /** pages opened by this process so far: each gets its own host name (load/chromium.ts) */
@@ -136,6 +145,12 @@ export class BrowserClient extends BaseClient {
           break
         case 'close':
           if (e.code !== undefined) this.closeCodes.push(e.code)
+          break
+        case 'gap':
+          if (e.from !== undefined && e.first !== undefined) this.delivery.onGap(e.from, e.first)
+          break
+        case 'refused':
+          this.delivery.onResumeRefused()
           break
         case 'corrupt':
           this.corrupt(e.message ?? '?')

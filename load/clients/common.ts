@@ -170,10 +170,46 @@ export abstract class BaseClient implements LoadClient {
     return true
   }
 
+  /**
+   * A push transport's gap message, `{"type":"gap","from":N,"first":M}` (servers/frames.ts gapJson):
+   * accounted as lost seqs, never as an update. A malformed one is an error, not a crash.
+   */
+  protected onGapJson(text: string): void {
+    let g: { type?: unknown; from?: unknown; first?: unknown } | undefined
+    try {
+      g = JSON.parse(text)
+    } catch {}
+    const { from, first } = g ?? {}
+    if (
+      g?.type !== 'gap' ||
+      typeof from !== 'number' ||
+      typeof first !== 'number' ||
+      !Number.isSafeInteger(from) ||
+      !Number.isSafeInteger(first) ||
+      from < 0 ||
+      first <= from
+    ) {
+      this.error(new Error(`malformed gap message: ${JSON.stringify(text.slice(0, 80))}`))
+      return
+    }
+    this.delivery.onGap(from, first)
+  }
+
   protected corrupt(what: string): void {
     this.counters.corrupt++
     this.error(new Error(`corrupt update: ${what}`))
   }
+}
+
+const GAP_PREFIX = Buffer.from('{"type":"gap"', 'latin1')
+
+/**
+ * Whether `buf[start, end)` is a gap message rather than an update: an update starts `{"seq":`, a gap
+ * `{"type":"gap"` (servers/frames.ts); the third byte tells them apart, the rest confirms.
+ */
+export function isGapMessage(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < GAP_PREFIX.length || buf[start + 2] !== 0x74) return false
+  return buf.compare(GAP_PREFIX, 0, GAP_PREFIX.length, start, start + GAP_PREFIX.length) === 0
 }
 
 /** A socket, or the delay line in front of one (load/lean/delay-line.ts): what the tally reads. */

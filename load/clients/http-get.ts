@@ -64,17 +64,21 @@ export class KeepAliveGet implements PollConnection {
     return new Promise((resolve, reject) => {
       let status = 0
       let pbSeq: number | undefined
+      let gap: string | undefined
       const chunks: Buffer[] = []
       this.client.dispatch({ method: 'GET', path }, {
         // the callback handler that undici's Client takes as is (no wrapper in the hot path)
         onConnect() {},
         onHeaders(statusCode: number, rawHeaders: Buffer[]) {
           status = statusCode
-          // pb-seq comes only with a 204: a 200 (the hot case, carrying updates) skips the scan
-          for (let i = 0; statusCode === 204 && i < rawHeaders.length; i += 2) {
-            if (rawHeaders[i]?.toString('latin1').toLowerCase() === 'pb-seq') {
-              pbSeq = Number(rawHeaders[i + 1]?.toString('latin1'))
-            }
+          // pb-seq comes with a 204 (and a 400 refusing a resume), pb-gap with a 200 after a resume
+          // older than the ring buffer: a name of any other length is passed over without a string made
+          for (let i = 0; i < rawHeaders.length; i += 2) {
+            const name = rawHeaders[i] as Buffer
+            if (name.length !== 6 || ((name[0] as number) | 0x20) !== 0x70) continue
+            const n = name.toString('latin1').toLowerCase()
+            if (n === 'pb-seq') pbSeq = Number(rawHeaders[i + 1]?.toString('latin1'))
+            else if (n === 'pb-gap') gap = rawHeaders[i + 1]?.toString('latin1')
           }
           return true
         },
@@ -85,7 +89,7 @@ export class KeepAliveGet implements PollConnection {
         onComplete() {
           const receivedMs = nowMs()
           const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
-          resolve({ status, body, pbSeq, receivedMs })
+          resolve({ status, body, pbSeq, gap, receivedMs })
         },
         onError(err: Error) {
           reject(err)

@@ -1,6 +1,7 @@
 /**
  * What both polling clients share: one keep-alive connection, `since` = the newest seq seen, and what an
- * answer means (200: a JSON array of updates; 204: nothing newer, `pb-seq` = the newest seq). The
+ * answer means (200: a JSON array of updates, after a gap when it has `pb-gap`; 204: nothing newer,
+ * `pb-seq` = the newest seq; 400 with `pb-seq`: `since` is past the newest, start afresh). The
  * library kind asks with undici and parses the JSON; the lean kind (load/clients/lean/) overrides
  * `connect` and `account` with a raw socket and a byte scan.
  */
@@ -12,8 +13,10 @@ import { KeepAliveGet } from './http-get.ts'
 export interface PollAnswer {
   status: number
   body: Buffer
-  /** `pb-seq` header of a 204: the newest seq */
+  /** `pb-seq` header of a 204 (or of a 400 refusing `since`): the newest seq */
   pbSeq: number | undefined
+  /** `pb-gap` header of a 200 (`from=N; first=M`): the resume was older than the ring buffer */
+  gap: string | undefined
   /** receive instant of the answer's last byte */
   receivedMs: number
 }
@@ -22,6 +25,15 @@ export interface PollAnswer {
 export interface PollConnection {
   get(path: string): Promise<PollAnswer>
   close(): void
+}
+
+/** `from=N; first=M` (servers/app.ts gapHeader) -> {from, first}; undefined when it is not that. */
+export function parseGapHeader(value: string): { from: number; first: number } | undefined {
+  const m = /^\s*from=(\d{1,15})\s*;\s*first=(\d{1,15})\s*$/.exec(value)
+  if (!m) return undefined
+  const from = Number(m[1])
+  const first = Number(m[2])
+  return first > from ? { from, first } : undefined
 }
 
 export abstract class PollClient extends BaseClient {
@@ -44,12 +56,30 @@ export abstract class PollClient extends BaseClient {
     return this.target(this.since === undefined ? '' : `since=${this.since}`)
   }
 
-  /** Accounts one answer: updates (200), where the stream is (204), or an error counted. */
+  /**
+   * Accounts one answer: updates (200, after the gap it signals), where the stream is (204), a refused
+   * `since` (400 with pb-seq: the server's seqs are another run, so the next poll starts afresh), or an
+   * error counted.
+   */
   protected answer(r: PollAnswer): void {
-    if (r.status === 200) this.account(r.body, r.receivedMs)
-    else if (r.status === 204) {
+    if (r.status === 200) {
+      if (r.gap !== undefined) this.onGapHeader(r.gap)
+      this.account(r.body, r.receivedMs)
+    } else if (r.status === 204) {
       if (this.since === undefined && r.pbSeq !== undefined) this.since = r.pbSeq
-    } else this.error(new Error(`HTTP ${r.status}`))
+    } else {
+      if (r.status === 400 && r.pbSeq !== undefined && this.since !== undefined) {
+        this.delivery.onResumeRefused()
+        this.since = undefined
+      }
+      this.error(new Error(`HTTP ${r.status}`))
+    }
+  }
+
+  private onGapHeader(value: string): void {
+    const g = parseGapHeader(value)
+    if (g === undefined) this.error(new Error(`malformed pb-gap: ${JSON.stringify(value)}`))
+    else this.delivery.onGap(g.from, g.first)
   }
 
   /** Library path: every update of a 200 answer, parsed as JSON. */

@@ -1,4 +1,7 @@
-/** SSE client: a streaming parser (eventsource-parser) on one long response; resumes with Last-Event-ID. */
+/**
+ * SSE client: a streaming parser (eventsource-parser) on one long response; resumes with Last-Event-ID.
+ * An `event: gap` is accounted as lost seqs; a 400 to a resume (past the server's newest seq) starts afresh.
+ */
 import http from 'node:http'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { nowMs } from '../../lib/clock.ts'
@@ -10,7 +13,10 @@ export class SseClient extends BaseClient {
   /** receive instant of the chunk being parsed: every event in one chunk arrived together */
   private chunkMs = 0
   private readonly parser = createParser({
-    onEvent: (e: EventSourceMessage) => this.onJson(e.data, this.chunkMs),
+    onEvent: (e: EventSourceMessage) => {
+      if (e.event === undefined) this.onJson(e.data, this.chunkMs)
+      else if (e.event === 'gap') this.onGapJson(e.data)
+    },
   })
 
   start(): Promise<void> {
@@ -21,7 +27,8 @@ export class SseClient extends BaseClient {
     if (this.stopped) return
     this.counters.requests++
     const headers: Record<string, string> = { accept: 'text/event-stream' }
-    if (this.delivery.maxSeq > 0) headers['last-event-id'] = String(this.delivery.maxSeq)
+    const resumed = this.delivery.maxSeq > 0
+    if (resumed) headers['last-event-id'] = String(this.delivery.maxSeq)
     this.parser.reset()
     const { base, ca, sockets } = this.ctx
     const secure = isTls(base)
@@ -43,6 +50,11 @@ export class SseClient extends BaseClient {
         this.error(err)
         onFail?.(err)
         res.resume()
+        // Last-Event-ID past the server's newest seq (it restarted): its seqs are another run, start afresh
+        if (res.statusCode === 400 && resumed && res.headers['pb-seq'] !== undefined) {
+          this.delivery.onResumeRefused()
+          res.once('end', () => this.reconnect())
+        }
         return
       }
       onOpen?.()

@@ -1,7 +1,11 @@
-/** WebSocket client (ws): one text message per update; resumes at connect with `?since=SEQ`; wss when the server is https. */
+/**
+ * WebSocket client (ws): one text message per update; resumes at connect with `?since=SEQ`; wss when the
+ * server is https. A `{"type":"gap",...}` message is accounted as lost seqs; a close 1008 after a resume
+ * (past the server's newest seq) starts afresh.
+ */
 import WebSocket from 'ws'
 import { nowMs } from '../../lib/clock.ts'
-import { BaseClient, RECONNECT_DELAY_MS } from './common.ts'
+import { BaseClient, isGapMessage, RECONNECT_DELAY_MS } from './common.ts'
 import { isTls, portOf, tlsConnect } from './tls.ts'
 
 export class WebSocketClient extends BaseClient {
@@ -14,10 +18,8 @@ export class WebSocketClient extends BaseClient {
   private open(onOpen?: () => void, onFail?: (e: Error) => void): void {
     if (this.stopped) return
     this.counters.requests++
-    const url = new URL(
-      this.target(this.delivery.maxSeq > 0 ? `since=${this.delivery.maxSeq}` : ''),
-      this.ctx.base,
-    )
+    const resumed = this.delivery.maxSeq > 0
+    const url = new URL(this.target(resumed ? `since=${this.delivery.maxSeq}` : ''), this.ctx.base)
     const { base, ca, sockets } = this.ctx
     const secure = isTls(base)
     url.protocol = secure ? 'wss:' : 'ws:'
@@ -35,14 +37,17 @@ export class WebSocketClient extends BaseClient {
     if (!secure) ws.once('upgrade', (res) => sockets.track(res.socket))
     ws.once('open', () => onOpen?.())
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) this.onJson(data.toString('latin1'), nowMs())
+      if (isBinary) return
+      if (isGapMessage(data, 0, data.length)) this.onGapJson(data.toString('latin1'))
+      else this.onJson(data.toString('latin1'), nowMs())
     })
     ws.once('error', (err) => {
       this.error(err)
       onFail?.(err)
     })
-    ws.once('close', () => {
+    ws.once('close', (code: number) => {
       if (this.stopped) return
+      if (code === 1008 && resumed) this.delivery.onResumeRefused()
       this.counters.reconnects++
       setTimeout(() => this.open(), RECONNECT_DELAY_MS)
     })

@@ -1,7 +1,7 @@
 /**
  * Incremental HTTP/1.1 response parser for one keep-alive client connection: feed it each read as it comes
  * (split anywhere, several responses in one read); responses come out in order. It keeps only the headers a
- * load client needs: Content-Length, Transfer-Encoding (chunked) and `pb-seq`. It does not know the request
+ * load client needs: Content-Length, Transfer-Encoding (chunked), `pb-seq` and `pb-gap`. It does not know the request
  * method, so an answer to HEAD (which the clients never send) would be misread.
  */
 import { EMPTY, ensure } from './grow-buffer.ts'
@@ -23,6 +23,7 @@ const HTTP1 = Buffer.from('HTTP/1.', 'latin1')
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1')
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding', 'latin1')
 const PB_SEQ = Buffer.from('pb-seq', 'latin1')
+const PB_GAP = Buffer.from('pb-gap', 'latin1')
 const CHUNKED = Buffer.from('chunked', 'latin1')
 // hex digit value by byte, -1 when not one
 const HEX = new Int8Array(256).fill(-1)
@@ -89,6 +90,8 @@ export class HttpResponseParser {
   contentLength = -1
   chunked = false
   pbSeq: number | undefined = undefined
+  /** `pb-gap`'s value as sent (a resume older than the ring buffer: servers/app.ts), undefined when absent */
+  gap: string | undefined = undefined
 
   private readonly bodyH: HttpBodyHandlers | undefined
   private readonly streamH: HttpStreamHandlers | undefined
@@ -317,6 +320,7 @@ export class HttpResponseParser {
     this.chunked = false
     this.hasTe = false
     this.pbSeq = undefined
+    this.gap = undefined
     this.sawStatus = true
     return true
   }
@@ -352,6 +356,9 @@ export class HttpResponseParser {
     } else if (n === PB_SEQ.length && nameIs(b, s, PB_SEQ)) {
       const v = decimal(b, vs, ve)
       this.pbSeq = v < 0 ? undefined : v
+    } else if (n === PB_GAP.length && nameIs(b, s, PB_GAP)) {
+      // rare (a resume past the ring buffer): read as text
+      this.gap = b.toString('latin1', vs, ve)
     }
     return true
   }

@@ -33,8 +33,9 @@ function event(type, detail) {
   const e = { type, atMs: now(), ...detail }
   if (bench) {
     events.push(e)
-    // the ramp waits on these: they do not wait for the next hand-over
-    if (type === 'open' || type === 'subscribed') setTimeout(flush, 0)
+    // the ramp waits on these, and a refused resume must be accounted before the updates that follow it:
+    // they do not wait for the next hand-over
+    if (type === 'open' || type === 'subscribed' || type === 'refused') setTimeout(flush, 0)
   }
   window.__pb.events.push(e)
   render.status()
@@ -72,6 +73,33 @@ function onUpdate(text, receivedMs) {
   render.update(u, receivedMs - u.ts)
 }
 
+/**
+ * A gap signal (`{"type":"gap","from":N,"first":M}` as SSE data or a WebSocket message, or a poll's
+ * `pb-gap: from=N; first=M`): the server no longer held N+1 .. M-1. Handed over as an event.
+ */
+function onGap(from, first) {
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(first) || first <= from) {
+    event('error', { message: `malformed gap signal: from ${from}, first ${first}` })
+    return
+  }
+  if (state.lastSeq === undefined || first - 1 > state.lastSeq) state.lastSeq = first - 1
+  event('gap', { from, first })
+}
+
+function onGapJson(text) {
+  let g
+  try {
+    g = JSON.parse(text)
+  } catch {}
+  onGap(g?.from, g?.first)
+}
+
+/** The server refused our resume point (past its newest seq: it restarted): start afresh. */
+function refused() {
+  state.lastSeq = undefined
+  event('refused')
+}
+
 function withQuery(extra) {
   const p = new URLSearchParams()
   if (stream !== null) p.set('stream', stream)
@@ -105,12 +133,17 @@ async function pollOnce(since) {
   if (res.status === 200) {
     const body = await res.text()
     const at = receivedAt()
+    const gap = /^\s*from=(\d+)\s*;\s*first=(\d+)\s*$/.exec(res.headers.get('pb-gap') ?? '')
+    if (gap) onGap(Number(gap[1]), Number(gap[2]))
     for (const text of splitArray(body)) onUpdate(text, at)
   } else if (res.status === 204) {
     const seq = res.headers.get('pb-seq')
     if (seq === null) throw new Error('204 without a readable pb-seq header (CORS must expose it)')
     if (state.lastSeq === undefined) state.lastSeq = Number(seq)
-  } else throw new Error(`HTTP ${res.status}`)
+  } else {
+    if (res.status === 400 && since !== undefined && res.headers.get('pb-seq') !== null) refused()
+    throw new Error(`HTTP ${res.status}`)
+  }
   subscribed()
 }
 
@@ -139,6 +172,7 @@ const clients = {
       subscribed()
     }
     es.onmessage = (m) => onUpdate(m.data, now())
+    es.addEventListener('gap', (m) => onGapJson(m.data))
     // the browser reconnects by itself after the server's `retry:` delay, sending Last-Event-ID
     es.onerror = () => event('error', { message: `EventSource error, readyState ${es.readyState}` })
     window.__pb.close = () => es.close()
@@ -155,9 +189,13 @@ const clients = {
         event('open')
         subscribed()
       }
-      ws.onmessage = (m) => onUpdate(m.data, now())
+      ws.onmessage = (m) =>
+        typeof m.data === 'string' && m.data.startsWith('{"type":"gap"')
+          ? onGapJson(m.data)
+          : onUpdate(m.data, now())
       ws.onclose = (e) => {
         event('close', { code: e.code, reason: e.reason, wasClean: e.wasClean })
+        if (e.code === 1008 && since.since !== undefined) refused()
         if (!closed) setTimeout(open, RECONNECT_MS)
       }
     }

@@ -75,3 +75,36 @@ test('a run of equal latencies is recorded once with its count: the same histogr
     assert.equal(batched.getValueAtPercentile(p), single.getValueAtPercentile(p))
   assert.equal(batched.mean, single.mean)
 })
+
+test('a gap signal counts its seqs as lost: never waited for, never out of order, whichever comes first', () => {
+  // the signal before the replay (the Node clients)
+  const a = setup().d
+  a.onUpdate(2, 1100, 1101)
+  a.onGap(2, 13)
+  a.onUpdate(13, 1200, 1201)
+  a.onUpdate(14, 1200, 1201)
+  assert.deepEqual(
+    [a.gapSignals, a.gapSeqs, a.maxSeq, a.delivered, a.outOfOrder, a.duplicates],
+    [1, 10, 14, 3, 0, 0],
+  )
+  // the replay before the signal (a page hands updates and events over apart): the seqs it left open close
+  const b = setup().d
+  b.onUpdate(2, 1100, 1101)
+  b.onUpdate(13, 1200, 1201)
+  b.onGap(2, 13)
+  b.onUpdate(5, 1150, 1202) // a late arrival of a seq the server said was lost: a duplicate, not out of order
+  assert.deepEqual([b.gapSignals, b.gapSeqs, b.maxSeq, b.delivered, b.outOfOrder], [1, 10, 13, 2, 0])
+  // counts are the window's
+  b.resetCounts()
+  assert.deepEqual([b.gapSignals, b.gapSeqs, b.resumeRefused], [0, 0, 0])
+})
+
+test('a refused resume starts the client afresh: the next seq is a new start, not a duplicate', () => {
+  const { d } = setup()
+  d.onUpdate(50, 1100, 1101)
+  d.onUpdate(52, 1100, 1101) // 51 open
+  d.onResumeRefused()
+  d.onUpdate(3, 1200, 1201)
+  d.onUpdate(4, 1300, 1301)
+  assert.deepEqual([d.resumeRefused, d.maxSeq, d.delivered, d.duplicates, d.outOfOrder], [1, 4, 4, 0, 0])
+})

@@ -66,7 +66,7 @@ export class LeanGet implements PollConnection, HttpBodyHandlers {
     const p = this.pending
     this.pending = undefined
     // the body is read before the next request can go out (one in flight), so a view of it is safe here
-    p?.resolve({ status, body, pbSeq, receivedMs: this.readMs })
+    p?.resolve({ status, body, pbSeq, gap: this.parser.gap, receivedMs: this.readMs })
   }
 
   onError(err: Error): void {

@@ -1,7 +1,8 @@
 /**
  * Lean SSE client: a raw socket, the response head and chunk framing parsed by
  * load/lean/http-response.ts (streaming), events split by load/lean/sse-events.ts, seq and ts scanned
- * from each event's data. One clock read per socket read. Resumes with `Last-Event-ID`.
+ * from each event's data. One clock read per socket read. Resumes with `Last-Event-ID`; an `event: gap` is
+ * accounted as lost seqs, a 400 to a resume (past the server's newest seq) starts afresh.
  */
 import { type LeanSocket, leanConnect } from '../../lean/connect.ts'
 import { HttpResponseParser, type HttpStreamHandlers } from '../../lean/http-response.ts'
@@ -15,6 +16,8 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
   private readMs = 0
   private onOpen: (() => void) | undefined
   private onFail: ((e: Error) => void) | undefined
+  /** this connection sent Last-Event-ID */
+  private resumed = false
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -28,7 +31,8 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
     if (this.stopped) return
     this.counters.requests++
     const { hostname, port } = this.ctx.base
-    const resume = this.delivery.maxSeq > 0 ? `Last-Event-ID: ${this.delivery.maxSeq}\r\n` : ''
+    this.resumed = this.delivery.maxSeq > 0
+    const resume = this.resumed ? `Last-Event-ID: ${this.delivery.maxSeq}\r\n` : ''
     this.http.reset()
     this.events.reset()
     const s = leanConnect(
@@ -61,6 +65,8 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
       return
     }
     const err = new Error(`HTTP ${status}`)
+    // Last-Event-ID past the server's newest seq (it restarted): its seqs are another run, start afresh
+    if (status === 400 && this.resumed && this.http.pbSeq !== undefined) this.delivery.onResumeRefused()
     this.error(err)
     this.onFail?.(err)
     this.onFail = undefined
@@ -72,7 +78,9 @@ export class LeanSseClient extends BaseClient implements HttpStreamHandlers, Sse
   }
 
   onEvent(data: Buffer, start: number, end: number): void {
-    this.onUpdateBytes(data, start, end, this.readMs)
+    const type = this.events.eventType
+    if (type === '') this.onUpdateBytes(data, start, end, this.readMs)
+    else if (type === 'gap') this.onGapJson(data.toString('latin1', start, end))
   }
 
   onEnd(): void {

@@ -1,7 +1,9 @@
 /**
  * Lean WebSocket client: a raw socket, the upgrade written and its 101 checked by hand
  * (load/lean/ws-frames.ts), frames parsed in place, seq and ts scanned from each text message. One clock
- * read per socket read. Answers pings with masked pongs and a close with a close. Resumes with `?since=`.
+ * read per socket read. Answers pings with masked pongs and a close with a close. Resumes with `?since=`;
+ * a `{"type":"gap",...}` message is accounted as lost seqs, a close 1008 after a resume (past the
+ * server's newest seq) starts afresh.
  */
 import { type LeanSocket, leanConnect } from '../../lean/connect.ts'
 import {
@@ -14,7 +16,7 @@ import {
   type WsHandlers,
   wsKey,
 } from '../../lean/ws-frames.ts'
-import { BaseClient, RECONNECT_DELAY_MS } from '../common.ts'
+import { BaseClient, isGapMessage, RECONNECT_DELAY_MS } from '../common.ts'
 
 /** A peer that does not answer our close in this long (plus the emulated RTT) is cut. */
 const CLOSE_GRACE_MS = 1000
@@ -26,6 +28,8 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
   private key = ''
   private readMs = 0
   private closing = false
+  /** this connection asked with `since=` */
+  private resumed = false
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => this.open(resolve, reject))
@@ -35,7 +39,8 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
     if (this.stopped) return
     this.counters.requests++
     const { hostname, port } = this.ctx.base
-    const path = this.target(this.delivery.maxSeq > 0 ? `since=${this.delivery.maxSeq}` : '')
+    this.resumed = this.delivery.maxSeq > 0
+    const path = this.target(this.resumed ? `since=${this.delivery.maxSeq}` : '')
     this.key = wsKey()
     this.upgrade = new UpgradeResponse()
     this.frames.reset()
@@ -87,7 +92,9 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
   }
 
   onMessage(buf: Buffer, start: number, end: number, isText: boolean): void {
-    if (isText) this.onUpdateBytes(buf, start, end, this.readMs)
+    if (!isText) return
+    if (isGapMessage(buf, start, end)) this.onGapJson(buf.toString('latin1', start, end))
+    else this.onUpdateBytes(buf, start, end, this.readMs)
   }
 
   onPing(payload: Buffer): void {
@@ -97,6 +104,7 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
   onPong(): void {}
 
   onClose(code: number): void {
+    if (code === 1008 && this.resumed && !this.closing) this.delivery.onResumeRefused()
     // the server's close: answer it (RFC 6455 5.5.1) unless this was the answer to ours, then let TCP end
     if (!this.closing) this.socket?.write(maskedClose(code === 1005 ? 1000 : code))
     this.socket?.end()
