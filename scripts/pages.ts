@@ -7,11 +7,12 @@
  */
 import { createServer } from 'node:http'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
-import { PbOptionError } from '../lib/errors.ts'
+import { checkOutputFile } from '../lib/output-path.ts'
 import { checkNumber, PARAM_RANGES } from '../lib/params.ts'
 import { transport, transportNames } from '../lib/transports.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { launchChromium } from '../load/chromium.ts'
+import { listenError } from '../servers/listen-error.ts'
 import { SERVER_DEFAULTS } from '../servers/options.ts'
 import { type PushbenchServer, startServer } from '../servers/server.ts'
 
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
   }
   const interval = checkNumber('--poll-interval-ms', f.pollIntervalMs, P.pollIntervalMs)
   const shotAfterS = checkNumber('--screenshot-after-s', f.screenshotAfterS, SHOT_WAIT_RANGE)
+  if (f.screenshot !== undefined) checkOutputFile('--screenshot', f.screenshot, 'pages.png')
   const names = {
     host: '--host',
     tickHz: '--tick-hz',
@@ -124,10 +126,7 @@ async function main(): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html)
   })
   await new Promise<void>((resolve, reject) => {
-    grid.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new PbOptionError('--port', `port ${f.port} is in use`))
-      else reject(err)
-    })
+    grid.once('error', (err) => reject(listenError(err, f, { host: '--host', port: '--port' })))
     grid.listen(f.port, f.host, resolve)
   })
   const addr = grid.address()

@@ -15,6 +15,7 @@ import {
   type TransportStats,
 } from './counters.ts'
 import type { Source } from './feed.ts'
+import { listenError } from './listen-error.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl, tlsServerOptions } from './options.ts'
 import { servePage } from './page.ts'
 
@@ -65,7 +66,9 @@ export async function startServer(
   plugin(app, { feed: source, path: entry.path, options, stats, sockets })
   cors(app, entry.path, options.allowOrigin)
   servePage(app, options)
-  await app.listen({ host: options.host, port: options.port, backlog: options.backlog })
+  await app.listen({ host: options.host, port: options.port, backlog: options.backlog }).catch((err) => {
+    throw listenError(err, options, names)
+  })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port
   const rss = new RssSampler()
