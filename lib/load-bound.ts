@@ -13,8 +13,9 @@
  *   server's one core and read by the generator's one core; advise's focused run allows a generator core
  *   256 MiB/s to keep its headroom, and past a few times that the generator measures itself, not the
  *   server. The shipped profiles deliver at most 77 MB/s (full), 13x below.
- * - the server's ring (resume buffer), ringSize x payloadBytes: 1 GiB, the default ring at the largest
- *   payload (1,024 updates of 1 MiB, servers/ticker.ts); checked where the ring is set (servers/options.ts).
+ * - the server's ring (resume buffer), ringSize x payloadBytes: 2 GiB, twice the default ring at the
+ *   largest payload (1,024 updates of 1 MiB, servers/ticker.ts), and room for the largest --ring-size
+ *   (10,000,000) at the default payload (128 B: 1.2 GiB); checked where the ring is set (servers/options.ts).
  */
 import { PbOptionError } from './errors.ts'
 import type { ScenarioParams } from './params.ts'
@@ -22,7 +23,7 @@ import type { ScenarioParams } from './params.ts'
 export const LOAD_LIMITS = Object.freeze({
   publishedBytesPerS: 256 * 2 ** 20,
   deliveredBytesPerS: 2 ** 30,
-  ringBytes: 2 ** 30,
+  ringBytes: 2 * 2 ** 30,
 })
 
 type Named = (key: keyof ScenarioParams) => string

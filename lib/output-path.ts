@@ -117,9 +117,7 @@ function checkFolder(dir: string, bad: (why: string) => PbOptionError): void {
   if (!st) throw bad(`no part of ${dir} exists`)
   if (!st.isDirectory())
     throw bad(
-      missing.length > 0
-        ? `${existing} is ${kindOf(st)}, so no folder can be made under it`
-        : `${existing} is ${kindOf(st)}, not a folder`,
+      `${existing} is not a folder but ${kindOf(st)}${missing.length > 0 ? ', so no folder can be made under it' : ''}`,
     )
   let real: string
   try {
