@@ -183,6 +183,11 @@ export function loadConfig(path: string, field = '--config'): ConfigInput {
   } catch (err) {
     throw new PbOptionError(field, `cannot read ${path}: ${(err as Error).message}`)
   }
+  return parseConfig(data, path, field)
+}
+
+/** Validates a config already parsed from JSON; an error names `field` and the file's fields by path. */
+export function parseConfig(data: unknown, path: string, field = '--config'): ConfigInput {
   const r = v.safeParse(ConfigSchema, data)
   if (!r.success) throw new PbOptionError(field, `${path}: ${describeIssues(r.issues)}`)
   return r.output
