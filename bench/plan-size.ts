@@ -72,7 +72,7 @@ export function checkPlanSize(config: ConfigInput, source: string, o: Overrides 
         : `plans at least ${duration(leastSeconds)} of runs, above the limit of ${duration(L.seconds)}`
     throw new PbOptionError(
       b.swept.length > 0 ? `${b.at}.params ${b.swept.map(([k]) => k).join(', ')}` : b.at,
-      `${what} (at least ${duration(leastSeconds)}; ${count(runs)} runs in all, ${count(b.runs)} of them here${lists ? `: ${lists}, each combination for every transport` : ''}); shorten the lists, split the config, or pick one with --scenario or --transports`,
+      `${what} (${runs > L.runs ? `at least ${duration(leastSeconds)}; ` : ''}${count(runs)} runs in all, ${count(b.runs)} of them here${lists ? `: ${lists}, each combination for every transport` : ''}); shorten the lists, split the config, or pick one with --scenario or --transports`,
     )
   }
   return { runs, leastSeconds }
