@@ -3,11 +3,12 @@
  * results. A param given as a list makes a sweep: one scenario per value (every combination when
  * several are lists), as Node's own benchmark/ does.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
 import { cpuCapQuotaUs } from '../lib/cpu-cap.ts'
 import { PbOptionError } from '../lib/errors.ts'
+import { checkPlannedLoad } from '../lib/load-bound.ts'
 import {
   checkChoice,
   checkNumber,
@@ -23,6 +24,7 @@ import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import { planAutocannonNofile } from '../load/autocannon.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { GENERATORS_RANGE, planConnections } from '../load/session.ts'
+import { checkPlanSize, PLAN_LIMITS } from './plan-size.ts'
 
 export const PROFILES = ['quick', 'ci', 'full', 'browser', 'scale'] as const
 export type Profile = (typeof PROFILES)[number]
@@ -173,10 +175,20 @@ export function profilePath(profile: Profile): string {
 export function loadConfig(path: string, field = '--config'): ConfigInput {
   let data: unknown
   try {
+    const st = statSync(path)
+    if (st.isDirectory()) throw new Error('it is a folder; name a config file (JSON)')
+    // read whole into memory: a config is a few KiB (bench/plan-size.ts)
+    if (st.size > PLAN_LIMITS.configBytes)
+      throw new Error(`${st.size} bytes, above the limit of ${PLAN_LIMITS.configBytes} for a config file`)
     data = JSON.parse(readFileSync(path, 'utf8'))
   } catch (err) {
     throw new PbOptionError(field, `cannot read ${path}: ${(err as Error).message}`)
   }
+  return parseConfig(data, path, field)
+}
+
+/** Validates a config already parsed from JSON; an error names `field` and the file's fields by path. */
+export function parseConfig(data: unknown, path: string, field = '--config'): ConfigInput {
   const r = v.safeParse(ConfigSchema, data)
   if (!r.success) throw new PbOptionError(field, `${path}: ${describeIssues(r.issues)}`)
   return r.output
@@ -194,6 +206,8 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
       `no scenario ${JSON.stringify(o.scenario)} in ${source}; there are: ${names.join(', ')}`,
     )
   }
+  // counted from the list lengths, before a single combination is made
+  checkPlanSize(config, source, o)
   config.scenarios.forEach((s, si) => {
     if (o.scenario !== undefined && s.name !== o.scenario) return
     const at = `${source}: scenarios[${si}]`
@@ -221,6 +235,8 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
     for (const combo of combinations(merged, swept)) {
       // the one validation of params (lib/params.ts), naming the field where the file sets it
       const params = { ...resolveParams(combo, field) }
+      // what the host can deliver (lib/load-bound.ts), naming the fields to shrink
+      checkPlannedLoad(params, field)
       // what the connection count asks of this host (open files, source addresses), checked before any run
       planConnections({
         transport: chosen[0] ?? 'websocket',

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import * as v from 'valibot'
 import { PbError } from './errors.ts'
+import { makeFolders } from './make-folders.ts'
 import { type ResultsFile, ResultsFileSchema } from './results-schema.ts'
 import { writeAtomic } from './write-atomic.ts'
 
@@ -41,8 +41,15 @@ export function validateResults(data: unknown, source = 'results'): ResultsFile 
 /** Validates, then writes atomically (temp file in the same folder + rename): a reader never sees half a file. */
 export async function writeResults(path: string, data: ResultsFile): Promise<void> {
   const valid = validateResults(data, path)
-  await mkdir(dirname(path), { recursive: true })
-  await writeAtomic(path, `${JSON.stringify(valid, null, 2)}\n`)
+  try {
+    await makeFolders(dirname(path))
+    await writeAtomic(path, `${JSON.stringify(valid, null, 2)}\n`)
+  } catch (err) {
+    // the path was checked before the run (lib/output-path.ts); what fails now is the disk (full, removed)
+    throw new PbError('PB_ERR_RESULTS_WRITE', `cannot write ${path}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
 }
 
 export function readResults(path: string): ResultsFile {

@@ -2,11 +2,14 @@
  * Temp file in the same folder, fsync, then rename: a reader never sees half a file, and after a crash
  * of the machine the file is the old one or the new one, whole. A process killed outright (SIGKILL)
  * between the write and the rename leaves its temp file, `<path>.<pid>.<hex>.tmp`, beside the destination;
- * the next write to that destination removes every such file whose process is gone.
+ * the next write to that destination removes every such file whose process is gone. A path that is a
+ * symbolic link is written through: the link's target is replaced (atomically, its temp file beside it)
+ * and the link stays a link, as `>` in a shell would do; a rename over the link itself would replace it.
  */
 import { randomBytes } from 'node:crypto'
 import { open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { writeTarget } from './output-path.ts'
 
 const TEMP = /^(.*)\.(\d+)\.[0-9a-f]{8}\.tmp$/
 
@@ -45,8 +48,9 @@ export async function sweepTempFiles(path: string): Promise<string[]> {
 }
 
 export async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await sweepTempFiles(path)
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const target = writeTarget(path)
+  await sweepTempFiles(target)
+  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
     const fh = await open(tmp, 'wx')
     try {
@@ -56,7 +60,7 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
     } finally {
       await fh.close()
     }
-    await rename(tmp, path)
+    await rename(tmp, target)
   } catch (err) {
     await unlink(tmp).catch(() => {})
     throw err

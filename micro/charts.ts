@@ -1,7 +1,7 @@
 /** One PNG per case group, made from the results file's MicroCase records only. */
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ChartConfiguration } from 'chart.js'
+import { makeFolders } from '../lib/make-folders.ts'
 import type { Env, MicroCase } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { renderChartPng } from '../report/render-png.ts'
@@ -87,7 +87,7 @@ export async function writeMicroCharts(
   titles: Readonly<Record<string, string>>,
   env?: Env,
 ): Promise<string[]> {
-  await mkdir(dir, { recursive: true })
+  await makeFolders(dir)
   const paths: string[] = []
   for (const [group, list] of byGroup(cases)) {
     const png = renderChartPng(

@@ -4,8 +4,8 @@
  * scenario BASE | HEAD | change for every compared metric, the change coloured by how it stands against
  * its threshold. No script and no network: the CSP allows inline styles only.
  */
-import { mkdir, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
+import { makeFolders } from '../lib/make-folders.ts'
 import type { Env, ResultsFile } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import {
@@ -57,29 +57,6 @@ export async function writeCompareHtml(
   await makeFolders(dirname(resolve(path)))
   await writeAtomic(path, renderCompareHtml(c, base, head))
 }
-
-/**
- * mkdir -p one level at a time. Node's `mkdir({ recursive: true })` spins forever when a parent exists
- * but cannot hold children (under /proc, a dangling symlink): it reads ENOENT as "parent missing" and
- * retries. Here each missing folder is made once, and the first failure is thrown.
- */
-async function makeFolders(dir: string): Promise<void> {
-  const missing: string[] = []
-  for (let d = dir; !(await isFolder(d)) && dirname(d) !== d; d = dirname(d)) missing.unshift(d)
-  for (const d of missing)
-    await mkdir(d).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err
-      return isFolder(d).then((ok) => {
-        if (!ok) throw err
-      })
-    })
-}
-
-const isFolder = (p: string): Promise<boolean> =>
-  stat(p).then(
-    (s) => s.isDirectory(),
-    () => false,
-  )
 
 /** The verdict in words, as the exit status has it: metrics past their thresholds, runs errored or missing. */
 export function verdictText(c: Comparison): string {

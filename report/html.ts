@@ -4,9 +4,9 @@
  * the summary tables of summary-table.ts as HTML, env, params and warnings.
  */
 import { readFileSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
+import { makeFolders } from '../lib/make-folders.ts'
 import type { Params, ResultsFile, Scenario } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { type ChartSpec, chartPlan, type OmittedChart, scaleSweeps } from './chart-configs.ts'
@@ -107,7 +107,7 @@ export function pageHead(title: string, csp: string, css: string): string {
 
 /** Writes the report atomically (temp file + rename) and creates the folder. */
 export async function writeHtmlReport(file: ResultsFile, path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
+  await makeFolders(dirname(path))
   await writeAtomic(path, renderHtmlReport(file))
 }
 

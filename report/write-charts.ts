@@ -1,6 +1,6 @@
 /** Renders every chart of a results file to PNG files in one folder. */
-import { mkdir } from 'node:fs/promises'
 import { basename, dirname, extname, join } from 'node:path'
+import { makeFolders } from '../lib/make-folders.ts'
 import type { ResultsFile } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { chartConfigs } from './chart-configs.ts'
@@ -20,7 +20,7 @@ export async function writeCharts(
   outDir: string,
   size: { width?: number; height?: number } = {},
 ): Promise<string[]> {
-  await mkdir(outDir, { recursive: true })
+  await makeFolders(outDir)
   const paths: string[] = []
   for (const spec of chartConfigs(file)) {
     const png = renderChartPng(spec.config, size.width ?? CHART_WIDTH, size.height ?? CHART_HEIGHT)

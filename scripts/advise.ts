@@ -9,6 +9,7 @@
 import { FOCUSED_LIMITS, focusedPlan, runFocused } from '../bench/advise-run.ts'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { PbError } from '../lib/errors.ts'
+import { checkOutputDir } from '../lib/output-path.ts'
 import { checkNumber, DEFAULT_PARAMS, PARAM_RANGES } from '../lib/params.ts'
 import type { ResultsFile } from '../lib/results-schema.ts'
 import { type Advice, advise, hasCloseEvidence, type Question } from '../report/advise.ts'
@@ -125,6 +126,10 @@ async function main(): Promise<void> {
       process.stderr.write(`${PROG}: note: ${why}; --no-run: answering from what there is\n`)
     } else {
       const plan = focusedPlan(q)
+      checkOutputDir(
+        `${FOCUSED_DIR} (the focused run's folder, in the working directory; or --no-run)`,
+        FOCUSED_DIR,
+      )
       process.stderr.write(
         `${PROG}: ${why}: running the four transports near the question first (about 40 s), results -> ${FOCUSED_DIR}/\n`,
       )

@@ -10,6 +10,7 @@ import { loadConfig, PROFILES, type Profile, planScenarios, profilePath } from '
 import { runProfile } from '../bench/run-profile.ts'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { PbOptionError } from '../lib/errors.ts'
+import { checkOutputDir } from '../lib/output-path.ts'
 import { checkChoice, checkNumber, PARAM_RANGES } from '../lib/params.ts'
 import { checkTlsClient } from '../lib/tls-cert.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
@@ -113,6 +114,8 @@ async function main(): Promise<void> {
     }
   }
   for (const sc of plan) checkRttClient(sc.params.rttMs, f.client, `scenario ${sc.name}: rttMs`)
+  // the results file is written after every run: a folder that cannot take it fails now, before any load
+  checkOutputDir('--out', f.out)
   // a config file's run is named after the file: results/<name>-<stamp>.json
   const profile = f.config ? basename(f.config, extname(f.config)).replace(/[^\w.-]+/g, '-') : profileName
   process.exit(

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
+import { checkOutputDir } from '../lib/output-path.ts'
 import { checkNumber } from '../lib/params.ts'
 import { chartPlan } from '../report/chart-configs.ts'
 import { writeHtmlReport } from '../report/html.ts'
@@ -27,8 +28,9 @@ async function main(): Promise<void> {
   const opts = cmd.opts<{ out?: string; width: number; height: number; html: boolean }>()
   const width = checkNumber('--width', opts.width, PIXELS)
   const height = checkNumber('--height', opts.height, PIXELS)
-  const file = readResultsArg(resultsPath, 'results file')
   const outDir = opts.out ?? defaultChartsDir(resultsPath)
+  checkOutputDir(opts.out === undefined ? '--out (default: beside the results file)' : '--out', outDir)
+  const file = readResultsArg(resultsPath, 'results file')
   const paths = await writeCharts(file, outDir, { width, height })
   if (opts.html) {
     const report = join(outDir, 'report.html')

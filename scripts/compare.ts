@@ -2,14 +2,13 @@
  * `pushbench compare`: BASE.json HEAD.json [--threshold METRIC=PCT ...] [--allow-missing] [--json]
  *   [--html OUT.html]
  * Exit 0: no regression; 1: a metric regressed past its threshold (or a transport errored or went
- * missing in HEAD); 2: bad input (missing or invalid file, bad flag, an --html path that cannot be
- * written). --html also writes the comparison as a self-contained page; the exit status is the same.
+ * missing in HEAD); 2: bad input (missing or invalid file, a file with no scenarios, bad flag, an --html
+ * path that cannot be written). --html also writes the comparison as a self-contained page; the exit status is the same.
  */
-import { accessSync, constants, type Stats, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
 import { Option } from 'commander'
 import { fail, newCommand, parseArgs } from '../lib/cli.ts'
 import { PbOptionError } from '../lib/errors.ts'
+import { checkOutputFile } from '../lib/output-path.ts'
 import {
   COMPARE_METRICS,
   compareResults,
@@ -47,47 +46,22 @@ const cmd = newCommand(PROG, 'Compare two results files metric by metric; exit 1
     ].join('\n'),
   )
 
-/**
- * Refuses an --html path that cannot be written before any work: an existing folder, or a parent that
- * cannot be created (the nearest existing ancestor is a file, or not writable). A bad path is bad input
- * (exit 2), so it must not surface later as a failure that CI could read as a regression.
- */
-function checkHtmlPath(path: string): void {
-  const bad = (why: string) => new PbOptionError('--html', `cannot write ${JSON.stringify(path)}: ${why}`)
-  if (path.trim() === '') throw bad('empty path')
-  if (/[\\/]$/.test(path) || statOf(path)?.isDirectory())
-    throw bad('it is a folder; name a file, e.g. compare.html')
-  let dir = dirname(resolve(path))
-  let st = statOf(dir)
-  while (!st && dirname(dir) !== dir) {
-    dir = dirname(dir)
-    st = statOf(dir)
-  }
-  if (!st?.isDirectory()) throw bad(`${dir} is not a folder`)
-  try {
-    accessSync(dir, constants.W_OK)
-  } catch {
-    throw bad(`${dir} is not writable`)
-  }
-}
-
-/** stat, or undefined for a path that is not there (ENOENT, or ENOTDIR under a file). */
-function statOf(path: string): Stats | undefined {
-  try {
-    return statSync(path)
-  } catch {
-    return undefined
-  }
-}
-
 async function main(): Promise<void> {
   parseArgs(cmd)
   const [basePath, headPath] = cmd.args as [string, string]
   const opts = cmd.opts<{ threshold: string[]; allowMissing: boolean; json: boolean; html?: string }>()
   const thresholds = resolveThresholds(opts.threshold)
-  if (opts.html !== undefined) checkHtmlPath(opts.html)
+  // a bad --html path is bad input (exit 2), found before any work: never a failure CI could read as a regression
+  if (opts.html !== undefined) checkOutputFile('--html', opts.html, 'compare.html')
   const base = readResultsArg(basePath, 'BASE')
   const head = readResultsArg(headPath, 'HEAD')
+  // an empty comparison has no regression to find: exit 0 there would pass any CI gate
+  for (const [field, path, file] of [
+    ['BASE', basePath, base],
+    ['HEAD', headPath, head],
+  ] as const)
+    if (file.scenarios.length === 0)
+      throw new PbOptionError(field, `${path} has no scenarios: nothing to compare`)
   const c = compareResults(base, head, thresholds, { allowMissing: opts.allowMissing })
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR
   process.stdout.write(opts.json ? `${JSON.stringify(c, null, 2)}\n` : formatComparison(c, { color }))

@@ -6,10 +6,10 @@
  * file missing, not JSON, not a shard's results file, or shards that do not belong together).
  */
 
-import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fail, newCommand, parseArgs } from '../lib/cli.ts'
 import { PbOptionError } from '../lib/errors.ts'
+import { checkOutputFile } from '../lib/output-path.ts'
 import { writeResults } from '../lib/results-io.ts'
 import { describeMerge, mergeShards } from '../report/merge-shards.ts'
 import { readResultsArg } from '../report/read-input.ts'
@@ -38,23 +38,11 @@ const cmd = newCommand(
     ].join('\n'),
   )
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory()
-  } catch {
-    return false
-  }
-}
-
 async function main(): Promise<void> {
   parseArgs(cmd)
   const files = cmd.args
   const { out } = cmd.opts<{ out: string }>()
-  if (out.trim() === '' || /[\\/]$/.test(out) || isDirectory(out))
-    throw new PbOptionError(
-      '--out',
-      `${JSON.stringify(out)} is not a file path; name a file, e.g. merged.json`,
-    )
+  checkOutputFile('--out', out, 'merged.json')
   if (files.some((f) => resolve(f) === resolve(out)))
     throw new PbOptionError('--out', `${out} is one of the shard files: write the merge elsewhere`)
   const inputs = files.map((file) => ({ file, results: readResultsArg(file, 'FILE') }))

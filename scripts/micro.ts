@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { InvalidArgumentError } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
+import { checkOutputDir } from '../lib/output-path.ts'
 import { checkNumber } from '../lib/params.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
@@ -53,6 +54,7 @@ function stamp(at: Date): string {
 async function main(): Promise<void> {
   const o = parseArgs(cmd).opts<{ timeMs: number; group?: Group[]; out: string; charts: boolean }>()
   const timeMs = checkNumber('--time-ms', o.timeMs, TIME_MS)
+  checkOutputDir('--out', o.out)
   const groups = o.group ? GROUPS.filter((g) => o.group?.includes(g)) : [...GROUPS]
   const startedAt = new Date()
   const wallStart = performance.now()

@@ -7,11 +7,12 @@
  */
 import { createServer } from 'node:http'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
-import { PbOptionError } from '../lib/errors.ts'
-import { checkNumber, PARAM_RANGES } from '../lib/params.ts'
+import { checkOutputFile } from '../lib/output-path.ts'
+import { checkNumber, PARAM_RANGES, SERVER_RANGES } from '../lib/params.ts'
 import { transport, transportNames } from '../lib/transports.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { launchChromium } from '../load/chromium.ts'
+import { listenError } from '../servers/listen-error.ts'
 import { SERVER_DEFAULTS } from '../servers/options.ts'
 import { type PushbenchServer, startServer } from '../servers/server.ts'
 
@@ -21,12 +22,7 @@ const SHOT_WAIT_RANGE = { min: 1, max: 120, integer: false, unit: 's' }
 
 const cmd = newCommand(PROG, 'Serve the four transports and a page that shows their live pages side by side.')
   .option('--host <addr>', 'address every server binds', SERVER_DEFAULTS.host)
-  .option(
-    '--port <n>',
-    'port of the side-by-side page (0 = any free port)',
-    numberIn({ min: 0, max: 65_535 }),
-    0,
-  )
+  .option('--port <n>', 'port of the side-by-side page (0 = any free port)', numberIn(SERVER_RANGES.port), 0)
   .option('--tick-hz <n>', `ticks a second (${rangeText(P.tickHz)})`, numberIn(P.tickHz), 10)
   .option(
     '--updates-per-tick <n>',
@@ -108,8 +104,10 @@ async function main(): Promise<void> {
     updatesPerTick: checkNumber('--updates-per-tick', f.updatesPerTick, P.updatesPerTick),
     payloadBytes: checkNumber('--payload-bytes', f.payloadBytes, P.payloadBytes),
   }
+  const port = checkNumber('--port', f.port, SERVER_RANGES.port)
   const interval = checkNumber('--poll-interval-ms', f.pollIntervalMs, P.pollIntervalMs)
   const shotAfterS = checkNumber('--screenshot-after-s', f.screenshotAfterS, SHOT_WAIT_RANGE)
+  if (f.screenshot !== undefined) checkOutputFile('--screenshot', f.screenshot, 'pages.png')
   const names = {
     host: '--host',
     tickHz: '--tick-hz',
@@ -124,11 +122,10 @@ async function main(): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html)
   })
   await new Promise<void>((resolve, reject) => {
-    grid.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new PbOptionError('--port', `port ${f.port} is in use`))
-      else reject(err)
-    })
-    grid.listen(f.port, f.host, resolve)
+    grid.once('error', (err) =>
+      reject(listenError(err, { host: f.host, port }, { host: '--host', port: '--port' })),
+    )
+    grid.listen(port, f.host, resolve)
   })
   const addr = grid.address()
   const url = `http://${f.host.includes(':') ? `[${f.host}]` : f.host}:${typeof addr === 'object' && addr ? addr.port : f.port}/`

@@ -7,7 +7,9 @@ import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
 import { cpuCapQuotaUs } from '../lib/cpu-cap.ts'
 import { PbOptionError } from '../lib/errors.ts'
+import { checkPlannedLoad } from '../lib/load-bound.ts'
 import { checkWireFlags, LINK_MBIT_RANGE } from '../lib/netns.ts'
+import { checkOutputDir, checkOutputFile } from '../lib/output-path.ts'
 import {
   checkNumber,
   DEFAULT_PARAMS,
@@ -310,6 +312,10 @@ async function main(): Promise<void> {
   }
   checkTargetFlags(f)
   const wire = checkWireFlags(f)
+  // the results file is written at the end: a path that cannot take it fails now, before any load
+  if (f.out === undefined) checkOutputDir('--out (default results/<runId>.json)', 'results')
+  else checkOutputFile('--out', f.out, 'r.json')
+  checkPlannedLoad(params, names, f.shard === undefined ? 1 : parseShard(f.shard, params.clients).count)
   process.exit(
     await singleRun({
       transport: f.transport,

@@ -10,13 +10,14 @@
  */
 import { Option } from 'commander'
 import { fail, newCommand, numberIn, parseArgs, rangeText } from '../lib/cli.ts'
+import { checkPlannedLoad } from '../lib/load-bound.ts'
 import { flagName, PARAM_RANGES, SERVER_RANGES, WRITE_POLICIES } from '../lib/params.ts'
 import { makeTlsCert, namesFor } from '../lib/tls-cert.ts'
 import { transportNames } from '../lib/transports.ts'
 import { WORKLOADS } from '../lib/workloads.ts'
 import { startBaseline } from '../servers/baseline/index.ts'
 import { isLoopbackHost } from '../servers/control.ts'
-import { SERVER_DEFAULTS, type ServerOptions } from '../servers/options.ts'
+import { resolveServerOptions, SERVER_DEFAULTS, type ServerOptions } from '../servers/options.ts'
 import { serveProcess } from '../servers/process.ts'
 import { type RunningServer, SERVER_KINDS, type ServerKind, startServer } from '../servers/server.ts'
 
@@ -147,6 +148,8 @@ async function main(): Promise<void> {
   const start = kind === 'baseline' ? startBaseline : startServer
   let server: RunningServer
   try {
+    // what one core can publish (lib/load-bound.ts); the clients are whoever connects
+    checkPlannedLoad({ ...resolveServerOptions({ ...opts, autoStart: true }, names), clients: 1 }, names)
     if (tls && opts.tlsKey === undefined && opts.tlsCert === undefined) {
       // removed by lib/tls-cert.ts's exit handler: serveProcess ends with process.exit on every path
       const cert = await makeTlsCert(namesFor(opts.host))

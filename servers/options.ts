@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs'
 import { PbOptionError } from '../lib/errors.ts'
+import { checkRingBytes } from '../lib/load-bound.ts'
 import { checkChoice, checkNumber, resolveParams, SERVER_RANGES, type WritePolicy } from '../lib/params.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
@@ -113,6 +114,9 @@ export function resolveServerOptions(
   if (typeof o.host !== 'string' || o.host === '')
     throw new PbOptionError(name('host'), 'must be a host name or address')
   const R = SERVER_RANGES
+  const ringSize = checkNumber(name('ringSize'), o.ringSize, R.ringSize)
+  // the ring holds ringSize updates of payloadBytes each (0: sized from the payload, 1 GiB at most)
+  checkRingBytes(ringSize, p.payloadBytes, name('ringSize'), name('payloadBytes'))
   return Object.freeze({
     transport,
     workload: checkChoice(name('workload'), o.workload, WORKLOADS),
@@ -124,7 +128,7 @@ export function resolveServerOptions(
     updatesPerTick: p.updatesPerTick,
     payloadBytes: p.payloadBytes,
     writePolicy: p.writePolicy,
-    ringSize: checkNumber(name('ringSize'), o.ringSize, R.ringSize),
+    ringSize,
     maxBufferedBytes: checkNumber(name('maxBufferedBytes'), o.maxBufferedBytes, R.maxBufferedBytes),
     heartbeatMs: checkNumber(name('heartbeatMs'), o.heartbeatMs, R.heartbeatMs),
     sseRetryMs: checkNumber(name('sseRetryMs'), o.sseRetryMs, R.sseRetryMs),

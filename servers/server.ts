@@ -16,6 +16,7 @@ import {
 } from './counters.ts'
 import { guardDescriptors } from './descriptors.ts'
 import type { Source } from './feed.ts'
+import { listenError } from './listen-error.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl, tlsServerOptions } from './options.ts'
 import { servePage } from './page.ts'
 
@@ -66,7 +67,9 @@ export async function startServer(
   plugin(app, { feed: source, path: entry.path, options, stats, sockets })
   cors(app, entry.path, options.allowOrigin)
   servePage(app, options)
-  await app.listen({ host: options.host, port: options.port, backlog: options.backlog })
+  await app.listen({ host: options.host, port: options.port, backlog: options.backlog }).catch((err) => {
+    throw listenError(err, options, names)
+  })
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port
   const rss = new RssSampler(stats)

@@ -7,6 +7,7 @@ import { PbOptionError } from '../../lib/errors.ts'
 import { transport } from '../../lib/transports.ts'
 import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../counters.ts'
 import { guardDescriptors } from '../descriptors.ts'
+import { listenError } from '../listen-error.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl } from '../options.ts'
 import type { RunningServer } from '../server.ts'
 import { Ticker } from '../ticker.ts'
@@ -30,7 +31,9 @@ export async function startBaseline(
   const sockets = new SocketCounters()
   const t = factory({ ticker, path: entry.path, options, stats, sockets })
   sockets.attach(t.httpServer)
-  await t.listen()
+  await t.listen().catch((err) => {
+    throw listenError(err, options, names)
+  })
   const addr = t.httpServer.address()
   const port = typeof addr === 'object' && addr ? addr.port : options.port
   const rss = new RssSampler(stats)

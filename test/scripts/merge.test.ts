@@ -106,6 +106,6 @@ test('merge: no --out, or an --out that is a shard, exits 2', (t) => {
   assert.ok(p0)
   assertUsage(runCli('merge', [p0]), /required option '-o, --out <file>' not specified/)
   assertUsage(runCli('merge', [p0, '--out', p0]), /--out: .* is one of the shard files/)
-  assertUsage(runCli('merge', [p0, '--out', dir]), /--out: .* is not a file path/)
+  assertUsage(runCli('merge', [p0, '--out', dir]), /--out: cannot write .*: it is a folder/)
   assert.deepEqual(JSON.parse(readFileSync(p0, 'utf8')).runId, buildShards([1000]).files[0]?.runId)
 })
