@@ -7,7 +7,7 @@ import { PbOptionError } from '../../lib/errors.ts'
 import { transport } from '../../lib/transports.ts'
 import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../counters.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl } from '../options.ts'
-import type { RunningServer } from '../server.ts'
+import { dropSockets, type RunningServer } from '../server.ts'
 import { Ticker } from '../ticker.ts'
 
 /**
@@ -47,6 +47,7 @@ export async function startBaseline(
     counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
     markRss: () => rss.mark(),
     excludeSocket: (socket) => sockets.exclude(socket),
+    dropAll: () => dropSockets(sockets),
     close: () => {
       closing ??= (async () => {
         ticker.stop()
