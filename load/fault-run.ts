@@ -114,9 +114,15 @@ class Watch {
   private readonly expected = new Set<Child>()
   private failed: { err: PbError; atMs: number } | undefined
   private wake: (() => void) | undefined
+  private readonly onAbort = (): void => this.wake?.()
 
   constructor(private readonly signal: AbortSignal | undefined) {
-    signal?.addEventListener('abort', () => this.wake?.(), { once: true })
+    signal?.addEventListener('abort', this.onAbort, { once: true })
+  }
+
+  /** Lets go of the run's signal (a bench runs many fault runs on one). */
+  close(): void {
+    this.signal?.removeEventListener('abort', this.onAbort)
   }
 
   add(c: Child): void {
@@ -403,7 +409,8 @@ export async function runFault(spec: FaultSpec): Promise<FaultRow> {
       case 'kill-server':
       case 'kill-generator': {
         const victim = spec.kind === 'kill-server' ? server : probe
-        const before = await lastSeq()
+        // every client has had what was published up to `before` when the kill comes
+        const before = await drain()
         const c0 = (await ask<{ counters: CounterSnapshot }>(server, { type: 'counters' })).counters
         phase('kill', `SIGKILL to the ${victim.label}`)
         const faultAt = nowMs()
@@ -453,6 +460,7 @@ export async function runFault(spec: FaultSpec): Promise<FaultRow> {
     }
     return row
   } finally {
+    watch.close()
     await Promise.all(children.map((c) => c.stop(2000)))
   }
 }
