@@ -22,11 +22,13 @@ import { describeIssues } from '../lib/results-io.ts'
 import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import { planAutocannonNofile } from '../load/autocannon.ts'
+import { FAULT_TRANSPORTS } from '../load/fault-probe.ts'
+import { FAULT_DEFAULTS, FAULT_KINDS, type FaultKind, type FaultOptions } from '../load/fault-run.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { GENERATORS_RANGE, planConnections } from '../load/session.ts'
 import { checkPlanSize, PLAN_LIMITS } from './plan-size.ts'
 
-export const PROFILES = ['quick', 'ci', 'full', 'browser', 'scale'] as const
+export const PROFILES = ['quick', 'ci', 'full', 'browser', 'scale', 'faults'] as const
 export type Profile = (typeof PROFILES)[number]
 
 const PROFILE_DIR = fileURLToPath(new URL('./profiles/', import.meta.url))
@@ -109,6 +111,32 @@ const ScenarioInput = v.strictObject({
       wire: v.optional(v.boolean()),
     }),
   ),
+  /**
+   * instead of steady-state runs: fault runs (load/fault-run.ts), each kind for each transport, with
+   * `clients` reconnecting clients (default: the params' clients)
+   */
+  faults: v.optional(
+    v.strictObject({
+      kinds: v.pipe(v.array(v.picklist(FAULT_KINDS)), v.minLength(1)),
+      clients: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(5000))),
+      steadyS: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(600))),
+      downtimeMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(60_000))),
+      ringSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000))),
+      gapRingSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000))),
+      recoverS: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(600))),
+      slowFraction: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(0.9))),
+      slowReadBytesPerSecond: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024 ** 3)),
+      ),
+      maxBufferedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024), v.maxValue(1024 ** 3))),
+      latencyBound: v.optional(
+        v.strictObject({
+          ratio: v.pipe(v.number(), v.minValue(1), v.maxValue(100)),
+          plusMs: v.pipe(v.number(), v.minValue(0), v.maxValue(60_000)),
+        }),
+      ),
+    }),
+  ),
 })
 
 export const ConfigSchema = v.strictObject({
@@ -149,6 +177,7 @@ export interface PlannedScenario {
   serverArgs: string[]
   tls: boolean
   lifecycle: LifecyclePlan | undefined
+  faults: FaultPlan | undefined
   /** generator processes per run */
   generators: number
 }
@@ -157,6 +186,13 @@ export interface LifecyclePlan {
   connections: number
   pollsPerConnection: number
   wire: boolean
+}
+
+export interface FaultPlan {
+  kinds: FaultKind[]
+  /** reconnecting clients per run */
+  clients: number
+  options: FaultOptions
 }
 
 export interface Overrides {
@@ -219,6 +255,12 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
     const transports = (s.transports ?? transportNames()).map((t, i) =>
       checkChoice(`${at}.transports[${i}]`, t, transportNames()),
     )
+    if (s.faults) {
+      // the fault probe speaks the suite's four transports (a plugin's protocol is its own)
+      transports.forEach((t, i) => {
+        checkChoice(`${at}.transports[${i}]`, t, FAULT_TRANSPORTS)
+      })
+    }
     const chosen = o.transports ? transports.filter((t) => o.transports?.includes(t)) : transports
     const autocannon =
       s.autocannon && (!o.transports || o.transports.some((t) => transport(t).kind === 'poll'))
@@ -304,6 +346,16 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
               wire: s.lifecycle.wire === true,
             }
           : undefined,
+        faults: s.faults
+          ? (() => {
+              const { kinds, clients, ...rest } = s.faults
+              return {
+                kinds: [...new Set(kinds)],
+                clients: clients ?? params.clients,
+                options: { ...FAULT_DEFAULTS, ...rest },
+              }
+            })()
+          : undefined,
       })
     }
   })
@@ -343,6 +395,10 @@ export function plannedSeconds(s: PlannedScenario, client?: ClientKind): number 
       s.transports.length * (3 + (l.connections + 2 * l.pollsPerConnection) * (0.05 + (3 * p.rttMs) / 1000))
     )
   }
+  if (s.faults)
+    return (
+      s.transports.length * s.faults.kinds.reduce((t, k) => t + faultSeconds(k, s.faults as FaultPlan), 0)
+    )
   const overhead = 2 + connectSeconds(s.params.clients, client)
   const drainS = (t: Transport) => (transport(t).kind === 'poll' ? (2 * p.pollIntervalMs + 500) / 1000 : 1)
   const servers = s.baseline ? 2 : 1
@@ -355,4 +411,14 @@ export function plannedSeconds(s: PlannedScenario, client?: ClientKind): number 
   }
   if (s.autocannon) total += servers * (s.autocannon.durationS + 2)
   return total
+}
+
+/** Seconds one fault run is planned to take: two servers' starts, connect, steady before and after, the fault. */
+export function faultSeconds(kind: FaultKind, f: FaultPlan): number {
+  const o = f.options
+  const base = 3 + f.clients / 500 + 2 * o.steadyS
+  if (kind.startsWith('restart')) return base + o.downtimeMs / 1000 + 4
+  if (kind === 'storm') return base + 3
+  if (kind === 'slow-consumers') return base + o.steadyS + 5
+  return base
 }

@@ -9,10 +9,17 @@ import type { RunResult, Scenario } from '../lib/results-schema.ts'
 import { type Transport, transport as transportEntry, transportsOfKind } from '../lib/transports.ts'
 import { runAutocannon } from '../load/autocannon.ts'
 import { searchCapacity } from '../load/capacity.ts'
+import { runFault } from '../load/fault-run.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { runLifecycleProbe } from '../load/lifecycle-run.ts'
 import { runOne } from '../load/session.ts'
-import { connectSeconds, type LifecyclePlan, type PlannedScenario } from './config.ts'
+import {
+  connectSeconds,
+  type FaultPlan,
+  faultSeconds,
+  type LifecyclePlan,
+  type PlannedScenario,
+} from './config.ts'
 
 export interface Task {
   label: string
@@ -72,7 +79,42 @@ function lifecycleTasks(
   })
 }
 
-/** The runs of one planned scenario, each writing into its entry of the results file. */
+/**
+ * A fault scenario's tasks: per kind, per transport, one fault run (load/fault-run.ts) into the scenario's
+ * `faults` rows. A row whose fault's own test failed is kept and said, not thrown: the row is the finding.
+ */
+function faultTasks(s: PlannedScenario, plan: FaultPlan, entry: Scenario, o: { pin: boolean }): Task[] {
+  return plan.kinds.flatMap((kind) =>
+    s.transports.map((transport) => {
+      const label = `${s.name} · ${transport} ${kind}`
+      return {
+        label,
+        plannedS: faultSeconds(kind, plan),
+        run: async (signal, phase, log) => {
+          const row = await runFault({
+            kind,
+            transport,
+            params: { ...s.params, clients: plan.clients },
+            options: plan.options,
+            pin: o.pin,
+            signal,
+            onPhase: phase,
+          })
+          entry.faults ??= []
+          entry.faults.push(row)
+          const u = row.updates
+          log(
+            `${label}: ${row.ok ? 'ok' : 'NOT OK'}` +
+              (row.back ? `, ${row.back.back}/${row.clients} back (p50 ${row.back.backMs.p50} ms)` : '') +
+              (u ? `, ${u.missed} missed, ${u.duplicated} duplicated` : '') +
+              (row.kill ? `, noticed in ${row.kill.noticedMs ?? '-'} ms: ${row.kill.message}` : ''),
+          )
+        },
+      }
+    }),
+  )
+}
+
 /** How every run of a profile is made. */
 export interface TaskOptions {
   /** pin server and generator to separate cores */
@@ -83,8 +125,10 @@ export interface TaskOptions {
   tls?: boolean | undefined
 }
 
+/** The runs of one planned scenario, each writing into its entry of the results file. */
 export function tasksOf(s: PlannedScenario, entry: Scenario, { pin, client, tls }: TaskOptions): Task[] {
   if (s.lifecycle) return lifecycleTasks(s, s.lifecycle, entry, { pin, tls: tls || s.tls })
+  if (s.faults) return faultTasks(s, s.faults, entry, { pin })
   const servers = s.baseline ? (['pushbench', 'baseline'] as const) : (['pushbench'] as const)
   const tasks: Task[] = []
   const runS = (t: Transport) =>

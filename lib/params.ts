@@ -122,6 +122,8 @@ export function flagName(key: string): string {
 export const SERVER_RANGES = Object.freeze({
   port: { min: 0, max: 65_535, integer: true, unit: '' },
   ringSize: { min: 0, max: 10_000_000, integer: true, unit: 'updates' },
+  /** the ticker's shared tick origin (0: none); up to the year 2100 */
+  epochMs: { min: 0, max: 4_102_444_800_000, integer: false, unit: 'ms' },
   maxBufferedBytes: { min: 1024, max: 1024 ** 3, integer: true, unit: 'bytes' },
   heartbeatMs: { min: 10, max: 3_600_000, integer: true, unit: 'ms' },
   sseRetryMs: { min: 0, max: 3_600_000, integer: true, unit: 'ms' },

@@ -510,12 +510,105 @@ export const LifecycleRowSchema = v.object({
 })
 export type LifecycleRow = v.InferOutput<typeof LifecycleRowSchema>
 
+const MsPercentiles = v.object({ count: count, p50: nonNeg, p99: nonNeg, max: nonNeg })
+
+/**
+ * One fault of one transport (load/fault-run.ts): what was broken, how the reconnecting clients came back,
+ * and what they were handed against what was published (missed and duplicated exact, from the seqs).
+ * `ok`: the fault's own test held (restart, storm: every client back, nothing missed or duplicated;
+ * restart-gap: every client back, no duplicate, the loss counted; slow-consumers: the latency bound held,
+ * the healthy missed nothing, a push server cut slow consumers; kill: noticed within 10 s, the message
+ * names the process and the signal).
+ */
+export const FaultRowSchema = v.object({
+  kind: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/)),
+  transport: TransportSchema,
+  clients: count,
+  ok: v.boolean(),
+  /** after the fault: clients with a connection up again, ms from the fault to it, and to noticing the drop */
+  back: v.optional(
+    v.object({
+      back: count,
+      backMs: MsPercentiles,
+      noticedMs: MsPercentiles,
+      /** from the fault to the last client back (absent: not every client came back in time) */
+      allBackMs: v.optional(nonNeg),
+    }),
+  ),
+  /** summed over the (healthy) clients, each from the seq it started after to the newest published */
+  updates: v.optional(
+    v.object({ expected: count, delivered: count, missed: count, duplicated: count, other: count }),
+  ),
+  /** connection attempts that failed after the fault (refused, reset, an HTTP error) */
+  connectErrors: v.optional(count),
+  restart: v.optional(
+    v.object({
+      signal: v.string(),
+      /** from the signal to the old server's exit, ms */
+      stopMs: nonNeg,
+      /** from the signal to the new server's ready line, ms */
+      downMs: nonNeg,
+      /** the ring both servers kept (absent: sized from the payload) */
+      ringSize: v.optional(count),
+      lastSeqBefore: count,
+    }),
+  ),
+  storm: v.optional(
+    v.object({
+      dropped: count,
+      cpuBeforeCores: nonNeg,
+      /** the highest 100 ms slice of server CPU from the drop until a second after the last client is back */
+      cpuPeakCores: nonNeg,
+      rssBeforeBytes: count,
+      rssPeakBytes: count,
+    }),
+  ),
+  slow: v.optional(
+    v.object({
+      clients: count,
+      /** the slow consumers' read rates, in turn (0: never reads) */
+      readBytesPerSecond: v.array(nonNeg),
+      /** the server's slow-consumer disconnects while they were on */
+      disconnects: count,
+      /** from their connect to the server having cut them all, ms (sampled every 250 ms; absent: it did not) */
+      allCutMs: v.optional(nonNeg),
+      rssBeforeBytes: count,
+      rssGrowthBytes: count,
+      maxBufferedBytes: count,
+      /** the healthy clients' latency, publish to receipt, ms: without the slow consumers, and with them */
+      baseline: MsPercentiles,
+      withSlow: MsPercentiles,
+      boundMs: nonNeg,
+      held: v.boolean(),
+      bound: v.string(),
+    }),
+  ),
+  kill: v.optional(
+    v.object({
+      process: v.string(),
+      signal: v.string(),
+      /** from the kill to the run noticing (absent: it did not) */
+      noticedMs: v.optional(nonNeg),
+      /** from the kill to every child stopped and the row made */
+      endedMs: nonNeg,
+      message: v.string(),
+      /** what was measured and kept (the partial result) */
+      kept: v.string(),
+      keptUpdates: count,
+    }),
+  ),
+  errors: v.array(v.string()),
+})
+export type FaultRow = v.InferOutput<typeof FaultRowSchema>
+
 export const ScenarioSchema = v.object({
   name: v.string(),
   params: ParamsSchema,
   results: v.array(RunResultSchema),
   /** the connection lifecycle, per transport (a scenario with `lifecycle` in its config) */
   lifecycle: v.optional(v.array(LifecycleRowSchema)),
+  /** fault runs, per kind and transport (a scenario with `faults` in its config) */
+  faults: v.optional(v.array(FaultRowSchema)),
   capacity: v.optional(v.array(CapacitySchema)),
   autocannon: v.optional(AutocannonSchema),
   /** the same autocannon run against the bare baseline server */

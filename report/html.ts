@@ -10,6 +10,7 @@ import { makeFolders } from '../lib/make-folders.ts'
 import type { Params, ResultsFile, Scenario } from '../lib/results-schema.ts'
 import { writeAtomic } from '../lib/write-atomic.ts'
 import { type ChartSpec, chartPlan, type OmittedChart, scaleSweeps } from './chart-configs.ts'
+import { buildFaultTables, describeFaults } from './fault-tables.ts'
 import { describeEnv, describeLifecycle, describeParams, formatBytes } from './format.ts'
 import {
   autocannonRuns,
@@ -174,13 +175,17 @@ function scenarioSection(
   const parts = [
     `<section class="scenario" id="scenario-${esc(s.name)}">`,
     `<h2>Scenario <code>${esc(s.name)}</code></h2>`,
-    `<p class="note">${esc(describeLifecycle(s) ?? describeParams(s.params))}</p>`,
+    `<p class="note">${esc(describeLifecycle(s) ?? describeFaults(s) ?? describeParams(s.params))}</p>`,
     `<details><summary>params</summary>${paramsList(s.params)}</details>`,
   ]
   const idle = buildIdleTable(s)
   const life = buildLifecycleTable(s)
   const modes = buildPollModesTable(s)
-  if (life) {
+  const faults = buildFaultTables(s)
+  if (faults.length > 0) {
+    for (const f of faults)
+      parts.push(`<h3>${esc(f.kind)}: ${esc(f.heading)}</h3>`, plainTable(f.table, f.numeric))
+  } else if (life) {
     parts.push(
       '<h3>Connection lifecycle: connect to first update, and close (p50, model in brackets)</h3>',
       plainTable(life, new Set(['first', 'setup', 'close', 'closeB', 'link', 'packets', 'tw'])),

@@ -82,6 +82,7 @@ function shardOf(input: ShardInput): Shard {
     const steadyOnly = [
       s.capacity !== undefined ? 'capacity' : undefined,
       s.lifecycle !== undefined ? 'lifecycle' : undefined,
+      s.faults !== undefined ? 'faults' : undefined,
       s.autocannon !== undefined || s.autocannonBaseline !== undefined ? 'autocannon' : undefined,
     ].filter((x) => x !== undefined)
     if (steadyOnly.length > 0)

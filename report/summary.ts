@@ -1,6 +1,7 @@
 /** The terminal summary of a results file: returns a string, writes nothing (the caller picks stdout or stderr). */
 import type { ResultsFile } from '../lib/results-schema.ts'
 import { scaleSweeps } from './chart-configs.ts'
+import { buildFaultTables, describeFaults } from './fault-tables.ts'
 import { describeEnv, describeLifecycle, describeParams } from './format.ts'
 import {
   autocannonRuns,
@@ -64,10 +65,21 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
   for (const w of warnings.filter((w) => w.scenario === undefined)) out.push(st.warn(`! ${w.text}`))
 
   for (const s of file.scenarios) {
-    out.push('', st.bold(`== ${s.name} ==`), st.dim(describeLifecycle(s) ?? describeParams(s.params)), '')
+    out.push(
+      '',
+      st.bold(`== ${s.name} ==`),
+      st.dim(describeLifecycle(s) ?? describeFaults(s) ?? describeParams(s.params)),
+      '',
+    )
     const idle = buildIdleTable(s)
     const life = buildLifecycleTable(s)
-    if (life) {
+    const faults = buildFaultTables(s)
+    if (faults.length > 0) {
+      faults.forEach((f, i) => {
+        if (i > 0) out.push('')
+        out.push(st.bold(`${f.kind}: ${f.heading}`), ...renderPlainTable(f.table, st, f.numeric))
+      })
+    } else if (life) {
       out.push(st.bold('connection lifecycle: connect to first update, and close (p50, model in brackets)'))
       out.push(
         ...renderPlainTable(

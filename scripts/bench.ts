@@ -63,7 +63,8 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
 Profiles: quick (default, ~1 min here: the four transports at 1,000 clients), ci (~1.5 min, small and stable),
 browser (the default with --client browser, ~2.5 min: the four transports at 10 pages),
 full (~35 min: sweeps of clients, rate, payload, poll interval, round-trip time; idle, TLS and connection lifecycle;
-capacity with and without a CPU quota, generator cost, baselines).
+capacity with and without a CPU quota, generator cost, baselines),
+faults (~4 min: server restarts, a reconnect storm, slow consumers, the server or generator killed; each transport).
 Exit codes: 0 done, 1 a transport failed, 2 bad flag or config, 130 interrupted (what was measured is kept).`,
   )
 

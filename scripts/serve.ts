@@ -68,6 +68,12 @@ const cmd = newCommand(
     d.ringSize,
   )
   .option(
+    '--epoch-ms <ms>',
+    `tick origin, epoch ms (${rangeText(S.epochMs)}; 0 = none): a server started on an earlier one's epoch regenerates its updates and continues its sequence`,
+    numberIn(S.epochMs),
+    d.epochMs,
+  )
+  .option(
     '--max-buffered-bytes <n>',
     `unsent bytes before a slow consumer is cut (${rangeText(S.maxBufferedBytes)})`,
     numberIn(S.maxBufferedBytes),

@@ -16,6 +16,8 @@ export type ServerRequest =
   | { id: number; type: 'memory' }
   /** the ready line the server printed (the control endpoint's way to learn it, servers/control.ts) */
   | { id: number; type: 'ready' }
+  /** cut every connection at once, as a network fault would (the reconnect storm, load/fault-run.ts) */
+  | { id: number; type: 'drop-all' }
 
 export type ServerReply =
   | { id: number; type: 'counters'; counters: CounterSnapshot }
@@ -24,6 +26,8 @@ export type ServerReply =
   | { id: number; type: 'ok' }
   | { id: number; type: 'memory'; rssBytes: number; connections: number; gc: boolean }
   | { id: number; type: 'ready'; ready: ReadyLine }
+  /** connections cut by a `drop-all`, and when (epoch ms, taken right before the first cut) */
+  | { id: number; type: 'dropped'; connections: number; atMs: number }
   | { id: number; type: 'error'; message: string }
 
 /** The one line a server prints on stdout when it listens. */

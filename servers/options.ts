@@ -22,6 +22,11 @@ export interface ServerOptions {
   writePolicy: WritePolicy
   /** updates kept for resume; 0 sizes the ring from the payload (64 MiB, 1,024..65,536 updates) */
   ringSize: number
+  /**
+   * the ticker's shared tick origin, epoch ms (0: none): a server started on the epoch of an earlier one
+   * regenerates what that one published and continues its sequence (servers/ticker.ts TickerOptions.epochMs)
+   */
+  epochMs: number
   /** push transports: unsent bytes a connection may queue before it is cut as a slow consumer */
   maxBufferedBytes: number
   /** SSE comment heartbeat period */
@@ -75,6 +80,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Objec
   payloadBytes: 128,
   writePolicy: 'per-tick',
   ringSize: 0,
+  epochMs: 0,
   maxBufferedBytes: 4 * 1024 * 1024,
   heartbeatMs: 15_000,
   sseRetryMs: 1000,
@@ -129,6 +135,7 @@ export function resolveServerOptions(
     payloadBytes: p.payloadBytes,
     writePolicy: p.writePolicy,
     ringSize,
+    epochMs: checkNumber(name('epochMs'), o.epochMs, R.epochMs),
     maxBufferedBytes: checkNumber(name('maxBufferedBytes'), o.maxBufferedBytes, R.maxBufferedBytes),
     heartbeatMs: checkNumber(name('heartbeatMs'), o.heartbeatMs, R.heartbeatMs),
     sseRetryMs: checkNumber(name('sseRetryMs'), o.sseRetryMs, R.sseRetryMs),

@@ -82,6 +82,10 @@ export async function handleRequest(server: RunningServer, m: ServerRequest): Pr
         return { id: m.id, type: 'ok' }
       case 'ready':
         return { id: m.id, type: 'ready', ready: readyLine(server) }
+      case 'drop-all': {
+        const atMs = performance.timeOrigin + performance.now()
+        return { id: m.id, type: 'dropped', connections: server.dropAll(), atMs }
+      }
       default:
         throw new Error(`unknown request type ${JSON.stringify((m as { type?: unknown }).type)}`)
     }

@@ -42,6 +42,11 @@ export interface RunningServer {
   markRss(): void
   /** stops counting the connection a control request came on (servers/counters.ts SocketCounters.exclude) */
   excludeSocket(socket: Socket): boolean
+  /**
+   * Cuts every open connection now (socket.destroy: no close frame, no last chunk, as a network fault or a
+   * proxy restart would) and keeps serving; returns how many it cut. The IPC `drop-all` (reconnect storm).
+   */
+  dropAll(): number
   /** Stops publishing, closes every connection the proper way for its transport, stops listening. */
   close(): Promise<void>
 }
@@ -90,6 +95,7 @@ export async function startServer(
     counters: () => snapshot(sockets, rss, stats, source.lastSeqOf(0)),
     markRss: () => rss.mark(),
     excludeSocket: (socket) => sockets.exclude(socket),
+    dropAll: () => dropSockets(sockets),
     close: () => {
       closing ??= (async () => {
         source.stop()
@@ -102,4 +108,11 @@ export async function startServer(
       return closing
     },
   }
+}
+
+/** Destroys every socket a server holds (the IPC's own channel is not one); returns how many. */
+export function dropSockets(sockets: SocketCounters): number {
+  const all = [...sockets.sockets()]
+  for (const s of all) s.destroy()
+  return all.length
 }

@@ -17,6 +17,14 @@ export interface TickerOptions {
   payloadBytes: number
   /** updates kept for resume; 0 picks a default from the payload size */
   ringSize: number
+  /**
+   * a shared origin of the tick clock, epoch ms (0: none, ticks count from start()): tick k is due at
+   * epochMs + k / tickHz, and start() first regenerates every tick due since the epoch without publishing
+   * them (the random walk is seeded, so they are the updates an earlier server on the same epoch published),
+   * keeping the newest in the ring. A server restarted on the same epoch thus continues the sequence, and a
+   * client resumes across the restart (the fault scenarios, load/fault-run.ts). Holds until setRate.
+   */
+  epochMs?: number | undefined
 }
 
 /** One published update, on the ticker's one stream; the transports memoise their own framing of it. */
@@ -68,6 +76,8 @@ export class Ticker implements Source {
   private timer: NodeJS.Timeout | undefined
   private tickHz: number
   private updatesPerTick: number
+  /** the tick clock's origin, epoch ms, while the rate is the start rate (see TickerOptions.epochMs) */
+  private epochMs: number | undefined
   /** (publish ts, updates) per tick, to count what a time window published */
   private tickLog: number[] = []
 
@@ -88,7 +98,11 @@ export class Ticker implements Source {
       throw new PbOptionError('ringSize', `must be a non-negative integer, got ${options.ringSize}`)
     }
     const ringSize = options.ringSize || defaultRingSize(options.payloadBytes)
+    if (options.epochMs !== undefined && !(Number.isFinite(options.epochMs) && options.epochMs >= 0)) {
+      throw new PbOptionError('epochMs', `must be an epoch instant in ms (0: none), got ${options.epochMs}`)
+    }
     this.options = Object.freeze({ ...options, ringSize })
+    this.epochMs = options.epochMs || undefined
     this.ring = new Array(ringSize)
     this.tickHz = options.tickHz
     this.updatesPerTick = options.updatesPerTick
@@ -124,6 +138,8 @@ export class Ticker implements Source {
   setRate(tickHz: number, updatesPerTick: number): void {
     this.tickHz = checkNumber('tickHz', tickHz, PARAM_RANGES.tickHz)
     this.updatesPerTick = checkNumber('updatesPerTick', updatesPerTick, PARAM_RANGES.updatesPerTick)
+    // another rate: the ticks no longer fall where the epoch put them
+    this.epochMs = undefined
     if (this.timer) {
       this.stop()
       this.start()
@@ -133,8 +149,15 @@ export class Ticker implements Source {
   /** Publishes one tick now; the timer calls it, tests call it directly for a deterministic sequence. */
   publishTick(ts = nowMs()): Update[] {
     for (const fn of this.beforeListeners) fn(ts)
+    const out = this.makeTick(ts, true)
+    if (out.length > 0) for (const fn of this.listeners) fn(STREAM, out)
+    return out
+  }
+
+  /** One tick's updates into the ring (and the random walk one tick on); `keep`: also return them. */
+  private makeTick(ts: number, keep: boolean): Update[] {
     const n = this.silent ? 0 : this.updatesPerTick
-    const out: Update[] = new Array(n)
+    const out: Update[] = new Array(keep ? n : 0)
     const size = this.ring.length
     for (let i = 0; i < n; i++) {
       const s = Math.floor(this.rand() * this.names.length)
@@ -149,13 +172,31 @@ export class Ticker implements Source {
         encodeUpdate(seq, this.names[s] as string, px, ts, this.options.payloadBytes, this.pad),
       )
       this.ring[seq % size] = u
-      out[i] = u
+      if (keep) out[i] = u
     }
     this.ticks++
     this.tickLog.push(ts, n)
     if (this.tickLog.length > 4_000_000) this.tickLog = this.tickLog.slice(-2_000_000)
-    if (n > 0) for (const fn of this.listeners) fn(STREAM, out)
     return out
+  }
+
+  /**
+   * With an epoch: regenerates, unpublished, every tick due by `atMs` (tick k at epochMs + k / tickHz) that
+   * this ticker has not made yet; their updates are encoded into the ring as they come (a few minutes at
+   * 100 updates/s is some 30,000: milliseconds). Returns the ticks made.
+   */
+  catchUp(atMs = nowMs()): number {
+    const epoch = this.epochMs
+    if (epoch === undefined || atMs < epoch) return 0
+    const periodMs = 1000 / this.tickHz
+    // tick 0 is due at the epoch itself
+    const due = Math.floor((atMs - epoch) / periodMs) + 1
+    let made = 0
+    while (this.ticks < due) {
+      this.makeTick(epoch + this.ticks * periodMs, false)
+      made++
+    }
+    return made
   }
 
   /** Every update newer than `seq` still in the ring, oldest first: O(1) to find, O(k) to copy. */
@@ -188,8 +229,14 @@ export class Ticker implements Source {
   start(): void {
     if (this.timer) return
     const periodMs = 1000 / this.tickHz
-    const origin = performance.now()
+    let origin = performance.now()
     let n = 0
+    if (this.epochMs !== undefined) {
+      // the ticks due so far are made now, unpublished; the next one is due on the epoch's grid
+      this.catchUp()
+      origin = this.epochMs - performance.timeOrigin
+      n = this.ticks - 1
+    }
     const next = (): void => {
       n++
       const delay = Math.max(0, origin + n * periodMs - performance.now())

@@ -9,7 +9,7 @@ import { newTransportStats, RssSampler, SocketCounters, snapshot } from '../coun
 import { guardDescriptors } from '../descriptors.ts'
 import { listenError } from '../listen-error.ts'
 import { resolveServerOptions, type ServerOptions, serverUrl } from '../options.ts'
-import type { RunningServer } from '../server.ts'
+import { dropSockets, type RunningServer } from '../server.ts'
 import { Ticker } from '../ticker.ts'
 
 /**
@@ -53,6 +53,7 @@ export async function startBaseline(
     counters: () => snapshot(sockets, rss, stats, ticker.lastSeq),
     markRss: () => rss.mark(),
     excludeSocket: (socket) => sockets.exclude(socket),
+    dropAll: () => dropSockets(sockets),
     close: () => {
       closing ??= (async () => {
         ticker.stop()

@@ -47,7 +47,7 @@ function optionError(fn: () => unknown): PbOptionError {
 }
 
 test('every shipped profile loads, validates and plans runnable scenarios', () => {
-  assert.deepEqual([...PROFILES], ['quick', 'ci', 'full', 'browser', 'scale'])
+  assert.deepEqual([...PROFILES], ['quick', 'ci', 'full', 'browser', 'scale', 'faults'])
   for (const p of PROFILES) {
     const config = loadConfig(profilePath(p), '--profile')
     assert.ok(config.description, `${p}: has a description`)

@@ -81,3 +81,35 @@ test('the same seed gives the same updates, byte for byte, as before the registr
     for (const u of t.publishTick(1_764_000_000_000 + i * 100.125)) h.update(u.json)
   assert.equal(h.digest('hex'), '364f9196701aaa30fa47f4f5936d2c69469aada9104fee2e9c4efb070e0ebcae')
 })
+
+test("a ticker on an earlier one's epoch regenerates its updates and continues its sequence", () => {
+  const epochMs = 1_700_000_000_000
+  // the first server published ticks 0..9 live (their instants are its own), then died
+  const first = new Ticker({ ...opts, epochMs })
+  const live = Array.from({ length: 10 }, (_, k) => first.publishTick(epochMs + k * 100 + 3)).flat()
+  // the second starts 1.55 s after the epoch: ticks 0..15 are due, made unpublished
+  const second = new Ticker({ ...opts, epochMs })
+  const published: number[] = []
+  second.onPublish((_, m) => published.push(...m.map((u) => u.seq)))
+  assert.equal(second.catchUp(epochMs + 1550), 16)
+  assert.deepEqual(published, [], 'caught-up ticks are not published')
+  assert.equal(second.lastSeq, 48)
+  assert.equal(second.catchUp(epochMs + 1599), 0, 'nothing more is due before tick 16')
+  // the ring holds the newest 16 updates; those the first one published match it but for the instant
+  const held = second.since(0, 0)
+  assert.deepEqual(
+    held.map((u) => u.seq),
+    Array.from({ length: 16 }, (_, i) => 33 + i),
+  )
+  const strip = (b: Buffer) => b.toString().replace(/"ts":[\d.]+/, '')
+  const third = new Ticker({ ...opts, epochMs })
+  third.catchUp(epochMs + 999)
+  assert.equal(third.lastSeq, 30)
+  assert.deepEqual(
+    third.since(0, 14).map((u) => strip(u.json)),
+    live.slice(14).map((u) => strip(u.json)),
+  )
+  // a rate step ends the alignment: the epoch no longer says where ticks fall
+  second.setRate(20, 3)
+  assert.equal(second.catchUp(epochMs + 60_000), 0)
+})
