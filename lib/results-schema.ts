@@ -516,7 +516,7 @@ const MsPercentiles = v.object({ count: count, p50: nonNeg, p99: nonNeg, max: no
  * One fault of one transport (load/fault-run.ts): what was broken, how the reconnecting clients came back,
  * and what they were handed against what was published (missed and duplicated exact, from the seqs).
  * `ok`: the fault's own test held (restart, storm: every client back, nothing missed or duplicated;
- * restart-gap: every client back, no duplicate, the loss counted; slow-consumers: the latency bound held,
+ * restart-gap: every client back, no duplicate, every lost seq declared by a gap signal; slow-consumers: the latency bound held,
  * the healthy missed nothing, a push server cut slow consumers; kill: noticed within 10 s, the message
  * names the process and the signal).
  */
@@ -537,7 +537,17 @@ export const FaultRowSchema = v.object({
   ),
   /** summed over the (healthy) clients, each from the seq it started after to the newest published */
   updates: v.optional(
-    v.object({ expected: count, delivered: count, missed: count, duplicated: count, other: count }),
+    v.object({
+      expected: count,
+      delivered: count,
+      missed: count,
+      duplicated: count,
+      /** the server's gap signals, the seqs they declared lost (in `missed` too), refused resumes */
+      gapSignals: v.optional(count),
+      gapSeqs: v.optional(count),
+      resumeRefused: v.optional(count),
+      other: count,
+    }),
   ),
   /** connection attempts that failed after the fault (refused, reset, an HTTP error) */
   connectErrors: v.optional(count),

@@ -18,13 +18,16 @@
  *   larger of the interval and the WebSocket back-off; resume with `?since=<newest seq>`.
  *
  * "Up" is the first byte of an answer on a connection (SSE: the 200's head; WebSocket: the open; a poll:
- * an answer). A message that carries no numeric `seq` (a gap signal, or anything else the server adds) is
- * counted as `other` and never as an update.
+ * an answer). The server's gap signal (README, resume contract: `event: gap`, a `{"type":"gap"}` message,
+ * a `pb-gap` header) is counted with the seqs it declares lost, and a refused resume (a 400 with
+ * `PB_ERR_RESUME_AHEAD`, a close 1008 after the resume message) makes the client start afresh. Any other
+ * message without a numeric `seq` is counted as `other` and never as an update.
  */
 import http from 'node:http'
 import { createParser } from 'eventsource-parser'
 import WebSocket from 'ws'
 import { nowMs } from '../lib/clock.ts'
+import { parseGapHeader } from './clients/poll.ts'
 
 /** What a client records; the probe reads it at the end. */
 export interface ClientRecord {
@@ -43,7 +46,13 @@ export interface ClientRecord {
   downs: number[]
   /** instants of connection attempts that failed (refused, reset before an answer, an HTTP error) */
   failed: number[]
-  /** messages with no numeric seq (a server's gap signal, for one) */
+  /** the server's gap signals, and the seqs they declared lost (a resume older than its ring buffer) */
+  gapSignals: number
+  /** the ranges declared lost, each `[from, first]`: seqs from + 1 .. first - 1 */
+  gaps: [number, number][]
+  /** resumes the server refused (a seq past its newest) */
+  resumeRefused: number
+  /** messages with no numeric seq that are not a gap signal */
   other: number
   /** the first error messages */
   errors: string[]
@@ -89,6 +98,9 @@ export function newRecord(): ClientRecord {
     ups: [],
     downs: [],
     failed: [],
+    gapSignals: 0,
+    gaps: [],
+    resumeRefused: 0,
     other: 0,
     errors: [],
   }
@@ -141,9 +153,27 @@ abstract class Base implements FaultClient {
     this.timer = setTimeout(fn, ms)
   }
 
-  /** One parsed message: an update when it has a numeric seq. */
+  /** The server's gap signal: `from + 1 .. first - 1` are lost, `first` is the next seq it sends. */
+  protected onGap(from: number, first: number): void {
+    this.record.gapSignals++
+    if (first - from > 1) this.record.gaps.push([from, first])
+    if (first - 1 > this.newest) this.newest = first - 1
+  }
+
+  /** The server refused the resume point: the next connection asks from nothing. */
+  protected onResumeRefused(): void {
+    this.record.resumeRefused++
+    this.newest = 0
+  }
+
+  /** One parsed message: an update when it has a numeric seq, a gap signal when it says so. */
   protected onMessage(m: unknown, receivedMs: number): void {
-    const u = m as { seq?: unknown; ts?: unknown } | null
+    const u = m as { seq?: unknown; ts?: unknown; type?: unknown; from?: unknown; first?: unknown } | null
+    if (u !== null && typeof u === 'object' && u.type === 'gap') {
+      if (typeof u.from === 'number' && typeof u.first === 'number') this.onGap(u.from, u.first)
+      else this.record.other++
+      return
+    }
     if (u === null || typeof u !== 'object' || typeof u.seq !== 'number') {
       this.record.other++
       return
@@ -180,8 +210,9 @@ class SseFaultClient extends Base {
   private chunkMs = 0
   private readonly parser = createParser({
     onEvent: (e) => {
-      // a named event (a gap signal, say) is not an update
-      if (e.event !== undefined && e.event !== 'message') this.record.other++
+      // a named event is not an update; `gap` is the server's gap signal (its data says so)
+      if (e.event === 'gap') this.parse(e.data, this.chunkMs)
+      else if (e.event !== undefined && e.event !== 'message') this.record.other++
       else this.parse(e.data, this.chunkMs)
     },
     onRetry: (ms) => {
@@ -214,6 +245,8 @@ class SseFaultClient extends Base {
     req.once('response', (res) => {
       if (res.statusCode !== 200) {
         res.resume()
+        // a Last-Event-ID past the server's newest: the next connection sends none
+        if (res.statusCode === 400 && headers['last-event-id'] !== undefined) this.onResumeRefused()
         down(new Error(`HTTP ${res.statusCode}`))
         return
       }
@@ -249,6 +282,7 @@ class WebSocketFaultClient extends Base {
     this.ws = ws
     let wasUp = false
     let done = false
+    let resumed = false
     const down = (err?: Error): void => {
       if (done) return
       done = true
@@ -263,14 +297,21 @@ class WebSocketFaultClient extends Base {
       this.attempt = 0
       this.wentUp()
       // the resume message: what this client has not had since its newest seq
-      if (this.newest > 0) ws.send(JSON.stringify({ resume: this.newest }))
+      if (this.newest > 0) {
+        ws.send(JSON.stringify({ resume: this.newest }))
+        resumed = true
+      }
     })
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) this.record.other++
       else this.parse(data.toString('latin1'), nowMs())
     })
     ws.once('error', (err) => down(err))
-    ws.once('close', (code) => down(code === 1000 || code === 1001 ? undefined : new Error(`close ${code}`)))
+    ws.once('close', (code) => {
+      // 1008 after the resume message: a seq past the server's newest, or one it could not read
+      if (code === 1008 && resumed) this.onResumeRefused()
+      down(code === 1000 || code === 1001 ? undefined : new Error(`close ${code}`))
+    })
   }
 
   override stop(): void {
@@ -334,6 +375,11 @@ class PollFaultClient extends Base {
         if (done) return
         const receivedMs = nowMs()
         if (res.statusCode !== 200 && res.statusCode !== 204) {
+          // a since past the server's newest: the next poll asks from nothing
+          if (res.statusCode === 400 && this.since !== undefined && res.headers['pb-seq'] !== undefined) {
+            this.onResumeRefused()
+            this.since = undefined
+          }
           fail(new Error(`HTTP ${res.statusCode}`))
           return
         }
@@ -348,6 +394,10 @@ class PollFaultClient extends Base {
             this.record.startSeq ??= pbSeq
           }
         } else {
+          const gap = res.headers['pb-gap']
+          const g = typeof gap === 'string' ? parseGapHeader(gap) : undefined
+          if (g !== undefined) this.onGap(g.from, g.first)
+          else if (gap !== undefined) this.record.other++
           this.parse(Buffer.concat(chunks).toString('latin1'), receivedMs)
           if (this.newest > (this.since ?? 0)) this.since = this.newest
         }

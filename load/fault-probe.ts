@@ -90,7 +90,11 @@ export interface ProbeResult {
   missed: number
   /** handed more than once (each extra copy counts one) */
   duplicated: number
-  /** messages that were not updates (a gap signal, for one) */
+  /** the server's gap signals, the seqs of the clients' windows they declared lost, and refused resumes */
+  gapSignals: number
+  gapSeqs: number
+  resumeRefused: number
+  /** messages that were neither updates nor a gap signal */
   other: number
   /** clients with an up after the fault, and the time from the fault to it */
   back: number
@@ -117,22 +121,31 @@ export function percentiles(values: number[]): Percentiles {
   return { count: values.length, p50: at(50), p99: at(99), max: at(100) }
 }
 
-/** The account of one client against the newest seq it should have had. */
+/**
+ * The account of one client against the newest seq it should have had. `gapSeqs` counts the seqs of its
+ * window the server declared lost, clipped to the window: a client's last poll may declare a range that
+ * runs past `lastSeq`.
+ */
 export function accountOf(
   r: ClientRecord,
   lastSeq: number,
-): { expected: number; delivered: number; missed: number; duplicated: number } {
+): { expected: number; delivered: number; missed: number; duplicated: number; gapSeqs: number } {
   const seen = new Set<number>()
   let duplicated = 0
   for (const s of r.seqs) {
     if (seen.has(s)) duplicated++
     else seen.add(s)
   }
-  if (r.startSeq === undefined) return { expected: 0, delivered: 0, missed: 0, duplicated }
-  const expected = Math.max(0, lastSeq - r.startSeq)
+  if (r.startSeq === undefined) return { expected: 0, delivered: 0, missed: 0, duplicated, gapSeqs: 0 }
+  const start = r.startSeq
+  const expected = Math.max(0, lastSeq - start)
   let delivered = 0
-  for (const s of seen) if (s > r.startSeq && s <= lastSeq) delivered++
-  return { expected, delivered, missed: expected - delivered, duplicated }
+  for (const s of seen) if (s > start && s <= lastSeq) delivered++
+  const declared = new Set<number>()
+  for (const [from, first] of r.gaps) {
+    for (let s = Math.max(from, start) + 1; s < first && s <= lastSeq; s++) declared.add(s)
+  }
+  return { expected, delivered, missed: expected - delivered, duplicated, gapSeqs: declared.size }
 }
 
 /** Connects this many at once while starting. */
@@ -209,6 +222,9 @@ export class FaultProbe {
     let missed = 0
     let duplicated = 0
     let other = 0
+    let gapSignals = 0
+    let gapSeqs = 0
+    let resumeRefused = 0
     let subscribed = 0
     let back = 0
     let connectErrors = 0
@@ -227,6 +243,9 @@ export class FaultProbe {
       missed += a.missed
       duplicated += a.duplicated
       other += r.other
+      gapSignals += r.gapSignals
+      gapSeqs += a.gapSeqs
+      resumeRefused += r.resumeRefused
       if (r.startSeq !== undefined) subscribed++
       connectErrors += r.failed.length
       for (const e of r.errors) if (errors.length < MAX_ERRORS && !errors.includes(e)) errors.push(e)
@@ -254,6 +273,9 @@ export class FaultProbe {
       delivered,
       missed,
       duplicated,
+      gapSignals,
+      gapSeqs,
+      resumeRefused,
       other,
       back,
       backMs: percentiles(backMs),

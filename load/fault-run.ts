@@ -8,7 +8,8 @@
  *   its ring and continues the sequence: a client's resume means the same seq on both. The ring holds
  *   more than the downtime, so nothing may be missed.
  * - `restart-gap`: `restart` with a ring of `gapRingSize` updates, smaller than what the downtime
- *   publishes: the updates older than the ring are lost, and counted as missed from the seqs.
+ *   publishes: the updates older than the ring are lost, counted as missed from the seqs, and each of
+ *   them must have been declared lost by the server's gap signal (README, resume contract).
  * - `storm`: every connection cut at once by the running server (IPC `drop-all`); the clients come back
  *   with their back-off. Server CPU (per 100 ms) and RSS peak during the storm.
  * - `slow-consumers`: a fraction of slow consumers (half never read, half read `slowReadBytesPerSecond`)
@@ -277,6 +278,9 @@ export async function runFault(spec: FaultSpec): Promise<FaultRow> {
         delivered: r.delivered,
         missed: r.missed,
         duplicated: r.duplicated,
+        gapSignals: r.gapSignals,
+        gapSeqs: r.gapSeqs,
+        resumeRefused: r.resumeRefused,
         other: r.other,
       }
       row.connectErrors = r.connectErrorsAfterFault
@@ -312,8 +316,12 @@ export async function runFault(spec: FaultSpec): Promise<FaultRow> {
           lastSeqBefore: before,
         }
         if (row.back) row.back.allBackMs = backAt === undefined ? undefined : round(backAt - faultAt)
+        // restart-gap: every seq lost was one the server's gap signal declared lost
         row.ok =
-          r.back === clients && r.duplicated === 0 && (spec.kind === 'restart-gap' ? true : r.missed === 0)
+          r.back === clients &&
+          r.duplicated === 0 &&
+          r.resumeRefused === 0 &&
+          (spec.kind === 'restart-gap' ? r.missed === r.gapSeqs : r.missed === 0)
         break
       }
       case 'storm': {

@@ -44,7 +44,10 @@ function backColumns(r: FaultRow): string[] {
 
 function updateColumns(r: FaultRow): string[] {
   const u = r.updates
-  return u ? [formatCount(u.missed), formatCount(u.duplicated), formatCount(u.expected)] : ['-', '-', '-']
+  if (!u) return ['-', '-', '-', '-']
+  const signalled =
+    u.gapSeqs === undefined ? '-' : `${formatCount(u.gapSeqs)} (${formatCount(u.gapSignals ?? 0)})`
+  return [formatCount(u.missed), signalled, formatCount(u.duplicated), formatCount(u.expected)]
 }
 
 const BACK = [
@@ -62,6 +65,11 @@ const UPDATES = [
     key: 'missed',
     header: 'missed',
     title: 'updates published after a client started and never handed to it (from the seqs, exact)',
+  },
+  {
+    key: 'gap',
+    header: 'gap signalled (signals)',
+    title: "seqs the server's gap signals declared lost (in missed too), and how many signals",
   },
   { key: 'dup', header: 'duplicated', title: 'updates handed to a client more than once' },
   { key: 'expected', header: 'expected', title: 'updates the clients should have had, summed over clients' },
@@ -106,7 +114,7 @@ function stormTable(rows: FaultRow[]): PlainTable {
       },
       { key: 'rss', header: 'RSS before / peak', title: "the server's resident memory" },
       { key: 'refused', header: 'failed connects', title: 'connection attempts that failed after the cut' },
-      ...UPDATES.slice(0, 2),
+      ...UPDATES.slice(0, 3),
     ],
     rows: rows.map((r) => {
       const s = r.storm
@@ -118,7 +126,7 @@ function stormTable(rows: FaultRow[]): PlainTable {
         s ? `${sig3(s.cpuBeforeCores)} / ${sig3(s.cpuPeakCores)}` : '-',
         s ? `${formatBytes(s.rssBeforeBytes)} / ${formatBytes(s.rssPeakBytes)}` : '-',
         formatCount(r.connectErrors ?? 0),
-        ...updateColumns(r).slice(0, 2),
+        ...updateColumns(r).slice(0, 3),
       ]
     }),
   }

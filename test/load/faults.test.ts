@@ -1,6 +1,7 @@
 /**
  * Fault runs (load/fault-run.ts), small: 20 reconnecting clients per transport, windows of half a second.
- * A restart shorter than the ring: every transport's clients come back, nothing missed, nothing twice; a
+ * A restart shorter than the ring: every transport's clients come back, nothing missed, nothing twice; one
+ * longer than the ring: what is missed is exactly what the server's gap signals declared lost; a
  * reconnect storm: the same, every connection counted as cut; slow consumers: a push server cuts them and
  * the healthy clients miss nothing; a kill: the run ends within 10 s saying which process died and how.
  * The transports of a test run side by side (each with its own server and probe): the waits are back-offs.
@@ -10,6 +11,8 @@ import { test } from 'node:test'
 import { resolveParams } from '../../lib/params.ts'
 import type { FaultRow } from '../../lib/results-schema.ts'
 import { liveChildren } from '../../load/children.ts'
+import { newRecord } from '../../load/fault-clients.ts'
+import { accountOf } from '../../load/fault-probe.ts'
 import { type FaultKind, type FaultOptions, runFault } from '../../load/fault-run.ts'
 
 const TRANSPORTS = ['short-poll', 'long-poll', 'sse', 'websocket']
@@ -26,6 +29,19 @@ function run(
 
 const said = (r: FaultRow) => `${r.kind} ${r.transport}: ${JSON.stringify(r)}`
 
+test('a client account counts the declared-lost seqs of its window only', () => {
+  const r = newRecord()
+  r.startSeq = 10
+  // had 11..12, lost 13..15 (gap from=12 first=16), had 16..20, then a last poll declares 21..24 lost
+  r.seqs.push(11, 12, 16, 17, 18, 19, 20)
+  r.gaps.push([12, 16], [20, 25])
+  const a = accountOf(r, 22)
+  assert.deepEqual(a, { expected: 12, delivered: 7, missed: 5, duplicated: 0, gapSeqs: 5 })
+  // a range reaching before the window counts from the window's start
+  r.gaps.push([5, 11])
+  assert.equal(accountOf(r, 22).gapSeqs, 5)
+})
+
 test('restart shorter than the ring: every client back, nothing missed, nothing duplicated', async () => {
   const rows = await Promise.all(TRANSPORTS.map((t) => run('restart', t, { downtimeMs: 200 })))
   for (const r of rows) {
@@ -35,6 +51,25 @@ test('restart shorter than the ring: every client back, nothing missed, nothing 
     assert.equal(r.updates?.duplicated, 0, said(r))
     assert.equal(r.restart?.signal, 'SIGTERM')
     assert.ok((r.restart?.downMs ?? 0) >= 200, said(r))
+    assert.equal(r.ok, true, said(r))
+  }
+  assert.equal(liveChildren(), 0, 'every process stopped')
+})
+
+test('restart longer than the ring: every lost seq declared by the gap signal, nothing duplicated', async () => {
+  // 600 ms down at 50 updates/s publishes ~30 updates; the ring keeps 5
+  const rows = await Promise.all(
+    TRANSPORTS.map((t) => run('restart-gap', t, { downtimeMs: 600, gapRingSize: 5 })),
+  )
+  for (const r of rows) {
+    const u = r.updates
+    assert.equal(r.back?.back, 20, said(r))
+    assert.ok(u && u.missed > 0, said(r))
+    assert.equal(u?.gapSeqs, u?.missed, `every missed seq was signalled: ${said(r)}`)
+    assert.ok((u?.gapSignals ?? 0) >= 20, said(r))
+    assert.equal(u?.resumeRefused, 0, said(r))
+    assert.equal(u?.other, 0, said(r))
+    assert.equal(u?.duplicated, 0, said(r))
     assert.equal(r.ok, true, said(r))
   }
   assert.equal(liveChildren(), 0, 'every process stopped')
