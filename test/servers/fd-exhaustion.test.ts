@@ -199,13 +199,18 @@ test('an RSS sample that finds no descriptor is skipped and counted; the peak st
   assert.equal(stats.fdExhausted, 2)
 })
 
+/** A function, as source for an --import module: runs `fn` once the process has an uncaughtException handler. */
+const ONCE_SERVING =
+  "((fn) => { const t = setInterval(() => { if (process.listenerCount('uncaughtException') > 0) { clearInterval(t); fn() } }, 20) })"
+
 test('the server process: an uncaught EMFILE or ENFILE is counted and it serves on; any other uncaught error ends it with exit 1', async (t) => {
   const dir = tempDir(t)
   const resource = join(dir, 'resource.mjs')
+  // each throws once the server process has installed its handlers (a timer alone races a slow start)
   writeFileSync(
     resource,
-    "setTimeout(() => { throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }) }, 300)\n" +
-      "setTimeout(() => { Promise.reject(Object.assign(new Error('ENFILE: file table overflow'), { code: 'ENFILE' })) }, 400)\n",
+    `;${ONCE_SERVING}(() => { throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }) });\n` +
+      `;${ONCE_SERVING}(() => { Promise.reject(Object.assign(new Error('ENFILE: file table overflow'), { code: 'ENFILE' })) });\n`,
   )
   const args = ['--transport', 'sse', '--port', '0', '--tick-hz', '20']
   const s = await startMain(args, { ipc: true, nodeArgs: ['--import', resource] })
@@ -220,7 +225,7 @@ test('the server process: an uncaught EMFILE or ENFILE is counted and it serves 
   assert.equal(s.child.exitCode, null)
 
   const bug = join(dir, 'bug.mjs')
-  writeFileSync(bug, "setTimeout(() => { throw new Error('a bug') }, 300)\n")
+  writeFileSync(bug, `${ONCE_SERVING}(() => { throw new Error('a bug') })\n`)
   const dying = await startMain(args, { nodeArgs: ['--import', bug] })
   t.after(() => dying.kill())
   const exit = await withTimeout(dying.exited, 'the server to exit')
