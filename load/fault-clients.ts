@@ -210,10 +210,10 @@ class SseFaultClient extends Base {
   private chunkMs = 0
   private readonly parser = createParser({
     onEvent: (e) => {
-      // a named event is not an update; `gap` is the server's gap signal (its data says so)
-      if (e.event === 'gap') this.parse(e.data, this.chunkMs)
-      else if (e.event !== undefined && e.event !== 'message') this.record.other++
-      else this.parse(e.data, this.chunkMs)
+      // an update, or `gap`: the server's gap signal (its data says so); another named event is neither
+      if (e.event === undefined || e.event === 'message' || e.event === 'gap')
+        this.parse(e.data, this.chunkMs)
+      else this.record.other++
     },
     onRetry: (ms) => {
       this.retryMs = ms
