@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PbError } from '../lib/errors.ts'
-import { transportNames } from '../lib/transports.ts'
+import { defaultTransports } from '../lib/transports.ts'
 import { formatCount, sig3 } from '../report/format.ts'
 import type { ConfigInput } from './config.ts'
 
@@ -95,7 +95,7 @@ export function focusedPlan(q: FocusedQuestion): FocusedPlan {
       writePolicy: 'per-tick',
       seed: 1,
     },
-    scenarios: [{ name: 'advise', transports: transportNames() }],
+    scenarios: [{ name: 'advise', transports: defaultTransports() }],
   }
   return { config, params, clamped }
 }

@@ -19,7 +19,13 @@ import {
   serverIntervalArgs,
 } from '../lib/params.ts'
 import { describeIssues } from '../lib/results-io.ts'
-import { type Transport, transport, transportNames, transportsOfKind } from '../lib/transports.ts'
+import {
+  defaultTransports,
+  type Transport,
+  transport,
+  transportNames,
+  transportsOfKind,
+} from '../lib/transports.ts'
 import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import { planAutocannonNofile } from '../load/autocannon.ts'
 import { FAULT_TRANSPORTS } from '../load/fault-probe.ts'
@@ -252,7 +258,7 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
     const merged: Record<string, unknown> = { ...DEFAULT_PARAMS, ...config.defaults, ...s.params }
     if (o.seed !== undefined) merged.seed = o.seed
     const swept = (Object.keys(merged) as ParamKey[]).filter((k) => Array.isArray(merged[k]))
-    const transports = (s.transports ?? transportNames()).map((t, i) =>
+    const transports = (s.transports ?? defaultTransports()).map((t, i) =>
       checkChoice(`${at}.transports[${i}]`, t, transportNames()),
     )
     if (s.faults) {

@@ -14,7 +14,7 @@
  */
 import { PbOptionError } from '../lib/errors.ts'
 import { DEFAULT_PARAMS } from '../lib/params.ts'
-import { transportNames } from '../lib/transports.ts'
+import { defaultTransports } from '../lib/transports.ts'
 import type { ConfigInput, Overrides } from './config.ts'
 
 export const PLAN_LIMITS = Object.freeze({
@@ -45,7 +45,7 @@ export function checkPlanSize(config: ConfigInput, source: string, o: Overrides 
       .filter(([, v]) => Array.isArray(v))
       .map(([k, v]) => [k, (v as unknown[]).length] as [string, number])
     const combos = swept.reduce((n, [, len]) => n * len, 1)
-    const transports = (s.transports ?? transportNames()).filter(
+    const transports = (s.transports ?? defaultTransports()).filter(
       (t) => !o.transports || (o.transports as readonly string[]).includes(t),
     ).length
     const servers = s.baseline === true ? 2 : 1

@@ -61,6 +61,12 @@ export interface TransportEntry {
    * stream's RTT/2, or short polling's I/2 + RTT/2)
    */
   readonly freshness?: FreshnessModel
+  /**
+   * left out of a scenario that names no transports (the stacks beyond the four, Socket.IO and HTTP/2):
+   * a profile lists it by name where it wants its row; `--transport`, `--transports` and a scenario's
+   * `transports` take it like any other
+   */
+  readonly optIn?: boolean
 }
 
 /** The clients the served page has (servers/page/page.js). */
@@ -183,7 +189,12 @@ export function registerTransport(name: string, entry: TransportEntry): void {
   registry.set(name, Object.freeze({ ...entry, freshness }))
 }
 
-/** Transports of one kind, in registry order. */
-export function transportsOfKind(kind: TransportEntry['kind']): string[] {
-  return transportNames().filter((n) => transport(n).kind === kind)
+/** Transports of one kind, in registry order (opt-in ones left out unless `all`). */
+export function transportsOfKind(kind: TransportEntry['kind'], all = false): string[] {
+  return transportNames().filter((n) => transport(n).kind === kind && (all || !transport(n).optIn))
+}
+
+/** What a scenario without a `transports` list runs: every registered transport that is not opt-in. */
+export function defaultTransports(): string[] {
+  return transportNames().filter((n) => !transport(n).optIn)
 }

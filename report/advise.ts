@@ -173,8 +173,11 @@ interface Row {
 export function advise(question: Question, files: readonly ResultsFile[]): Advice {
   const { rows, skipped, total } = collectRows(files)
   const modelParams = questionParams(question)
-  // every registered transport, one without evidence too: the answer says it could not judge it
-  const transports = transportNames().map((name) =>
+  // every registered transport, one without evidence too (the answer says it could not judge it); an
+  // opt-in one (Socket.IO, HTTP/2) only where the files measured it
+  const measured = new Set(rows.map((r) => r.ref.transport))
+  const named = transportNames().filter((n) => !transport(n).optIn || measured.has(n))
+  const transports = named.map((name) =>
     adviseTransport(
       name,
       question,
