@@ -67,13 +67,23 @@ export interface TransportEntry {
    * `transports` take it like any other
    */
   readonly optIn?: boolean
+  /**
+   * how a chat client sends (lib/workloads.ts `chat`): `post` is `POST /send` on a keep-alive connection
+   * of its own (load/chat/); `connection` is the client's own connection (a WebSocket text message, a
+   * Socket.IO event, a request on the same HTTP/2 session), through its `LoadClient.send`. Optional for
+   * plugins written before chat existed: registerTransport fills in `post`
+   */
+  readonly upstream?: 'post' | 'connection'
 }
 
 /** The clients the served page has (servers/page/page.js). */
 export type BrowserPageClient = 'short-poll' | 'long-poll' | 'sse' | 'websocket'
 
 /** An entry as the registry holds it: every one has a freshness model. */
-export type RegisteredTransport = TransportEntry & { readonly freshness: FreshnessModel }
+export type RegisteredTransport = TransportEntry & {
+  readonly freshness: FreshnessModel
+  readonly upstream: 'post' | 'connection'
+}
 
 const BUILTIN = {
   'short-poll': {
@@ -89,6 +99,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/polls.ts')).LeanShortPollClient,
       browser: 'short-poll',
     },
+    upstream: 'post',
     model: shortPollModel,
     freshness: shortPollFreshness,
   },
@@ -105,6 +116,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/polls.ts')).LeanLongPollClient,
       browser: 'long-poll',
     },
+    upstream: 'post',
     model: longPollModel,
     freshness: longPollFreshness,
   },
@@ -121,6 +133,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/sse.ts')).LeanSseClient,
       browser: 'sse',
     },
+    upstream: 'post',
     model: sseModel,
     freshness: sseFreshness,
   },
@@ -137,6 +150,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/websocket.ts')).LeanWebSocketClient,
       browser: 'websocket',
     },
+    upstream: 'connection',
     model: websocketModel,
     freshness: websocketFreshness,
   },
@@ -186,7 +200,7 @@ export function registerTransport(name: string, entry: TransportEntry): void {
       throw new PbError('PB_ERR_TRANSPORT', `${name}: path ${entry.path} is ${other}'s`)
   }
   const freshness = entry.freshness ?? (entry.kind === 'poll' ? shortPollFreshness : sseFreshness)
-  registry.set(name, Object.freeze({ ...entry, freshness }))
+  registry.set(name, Object.freeze({ ...entry, freshness, upstream: entry.upstream ?? 'post' }))
 }
 
 /** Transports of one kind, in registry order (opt-in ones left out unless `all`). */

@@ -1,6 +1,7 @@
 /** The one fastify setup every transport runs on: no logger, same keep-alive and timeouts. */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PbOptionError } from '../lib/errors.ts'
+import type { ChatInbox } from './chat-inbox.ts'
 import type { SocketCounters, TransportStats } from './counters.ts'
 import type { Feed } from './feed.ts'
 import {
@@ -19,6 +20,8 @@ export interface TransportContext {
   options: Readonly<ServerOptions>
   stats: TransportStats
   sockets: SocketCounters
+  /** the chat workload's upstream (servers/chat-inbox.ts); absent for a one-way workload */
+  chat?: ChatInbox | undefined
 }
 
 /** A transport registers its routes and its shutdown (preClose) on the shared app. */

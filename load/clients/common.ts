@@ -56,6 +56,13 @@ export interface LoadClient {
   start(): Promise<void>
   /** Stops for good: no reconnect, connections closed. */
   stop(): void
+  /**
+   * Chat: sends one message (the JSON body, lib/workloads.ts `chat`) on this client's own connection;
+   * `done(err)` once the server took it (an HTTP answer, a Socket.IO acknowledgement) or, where the
+   * transport answers nothing (a WebSocket text message), once it is written. Only transports whose
+   * registry entry says `upstream: 'connection'` have it; the others send through load/chat/.
+   */
+  send?(body: Buffer, done: (err?: Error) => void): void
 }
 
 /** A transport's client, as the registry names it (lib/transports.ts): one per simulated client, on `stream`. */
