@@ -34,6 +34,10 @@ export interface ScenarioParams {
    * only): writes leave RTT/2 late, reads arrive RTT/2 late, a new connection waits out its handshakes
    */
   rttMs: number
+  /** chat workload (lib/workloads.ts): rooms; client i joins room i % rooms */
+  rooms: number
+  /** chat workload: messages a second each client sends (its own seeded phase, load/chat/schedule.ts) */
+  sendHz: number
 }
 
 export const DEFAULT_PARAMS: Readonly<ScenarioParams> = Object.freeze({
@@ -49,6 +53,8 @@ export const DEFAULT_PARAMS: Readonly<ScenarioParams> = Object.freeze({
   seed: 1,
   symbols: 50,
   rttMs: 0,
+  rooms: 10,
+  sendHz: 1,
 })
 
 interface NumberRange {
@@ -72,6 +78,8 @@ export const PARAM_RANGES: Readonly<Record<Exclude<keyof ScenarioParams, 'writeP
     seed: { min: 0, max: 4_294_967_295, integer: true, unit: '' },
     symbols: { min: 1, max: 10_000, integer: true, unit: 'symbols' },
     rttMs: { min: 0, max: 2_000, integer: false, unit: 'ms' },
+    rooms: { min: 1, max: 10_000, integer: true, unit: 'rooms' },
+    sendHz: { min: 0.01, max: 100, integer: false, unit: 'Hz' },
   })
 
 /** Checks one numeric value against its range; `field` is the name the user wrote (flag or key). */

@@ -30,6 +30,15 @@ const BUILTIN = {
       return (o) => new Ticker(o)
     },
   },
+  chat: {
+    label: 'chat (R rooms, each client sends and receives its room)',
+    streams: (p) => p.rooms,
+    streamOf: (i, p) => i % p.rooms,
+    source: async () => {
+      const { ChatRooms } = await import('../servers/chat.ts')
+      return (o) => ChatRooms.fromServerOptions(o)
+    },
+  },
   idle: {
     label: 'idle (connections held, nothing published: heartbeats, pings and empty polls only)',
     streams: () => 1,
@@ -49,6 +58,9 @@ export const DEFAULT_WORKLOAD: Workload = 'ticker'
 
 /** A workload that publishes nothing: a run of it measures what held connections cost (DESIGN.md, idle cost). */
 export const publishesNothing = (name: string | undefined): boolean => name === 'idle'
+
+/** A workload whose clients send (load/chat/): a server of it takes `POST /send` and has a ChatInbox. */
+export const isTwoWay = (name: string | undefined): boolean => name === 'chat'
 
 export function workload(name: string): WorkloadEntry {
   const entry = (BUILTIN as Record<string, WorkloadEntry>)[name]

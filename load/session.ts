@@ -141,6 +141,8 @@ export function serverArgs(spec: RunSpec, cert?: TlsCert): string[] {
   for (const key of ['seed', 'symbols', 'tickHz', 'updatesPerTick', 'payloadBytes', 'writePolicy'] as const) {
     args.push(flagName(key), String(p[key]))
   }
+  // the chat's rooms are the server's streams; the ticker's servers take the default and ignore it
+  if (spec.workload === 'chat') args.push('--rooms', String(p.rooms))
   if (spec.workload !== undefined) args.push('--workload', spec.workload)
   if (spec.server === 'baseline') args.push('--server', 'baseline')
   if (cert) args.push('--tls-key', cert.keyPath, '--tls-cert', cert.certPath)
@@ -874,6 +876,7 @@ function checkRemote(spec: RunSpec, ready: ReadyLine): void {
     updatesPerTick: p.updatesPerTick,
     payloadBytes: p.payloadBytes,
     writePolicy: p.writePolicy,
+    ...(spec.workload === 'chat' ? { rooms: p.rooms } : {}),
   }
   for (const [key, value] of Object.entries(ours)) {
     const theirs = (pub as Record<string, string | number>)[key]

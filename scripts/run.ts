@@ -112,6 +112,18 @@ const cmd = newCommand(PROG, 'Measure one transport under one scenario and write
     numberOf('maxWarmupS'),
     d.maxWarmupS,
   )
+  .option(
+    '--rooms <n>',
+    `chat workload: rooms, client i joins room i % rooms (${range('rooms')})`,
+    numberOf('rooms'),
+    d.rooms,
+  )
+  .option(
+    '--send-hz <n>',
+    `chat workload: messages a second each client sends (${range('sendHz')})`,
+    numberOf('sendHz'),
+    d.sendHz,
+  )
   .option('--seed <n>', `random-walk seed (${range('seed')})`, numberOf('seed'), d.seed)
   .option('--symbols <n>', `ticker symbols (${range('symbols')})`, numberOf('symbols'), d.symbols)
   .option(

@@ -45,6 +45,7 @@ const cmd = newCommand(
   .option('--port <n>', `port (${rangeText(S.port)}; 0 = any free port)`, numberIn(S.port), d.port)
   .option('--seed <n>', `random-walk seed (${rangeText(P.seed)})`, numberIn(P.seed), d.seed)
   .option('--symbols <n>', `ticker symbols (${rangeText(P.symbols)})`, numberIn(P.symbols), d.symbols)
+  .option('--rooms <n>', `chat workload: rooms (${rangeText(P.rooms)})`, numberIn(P.rooms), d.rooms)
   .option('--tick-hz <n>', `ticks a second (${rangeText(P.tickHz)})`, numberIn(P.tickHz), d.tickHz)
   .option(
     '--updates-per-tick <n>',

@@ -49,5 +49,7 @@ export interface ReadyLine {
     updatesPerTick: number
     payloadBytes: number
     writePolicy: string
+    /** chat workload: its rooms */
+    rooms?: number
   }
 }

@@ -16,6 +16,8 @@ export interface ServerOptions {
   port: number
   seed: number
   symbols: number
+  /** chat workload: rooms (streams); the ticker ignores it */
+  rooms: number
   tickHz: number
   updatesPerTick: number
   payloadBytes: number
@@ -75,6 +77,7 @@ export const SERVER_DEFAULTS: Readonly<Omit<ServerOptions, 'transport'>> = Objec
   port: 0,
   seed: 1,
   symbols: 50,
+  rooms: 10,
   tickHz: 10,
   updatesPerTick: 1,
   payloadBytes: 128,
@@ -110,6 +113,7 @@ export function resolveServerOptions(
     {
       seed: o.seed,
       symbols: o.symbols,
+      rooms: o.rooms,
       tickHz: o.tickHz,
       updatesPerTick: o.updatesPerTick,
       payloadBytes: o.payloadBytes,
@@ -130,6 +134,7 @@ export function resolveServerOptions(
     port: checkNumber(name('port'), o.port, R.port),
     seed: p.seed,
     symbols: p.symbols,
+    rooms: p.rooms,
     tickHz: p.tickHz,
     updatesPerTick: p.updatesPerTick,
     payloadBytes: p.payloadBytes,

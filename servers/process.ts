@@ -33,6 +33,7 @@ export function readyLine(server: RunningServer): ReadyLine {
       updatesPerTick: server.options.updatesPerTick,
       payloadBytes: server.options.payloadBytes,
       writePolicy: server.options.writePolicy,
+      ...(server.options.workload === 'chat' ? { rooms: server.options.rooms } : {}),
     },
   }
 }

@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify'
 import { transport } from '../lib/transports.ts'
 import { workload } from '../lib/workloads.ts'
 import { createApp } from './app.ts'
+import { isChatInbox } from './chat.ts'
+import { chatSend } from './chat-send.ts'
 import { cors } from './cors.ts'
 import {
   type CounterSnapshot,
@@ -69,7 +71,11 @@ export async function startServer(
   const sockets = new SocketCounters()
   const app = createApp(tlsServerOptions(options), options.headersTimeoutMs)
   sockets.attach(app.server)
-  plugin(app, { feed: source, path: entry.path, options, stats, sockets })
+  // the chat workload: its rooms take what clients send, on the transport's own connection (the
+  // transport's plugin reads ctx.chat) and on POST /send, which every server of the chat has
+  const chat = isChatInbox(source) ? source : undefined
+  plugin(app, { feed: source, path: entry.path, options, stats, sockets, chat })
+  if (chat) chatSend(app, chat, stats, options.payloadBytes)
   cors(app, entry.path, options.allowOrigin)
   servePage(app, options)
   await app.listen({ host: options.host, port: options.port, backlog: options.backlog }).catch((err) => {

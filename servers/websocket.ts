@@ -14,6 +14,7 @@ import type { Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { PbOptionError } from '../lib/errors.ts'
 import { allowHeader, type Gap, gapOf, parseSeq, parseStream, type TransportPlugin } from './app.ts'
+import { maxChatBodyBytes } from './chat.ts'
 import { crossOrigin, originRefusal } from './cors.ts'
 import type { Message } from './feed.ts'
 import { gapJson, wsTextFrame } from './frames.ts'
@@ -70,7 +71,15 @@ function rejectUpgrade(socket: Socket, status: number, reason: string, body: str
   )
 }
 
-export const websocket: TransportPlugin = (app, { feed, stats, options, path }) => {
+/** A client message that is a chat message (an object with `room`) rather than `{"resume":SEQ}`. */
+const ROOM_KEY = Buffer.from('"room"', 'latin1')
+
+/** The answer to a chat message the inbox refused: the connection stays open. */
+export function refusedJson(field: string, message: string): string {
+  return JSON.stringify({ type: 'refused', field, message })
+}
+
+export const websocket: TransportPlugin = (app, { feed, stats, options, path, chat }) => {
   const deflate = options.perMessageDeflate
   // deflating, ws frames and compresses one message per update per socket: hand it the JSON, one write each
   const writers = Array.from(
@@ -87,7 +96,10 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
     noServer: true,
     clientTracking: false,
     perMessageDeflate: deflate,
-    maxPayload: options.maxClientMessageBytes,
+    // a chat message carries the payload: up to servers/chat.ts's bound
+    maxPayload: chat
+      ? Math.max(options.maxClientMessageBytes, maxChatBodyBytes(options.payloadBytes))
+      : options.maxClientMessageBytes,
   })
   const all = new Set<WsSink>()
 
@@ -130,6 +142,20 @@ export const websocket: TransportPlugin = (app, { feed, stats, options, path }) 
     })
     ws.on('message', (data, isBinary) => {
       if (isBinary) return refuse(ws, CLOSE_BINARY, 'binary message: send text {"resume":SEQ}')
+      // the chat's upstream on this connection: the inbox publishes it to the room (this socket included,
+      // when it is a member); a refusal is a text message naming the field, and the connection stays
+      const buf = data as Buffer
+      if (chat && buf.indexOf(ROOM_KEY) >= 0) {
+        try {
+          chat.accept(buf)
+        } catch (err) {
+          if (!(err instanceof PbOptionError)) throw err
+          stats.errors++
+          const json = Buffer.from(refusedJson(err.field, err.message), 'utf8')
+          writer.deliver(s, deflate ? json : wsTextFrame(json))
+        }
+        return
+      }
       let resume: number
       try {
         resume = parseResume(data.toString(), feed.lastSeqOf(stream))
