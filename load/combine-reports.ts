@@ -7,6 +7,7 @@
 
 import { mergeLatencies, summarise } from '../lib/latency.ts'
 import type { Latency } from '../lib/results-schema.ts'
+import type { ChatReport } from './chat/driver.ts'
 import type { GeneratorReport } from './generator-ipc.ts'
 
 const mergeLatency = (all: Latency[]): Latency => summarise(mergeLatencies(all), { withHdr: true })
@@ -56,5 +57,18 @@ export function combineReports(reports: GeneratorReport[]): GeneratorReport {
     eventLoopUtilization: Math.max(...reports.map((r) => r.eventLoopUtilization)),
     partial: reports.some((r) => r.partial),
     deliveredBySlice: sumSlices(reports.map((r) => r.deliveredBySlice ?? [])),
+    ...(one.chat ? { chat: combineChat(reports.flatMap((r) => (r.chat ? [r.chat] : []))) } : {}),
+  }
+}
+
+function combineChat(all: ChatReport[]): ChatReport {
+  const sum = (f: (r: ChatReport) => number): number => all.reduce((n, r) => n + f(r), 0)
+  return {
+    sent: sum((r) => r.sent),
+    accepted: sum((r) => r.accepted),
+    refused: sum((r) => r.refused),
+    queued: sum((r) => r.queued),
+    failed: sum((r) => r.failed),
+    senderRtt: mergeLatency(all.map((r) => r.senderRtt)),
   }
 }

@@ -96,8 +96,11 @@ export class Delivery {
     this.gaps.clear()
   }
 
-  /** One received update; `nowMs` is the receive instant on the same clock as `ts`. */
-  onUpdate(seq: number, ts: number, nowMs: number): void {
+  /**
+   * One received update; `nowMs` is the receive instant on the same clock as `ts`. True when it counted
+   * as delivered in the window (the chat's sender round trip samples those, load/clients/common.ts).
+   */
+  onUpdate(seq: number, ts: number, nowMs: number): boolean {
     if (ts > this.maxTs) this.maxTs = ts
     const inWindow = ts >= this.window.startMs && ts < this.window.endMs
     if (seq > this.maxSeq) {
@@ -109,7 +112,7 @@ export class Delivery {
       if (inWindow) this.outOfOrder++
     } else {
       if (inWindow) this.duplicates++
-      return
+      return false
     }
     if (inWindow) {
       this.delivered++
@@ -126,6 +129,7 @@ export class Delivery {
         this.runCount = 1
       }
     }
+    return inWindow
   }
 
   /** Puts the pending run of latencies into the histogram. */

@@ -2,6 +2,7 @@
 import type { ScenarioParams } from '../lib/params.ts'
 import type { Latency } from '../lib/results-schema.ts'
 import type { Transport } from '../lib/transports.ts'
+import type { ChatReport } from './chat/driver.ts'
 import type { SourcePlan } from './source-addresses.ts'
 
 export interface RampOptions {
@@ -94,6 +95,8 @@ export interface GeneratorReport {
   partial: boolean
   /** `delivered` by slice of load/delivery.ts's SLICE_MS from the window's start */
   deliveredBySlice?: number[] | undefined
+  /** the chat workload: what this process's senders sent in the window (load/chat/driver.ts) */
+  chat?: ChatReport | undefined
 }
 
 export type GeneratorMessage =

@@ -9,10 +9,18 @@ import { PbError } from '../lib/errors.ts'
 import { newHistogram, summarise } from '../lib/latency.ts'
 import { mulberry32 } from '../lib/random.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
-import { publishesNothing, workload } from '../lib/workloads.ts'
+import { isTwoWay, publishesNothing, workload } from '../lib/workloads.ts'
+import { ChatSender, ChatTally, sendPhases } from './chat/driver.ts'
+import { LeanPostSender, LibraryPostSender, type PostSender } from './chat/post-sender.ts'
 import { BROWSER_SETTLE } from './chromium.ts'
 import type { BrowserClient } from './clients/browser.ts'
-import { type ClientClass, type ClientContext, ClientSockets, type LoadClient } from './clients/common.ts'
+import {
+  type ClientChat,
+  type ClientClass,
+  type ClientContext,
+  ClientSockets,
+  type LoadClient,
+} from './clients/common.ts'
 import type { Window } from './delivery.ts'
 import type { ClientKind, GeneratorMessage, GeneratorReport, GeneratorRequest } from './generator-ipc.ts'
 import { stratifiedPhases } from './poll-phases.ts'
@@ -75,8 +83,25 @@ export class Generator {
   /** the last window was reported: every client is stopped */
   finished = false
 
-  /** `send` carries progress and reports to the run; `last` is true for the final report. */
-  constructor(private readonly send: (m: GeneratorMessage, last: boolean) => void) {}
+  /** the chat workload's senders and their tally (load/chat/); none for a one-way workload */
+  private readonly senders: ChatSender[] = []
+  private chat: ChatTally | undefined
+
+  /**
+   * `send` carries progress and reports to the run; `last` is true for the final report. `options` are
+   * for tests that run a generator in-process: `chatRecord` sees every chat message each client receives,
+   * `chatSendLimit` bounds the messages each client sends.
+   */
+  constructor(
+    private readonly send: (m: GeneratorMessage, last: boolean) => void,
+    private readonly options: { chatRecord?: ClientChat['record']; chatSendLimit?: number } = {},
+  ) {}
+
+  private queuedSends(): number {
+    let n = 0
+    for (const s of this.senders) n += s.post?.queued ?? 0
+    return n
+  }
 
   private mark(): Mark {
     const cpu = process.cpuUsage()
@@ -114,6 +139,10 @@ export class Generator {
     const batchSize = this.kind === 'browser' ? Math.min(m.ramp.batch, BROWSER_RAMP_BATCH) : m.ramp.batch
     const wl = workload(m.workload)
     const streams = wl.streams(m.params)
+    const twoWay = isTwoWay(m.workload)
+    if (twoWay && this.kind === 'browser')
+      throw new PbError('PB_ERR_CLIENT', `the ${m.workload} workload has no browser client (lean or library)`)
+    if (twoWay) this.chat = new ChatTally(this.window, this.options.chatRecord)
     // this process's slice of the run's clients (--generators): client k here is client first + k of total
     const first = m.firstClient ?? 0
     const total = m.totalClients ?? m.clients
@@ -133,6 +162,7 @@ export class Generator {
       verifyEvery: m.verifyEvery,
       ca: m.ca,
       nextSourceAddress: sources ? () => sourceAddressOf(sources, first + nextClient++) : undefined,
+      chat: this.chat,
     }
     const { clients, unconnected } = this
     const t0 = nowMs()
@@ -140,7 +170,7 @@ export class Generator {
     for (let i = 0; i < m.clients && !this.finished; i += batchSize) {
       const batch: Promise<void>[] = []
       for (let k = i; k < Math.min(m.clients, i + batchSize); k++) {
-        const c = new Client(ctx, wl.streamOf(first + k, m.params))
+        const c = new Client(ctx, wl.streamOf(first + k, m.params), first + k)
         clients.push(c)
         batch.push(
           c.start().catch((err: Error) => {
@@ -158,6 +188,7 @@ export class Generator {
     if (!publishesNothing(m.workload))
       lastError = (await this.untilSubscribed(subscribeBoundMs(m.params.tickHz))) ?? lastError
     if (this.kind === 'browser') await this.untilBrowserSettles()
+    if (this.chat && !this.finished) this.startSenders(m, first, sources)
     const failed = unconnected.size
     const subscribers = new Array<number>(streams).fill(0)
     for (const c of clients) if (!unconnected.has(c)) subscribers[c.stream] = (subscribers[c.stream] ?? 0) + 1
@@ -174,6 +205,39 @@ export class Generator {
       },
       false,
     )
+  }
+
+  /**
+   * The chat: a sender per connected client, on its seeded phase (load/chat/driver.ts), through the
+   * client's own connection or a POST /send connection of its own, as the transport's entry says.
+   */
+  private startSenders(m: Start, first: number, sources: Start['sources']): void {
+    const tally = this.chat as ChatTally
+    const entry = transportEntry(m.transport)
+    const phase = sendPhases(m.params.seed, first, m.params.sendHz)
+    const base = new URL(m.base)
+    for (const [k, c] of this.clients.entries()) {
+      const phaseMs = phase()
+      if (this.unconnected.has(c)) continue
+      let post: PostSender | undefined
+      if (entry.upstream === 'post') {
+        post =
+          this.kind === 'lean'
+            ? new LeanPostSender(base, this.sockets, {
+                rttMs: m.params.rttMs,
+                ca: m.ca,
+                localAddress: sources ? sourceAddressOf(sources, first + k) : undefined,
+              })
+            : new LibraryPostSender(base, this.sockets, m.ca)
+      } else if (c.send === undefined)
+        throw new PbError(
+          'PB_ERR_CLIENT',
+          `${m.transport}'s ${this.kind} client cannot send (no LoadClient.send)`,
+        )
+      const s = new ChatSender(c, first + k, m.params, tally, post, this.options.chatSendLimit)
+      this.senders.push(s)
+      s.start(phaseMs)
+    }
   }
 
   /**
@@ -292,6 +356,7 @@ export class Generator {
     if (last) {
       this.finished = true
       for (const t of this.timers) clearTimeout(t)
+      for (const s of this.senders) s.stop()
       for (const c of clients) c.stop()
     }
     const start = this.startMark ?? end
@@ -355,11 +420,13 @@ export class Generator {
       eventLoopUtilization: elu.utilization,
       partial,
       deliveredBySlice: Array.from(this.window.deliveredBySlice ?? [], (n) => n ?? 0),
+      ...(this.chat ? { chat: this.chat.report(this.queuedSends()) } : {}),
     }
     if (!last) {
       // the next window starts clean; positions in the stream are kept
       this.latency.reset()
       this.scheduleLag.reset()
+      this.chat?.reset(this.queuedSends())
       for (const c of clients) {
         c.delivery.resetCounts()
         c.counters.requests = 0

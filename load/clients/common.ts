@@ -1,10 +1,11 @@
 /** What every load client shares: its delivery account, the histograms, counters of its own sockets. */
 import type { Socket } from 'node:net'
 import type * as hdr from 'hdr-histogram-js'
+import { recordMsTimes } from '../../lib/latency.ts'
 import type { ScenarioParams } from '../../lib/params.ts'
 import { Delivery, type Window } from '../delivery.ts'
 import type { LinkOptions } from '../lean/connect.ts'
-import { type ScannedUpdate, scanUpdate } from '../lean/scan.ts'
+import { type ScannedUpdate, scanFrom, scanUpdate } from '../lean/scan.ts'
 import type { PollPhase } from '../poll-phases.ts'
 
 export interface ClientContext {
@@ -28,6 +29,21 @@ export interface ClientContext {
   ca?: string | undefined
   /** the source address of the next client's sockets (load/source-addresses.ts; lean clients), or none */
   nextSourceAddress?: (() => string | undefined) | undefined
+  /** the chat workload (load/chat/): where the sender's round trips go; absent for a one-way workload */
+  chat?: ClientChat | undefined
+}
+
+/** What a chat client needs beside its delivery account. */
+export interface ClientChat {
+  /** the sender's round trip: latency samples of in-window messages whose `from` is the recipient itself */
+  senderRtt: hdr.Histogram
+  /** messages the server refused on this client's own connection (a WebSocket `{"type":"refused"}`) */
+  onRefused(): void
+  /**
+   * test only (chat equivalence): every message received, duplicates included, as (recipient index,
+   * stream, from, id); absent in a measured run, so the hot path pays one property read
+   */
+  record?: ((index: number, stream: number, from: number, id: number) => void) | undefined
 }
 
 export interface ClientCounters {
@@ -65,8 +81,12 @@ export interface LoadClient {
   send?(body: Buffer, done: (err?: Error) => void): void
 }
 
-/** A transport's client, as the registry names it (lib/transports.ts): one per simulated client, on `stream`. */
-export type ClientClass = new (ctx: ClientContext, stream: number) => LoadClient
+/**
+ * A transport's client, as the registry names it (lib/transports.ts): one per simulated client, on
+ * `stream`; `index` is its global index among the run's clients (a generator's slice keeps it global),
+ * the chat's `from`. Clients written before chat may leave it out.
+ */
+export type ClientClass = new (ctx: ClientContext, stream: number, index?: number) => LoadClient
 
 export abstract class BaseClient implements LoadClient {
   readonly delivery: Delivery
@@ -83,6 +103,8 @@ export abstract class BaseClient implements LoadClient {
   constructor(
     protected readonly ctx: ClientContext,
     readonly stream: number,
+    /** global index of this client in the run (the chat's `from`); -1 when not given */
+    readonly index = -1,
   ) {
     this.localAddress = ctx.nextSourceAddress?.()
     this.delivery = new Delivery(stream, ctx.window, ctx.latency)
@@ -116,8 +138,27 @@ export abstract class BaseClient implements LoadClient {
 
   /** Library path: parses one update's JSON and accounts it; the receive instant is taken by the caller. */
   protected onJson(text: string, receivedMs: number): void {
-    const u = JSON.parse(text) as { seq: number; ts: number }
-    this.delivery.onUpdate(u.seq, u.ts, receivedMs)
+    const u = JSON.parse(text) as ParsedMessage
+    if (u.type === 'refused') return this.onRefusedJson(u)
+    this.onParsed(u, receivedMs)
+  }
+
+  /** Library path: one parsed update (or chat message) accounted; a chat's sender round trip sampled. */
+  protected onParsed(u: ParsedMessage, receivedMs: number): boolean {
+    const counted = this.delivery.onUpdate(u.seq, u.ts, receivedMs)
+    const chat = this.ctx.chat
+    if (chat !== undefined) {
+      const from = typeof u.from === 'number' ? u.from : -1
+      chat.record?.(this.index, this.stream, from, typeof u.id === 'number' ? u.id : -1)
+      if (counted && from === this.index) recordMsTimes(chat.senderRtt, receivedMs - u.ts, 1)
+    }
+    return counted
+  }
+
+  /** A chat message the server refused on this client's connection (`{"type":"refused",...}`). */
+  protected onRefusedJson(u: { field?: unknown; message?: unknown }): void {
+    this.ctx.chat?.onRefused()
+    this.error(new Error(`chat message refused: ${String(u.message ?? u.field)}`))
   }
 
   /**
@@ -149,26 +190,53 @@ export abstract class BaseClient implements LoadClient {
       this.untilVerify = this.ctx.verifyEvery
       if (!this.verify(seq, ts, buf, start, end)) return false
     }
-    this.delivery.onUpdate(seq, ts, receivedMs)
+    const counted = this.delivery.onUpdate(seq, ts, receivedMs)
+    const chat = this.ctx.chat
+    if (chat !== undefined) {
+      // the chat: `from` right after the seq and room, scanned only for this workload
+      const from = scanFrom(buf, start, end)
+      if (chat.record !== undefined) {
+        const j = JSON.parse(buf.toString('latin1', start, end)) as { id: number }
+        chat.record(this.index, this.stream, from, j.id)
+      }
+      if (counted && from === this.index) recordMsTimes(chat.senderRtt, receivedMs - ts, 1)
+    }
     return true
   }
 
   private verify(seq: number, ts: number, buf: Buffer, start: number, end: number): boolean {
     const text = buf.toString('latin1', start, end)
-    let j: { seq?: unknown; ts?: unknown; sym?: unknown; px?: unknown; pad?: unknown }
+    let j: {
+      seq?: unknown
+      ts?: unknown
+      sym?: unknown
+      px?: unknown
+      pad?: unknown
+      room?: unknown
+      from?: unknown
+      id?: unknown
+    }
     try {
       j = JSON.parse(text)
     } catch {
       this.corrupt(`not JSON: ${JSON.stringify(text.slice(0, 80))}`)
       return false
     }
+    const size = end - start
+    const P = this.ctx.params.payloadBytes
     const ok =
       j.seq === seq &&
       j.ts === ts &&
-      typeof j.sym === 'string' &&
-      typeof j.px === 'number' &&
       typeof j.pad === 'string' &&
-      end - start === this.ctx.params.payloadBytes
+      (this.ctx.chat === undefined
+        ? typeof j.sym === 'string' && typeof j.px === 'number' && size === P
+        : // a chat message: its room (this client's stream) and sender; sized to P within a byte
+          // (load/chat/message.ts: exact unless the room's seq gained a digit since the send), or
+          // larger with an empty pad when the fixed fields do not fit in P
+          j.room === this.stream &&
+          typeof j.from === 'number' &&
+          typeof j.id === 'number' &&
+          (Math.abs(size - P) <= 1 || (j.pad === '' && size > P)))
     if (!ok) {
       this.corrupt(`update ${JSON.stringify(text.slice(0, 80))} is not what the scan found (seq ${seq})`)
       return false
@@ -208,7 +276,25 @@ export abstract class BaseClient implements LoadClient {
   }
 }
 
+/** What a library client parses: an update, a chat message (room, from, id) or a typed message. */
+export interface ParsedMessage {
+  seq: number
+  ts: number
+  type?: string
+  from?: unknown
+  id?: unknown
+  field?: unknown
+  message?: unknown
+}
+
 const GAP_PREFIX = Buffer.from('{"type":"gap"', 'latin1')
+const REFUSED_PREFIX = Buffer.from('{"type":"refused"', 'latin1')
+
+/** Whether `buf[start, end)` is the WebSocket server's refusal of a chat message (servers/websocket.ts). */
+export function isRefusedMessage(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < REFUSED_PREFIX.length || buf[start + 2] !== 0x74) return false
+  return buf.compare(REFUSED_PREFIX, 0, REFUSED_PREFIX.length, start, start + REFUSED_PREFIX.length) === 0
+}
 
 /**
  * Whether `buf[start, end)` is a gap message rather than an update: an update starts `{"seq":`, a gap

@@ -6,7 +6,7 @@
  * `connect` and `account` with a raw socket and a byte scan.
  */
 import { scanBatch } from '../lean/scan.ts'
-import { BaseClient } from './common.ts'
+import { BaseClient, type ParsedMessage } from './common.ts'
 import { KeepAliveGet } from './http-get.ts'
 
 /** One poll's answer; `body` is the whole body. */
@@ -38,8 +38,13 @@ export function parseGapHeader(value: string): { from: number; first: number } |
 
 export abstract class PollClient extends BaseClient {
   protected conn: PollConnection | undefined
-  /** newest seq seen; undefined until the first answer says where the stream is */
-  protected since: number | undefined
+  /**
+   * newest seq seen; undefined until the first answer says where the stream is. The chat's rooms start
+   * empty and no client sends before every client is subscribed (load/chat/driver.ts): a chat client
+   * starts at 0, which is where its room is (a long poll with no `since` would be held until the first
+   * message, which waits for the subscription: never)
+   */
+  protected since: number | undefined = this.ctx.chat ? 0 : undefined
 
   /** A poll client is a subscriber once an answer told it where the stream is. */
   override get subscribed(): boolean {
@@ -84,8 +89,8 @@ export abstract class PollClient extends BaseClient {
 
   /** Library path: every update of a 200 answer, parsed as JSON. */
   protected account(body: Buffer, receivedMs: number): void {
-    for (const u of JSON.parse(body.toString('latin1')) as { seq: number; ts: number }[]) {
-      this.delivery.onUpdate(u.seq, u.ts, receivedMs)
+    for (const u of JSON.parse(body.toString('latin1')) as ParsedMessage[]) {
+      this.onParsed(u, receivedMs)
       if (this.since === undefined || u.seq > this.since) this.since = u.seq
     }
   }

@@ -212,3 +212,24 @@ export function scanBatch(buf: Buffer, start: number, end: number, onUpdate: OnU
     i = skipWs(buf, i + 1, end)
   }
 }
+
+const FROM_KEY = Buffer.from('"from":', 'latin1')
+
+/**
+ * Chat: the `from` of one message in `buf[start, end)` (`{"seq":S,"room":R,"from":C,...}`, servers/chat.ts),
+ * by a search for `"from":` from the start (it sits right after the seq and room: a few bytes in); -1
+ * when absent or not a non-negative integer.
+ */
+export function scanFrom(buf: Buffer, start: number, end: number): number {
+  const at = buf.indexOf(FROM_KEY, start)
+  if (at < 0 || at >= end) return -1
+  let v = 0
+  let digits = 0
+  for (let i = at + FROM_KEY.length; i < end; i++) {
+    const d = (buf[i] as number) - 0x30
+    if (d < 0 || d > 9) break
+    v = v * 10 + d
+    digits++
+  }
+  return digits > 0 && digits <= 15 ? v : -1
+}

@@ -138,7 +138,7 @@ async function libraryClient(
   const onUpdate = client.delivery.onUpdate.bind(client.delivery)
   client.delivery.onUpdate = (seq, t, now) => {
     got.push([seq, t])
-    onUpdate(seq, t, now)
+    return onUpdate(seq, t, now)
   }
   await client.start()
   // a long poll without `since` is held until the next update: it subscribes by being held

@@ -16,7 +16,7 @@ import {
   type WsHandlers,
   wsKey,
 } from '../../lean/ws-frames.ts'
-import { BaseClient, isGapMessage, RECONNECT_DELAY_MS } from '../common.ts'
+import { BaseClient, isGapMessage, isRefusedMessage, RECONNECT_DELAY_MS } from '../common.ts'
 
 /** A peer that does not answer our close in this long (plus the emulated RTT) is cut. */
 const CLOSE_GRACE_MS = 1000
@@ -94,7 +94,21 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
   onMessage(buf: Buffer, start: number, end: number, isText: boolean): void {
     if (!isText) return
     if (isGapMessage(buf, start, end)) this.onGapJson(buf.toString('latin1', start, end))
+    else if (isRefusedMessage(buf, start, end))
+      this.onRefusedJson(JSON.parse(buf.toString('utf8', start, end)) as { field?: unknown })
     else this.onUpdateBytes(buf, start, end, this.readMs)
+  }
+
+  /**
+   * Chat upstream on this connection: one masked text frame (a fresh mask key each, RFC 6455 5.3) on the
+   * socket; `done` once it is written (the server answers nothing; a refusal comes back as a message).
+   */
+  send(body: Buffer, done: (err?: Error) => void): void {
+    const s = this.socket
+    if (s === undefined || s.destroyed || this.upgrade !== undefined || this.closing)
+      return done(new Error('WebSocket not open'))
+    s.write(maskedFrame(OPCODE.text, body))
+    done()
   }
 
   onPing(payload: Buffer): void {
