@@ -36,9 +36,15 @@ abstract class OneInFlight implements PostSender {
   private readonly waiting: [Buffer, SendDone][] = []
 
   send(body: Buffer, done: SendDone): void {
-    if (this.closed) return done(new Error('sender closed'))
+    if (this.closed) {
+      done(new Error('sender closed'))
+      return
+    }
     if (this.busy) {
-      if (this.waiting.length >= QUEUE_MAX) return done(new Error(`${QUEUE_MAX} sends already waiting`))
+      if (this.waiting.length >= QUEUE_MAX) {
+        done(new Error(`${QUEUE_MAX} sends already waiting`))
+        return
+      }
       this.queued++
       this.waiting.push([body, done])
       return

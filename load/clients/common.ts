@@ -139,8 +139,8 @@ export abstract class BaseClient implements LoadClient {
   /** Library path: parses one update's JSON and accounts it; the receive instant is taken by the caller. */
   protected onJson(text: string, receivedMs: number): void {
     const u = JSON.parse(text) as ParsedMessage
-    if (u.type === 'refused') return this.onRefusedJson(u)
-    this.onParsed(u, receivedMs)
+    if (u.type === 'refused') this.onRefusedJson(u)
+    else this.onParsed(u, receivedMs)
   }
 
   /** Library path: one parsed update (or chat message) accounted; a chat's sender round trip sampled. */

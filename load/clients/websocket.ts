@@ -56,8 +56,8 @@ export class WebSocketClient extends BaseClient {
   /** Chat upstream on this connection: a text message; `done` once ws has written it. */
   send(body: Buffer, done: (err?: Error) => void): void {
     const ws = this.ws
-    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return done(new Error('WebSocket not open'))
-    ws.send(body, { binary: false }, (err) => done(err ?? undefined))
+    if (ws === undefined || ws.readyState !== WebSocket.OPEN) done(new Error('WebSocket not open'))
+    else ws.send(body, { binary: false }, (err) => done(err ?? undefined))
   }
 
   stop(): void {

@@ -105,8 +105,10 @@ export class LeanWebSocketClient extends BaseClient implements WsHandlers {
    */
   send(body: Buffer, done: (err?: Error) => void): void {
     const s = this.socket
-    if (s === undefined || s.destroyed || this.upgrade !== undefined || this.closing)
-      return done(new Error('WebSocket not open'))
+    if (s === undefined || s.destroyed || this.upgrade !== undefined || this.closing) {
+      done(new Error('WebSocket not open'))
+      return
+    }
     s.write(maskedFrame(OPCODE.text, body))
     done()
   }
