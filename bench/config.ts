@@ -26,7 +26,7 @@ import {
   transportNames,
   transportsOfKind,
 } from '../lib/transports.ts'
-import { DEFAULT_WORKLOAD, WORKLOADS, type Workload } from '../lib/workloads.ts'
+import { DEFAULT_WORKLOAD, isTwoWay, WORKLOADS, type Workload } from '../lib/workloads.ts'
 import { planAutocannonNofile } from '../load/autocannon.ts'
 import { FAULT_TRANSPORTS } from '../load/fault-probe.ts'
 import { FAULT_DEFAULTS, FAULT_KINDS, type FaultKind, type FaultOptions } from '../load/fault-run.ts'
@@ -52,6 +52,8 @@ const ParamsInput = v.strictObject({
   seed: v.optional(numOrList),
   symbols: v.optional(numOrList),
   rttMs: v.optional(numOrList),
+  rooms: v.optional(numOrList),
+  sendHz: v.optional(numOrList),
   writePolicy: v.optional(v.union([v.string(), v.pipe(v.array(v.string()), v.minLength(1))])),
 })
 
@@ -313,6 +315,23 @@ export function planScenarios(config: ConfigInput, source: string, o: Overrides 
         })
       // autocannon's connections are descriptors in the server and in its worker (load/autocannon.ts)
       if (autocannon) planAutocannonNofile(autocannon.connections, `${at}.autocannon.connections`)
+      // the chat is steady-state runs of the suite's own servers with node clients: what steps the publish
+      // rate, replays a poll endpoint or probes connections has no sender (load/chat/)
+      if (isTwoWay(s.workload))
+        for (const [key, given] of [
+          ['capacity', cap !== undefined],
+          ['autocannon', autocannon !== undefined],
+          ['baseline', s.baseline === true],
+          ['lifecycle', s.lifecycle !== undefined],
+          ['faults', s.faults !== undefined],
+        ] as const)
+          if (given)
+            throw new PbOptionError(
+              `${at}.${key}`,
+              `not with workload ${s.workload}: its clients send (POST /send, WebSocket messages), which only steady-state runs of the suite's own servers do`,
+            )
+      if (isTwoWay(s.workload) && o.client === 'browser')
+        throw new PbOptionError(`${at}.workload`, `${s.workload} has no browser client: use lean or library`)
       out.push({
         name: label ? `${s.name} ${label}` : s.name,
         group: s.name,

@@ -34,6 +34,9 @@ export const ParamsSchema = v.object({
   seed: v.optional(count),
   symbols: v.optional(count),
   rttMs: v.optional(nonNeg),
+  /** the chat workload: rooms, and messages a second each client sends */
+  rooms: v.optional(count),
+  sendHz: v.optional(nonNeg),
 })
 
 /** Latency of delivered updates in ms (receive instant minus publish `ts`, same clock), from an HDR histogram at 1 us. */
@@ -256,6 +259,36 @@ export const GeneratorSchema = v.object({
  * A transport's registered name (lib/transports.ts). Not a fixed list: a file measured with a plugin
  * transport, or by a newer suite, still loads; the CLIs check names against the registry at the edge.
  */
+/**
+ * The chat workload's figures (lib/workloads.ts `chat`): messages sent in the window (by send instant),
+ * what the server took and refused of them, messages delivered (the same as updates.delivered), how many
+ * recipients a message had (expected deliveries / published), the sender's round trip (send to its own
+ * message seen, ms) and the model's upstream bytes per sent message (load/model/chat.ts).
+ */
+export const ChatSchema = v.object({
+  rooms: count,
+  sendHz: nonNeg,
+  sent: count,
+  accepted: count,
+  refused: count,
+  delivered: count,
+  recipientsPerMessage: nonNeg,
+  senderRttMs: v.object({
+    p50: nonNeg,
+    p90: nonNeg,
+    p99: nonNeg,
+    p999: nonNeg,
+    max: nonNeg,
+    mean: nonNeg,
+    count: count,
+  }),
+  modelUpstreamPerSent: v.object({ clientToServer: nonNeg, serverToClient: nonNeg }),
+  /** sends that waited behind a POST in flight; sends that failed (connection down, queue full) */
+  queued: v.optional(count),
+  failed: v.optional(count),
+})
+export type ChatFigures = v.InferOutput<typeof ChatSchema>
+
 export const TransportSchema = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/))
 
 /** What the server published and the clients had to receive (lib/workloads.ts); absent in older files: `ticker`. */
@@ -282,6 +315,8 @@ export const CompletedResultSchema = v.object({
   latencyModel: v.optional(LatencyModelSchema),
   /** the idle workload's figures */
   idle: v.optional(IdleSchema),
+  /** the chat workload's figures */
+  chat: v.optional(ChatSchema),
   /** short polling: how late the poll schedule ran (coordinated omission), ms */
   scheduleLagMs: v.optional(LatencySchema),
   updates: UpdatesSchema,

@@ -7,6 +7,7 @@ import type { LinkCounters } from '../lib/netns.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { CpuDelta } from '../lib/proc-stat.ts'
 import {
+  type ChatFigures,
   type Clock,
   type CompletedResult,
   type IdleCost,
@@ -16,11 +17,13 @@ import {
   SHARD_SERVER_FIGURES,
 } from '../lib/results-schema.ts'
 import { transport as transportEntry } from '../lib/transports.ts'
-import { DEFAULT_WORKLOAD, publishesNothing } from '../lib/workloads.ts'
+import { DEFAULT_WORKLOAD, isTwoWay, publishesNothing } from '../lib/workloads.ts'
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine } from '../servers/ipc.ts'
 import type { GeneratorReport } from './generator-ipc.ts'
+import { chatModel, chatUpstreamPerSent, recipientsPerMessage } from './model/chat.ts'
 import { setupRoundTrips } from './model/freshness.ts'
+import type { ModelBytes } from './model/types.ts'
 import type { RunSpec, ServerMemory } from './session.ts'
 
 /** Above this a generator measures itself, not the server (DESIGN.md, "Generator health"). */
@@ -176,6 +179,57 @@ function idleCost(
   }
 }
 
+/**
+ * The chat's figures and its byte model: the transport's downstream model for one message per publish
+ * (a room publishes each message on its own, at the room's rate: its members x sendHz) plus the
+ * upstream per sent message over the recipients (load/model/chat.ts).
+ */
+function chatFigures(
+  spec: RunSpec,
+  p: ScenarioParams,
+  m: Measured,
+  published: number,
+  expected: number,
+): { figures: ChatFigures; model: ModelBytes } {
+  const entry = transportEntry(spec.transport)
+  const g = m.report
+  const rooms = Math.max(1, m.published.length)
+  const members = recipientsPerMessage(p)
+  const recipients = published > 0 ? expected / published : members
+  // seqs of one room in the window: the room's share of what was published
+  const seqFrom = Math.max(1, m.s0.lastSeq + 1)
+  const seqTo = seqFrom + Math.max(1, Math.round(published / rooms))
+  const ctx = { host: m.ready.host, port: m.ready.port, path: entry.path, seqFrom, seqTo }
+  const down = entry.model({ ...p, tickHz: Math.max(0.1, members * p.sendHz), updatesPerTick: 1 }, ctx)
+  const up = chatUpstreamPerSent(p, entry.upstream, ctx)
+  const c = g.chat
+  const rtt = c?.senderRtt
+  return {
+    model: chatModel(down, up, recipients),
+    figures: {
+      rooms: p.rooms,
+      sendHz: p.sendHz,
+      sent: c?.sent ?? 0,
+      accepted: c?.accepted ?? 0,
+      refused: c?.refused ?? 0,
+      delivered: g.delivered,
+      recipientsPerMessage: r3(recipients),
+      senderRttMs: {
+        p50: rtt?.p50 ?? 0,
+        p90: rtt?.p90 ?? 0,
+        p99: rtt?.p99 ?? 0,
+        p999: rtt?.p999 ?? 0,
+        max: rtt?.max ?? 0,
+        mean: rtt?.mean ?? 0,
+        count: rtt?.count ?? 0,
+      },
+      modelUpstreamPerSent: { clientToServer: r2(up.clientToServer), serverToClient: r2(up.serverToClient) },
+      queued: c?.queued ?? 0,
+      failed: c?.failed ?? 0,
+    },
+  }
+}
+
 export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): CompletedResult {
   const { s0, s1, report: g } = m
   const counterMs = s1.atMs - s0.atMs
@@ -190,13 +244,16 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   const systemUs = s1.cpuSystemUs - s0.cpuSystemUs
   const dIdle = s1.eluIdleMs - s0.eluIdleMs
   const dActive = s1.eluActiveMs - s0.eluActiveMs
-  const model = entry.model(p, {
-    host: m.ready.host,
-    port: m.ready.port,
-    path: entry.path,
-    seqFrom: s0.lastSeq + 1,
-    seqTo: s0.lastSeq + Math.max(1, published),
-  })
+  const chat = isTwoWay(spec.workload) ? chatFigures(spec, p, m, published, expected) : undefined
+  const model =
+    chat?.model ??
+    entry.model(p, {
+      host: m.ready.host,
+      port: m.ready.port,
+      path: entry.path,
+      seqFrom: s0.lastSeq + 1,
+      seqTo: s0.lastSeq + Math.max(1, published),
+    })
   // several processes on the generator's core: their CPU summed (that core's share) and the busiest
   // event loop, so a saturated core or one saturated process flags the run
   const saturated = isSaturated(g)
@@ -265,11 +322,23 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   // a server out of CPU runs its ticks late: it publishes less than offered and still delivers all it
   // published, and an update's ts is taken when its tick runs, so its latency does not show the lag
   const idle = publishesNothing(spec.workload)
-  const offered = idle ? 0 : p.tickHz * p.updatesPerTick * seconds * m.published.length
+  // the chat: what its clients were asked to send (each client's schedule may put one message either side)
+  const offered = idle
+    ? 0
+    : chat
+      ? m.connected * p.sendHz * seconds
+      : p.tickHz * p.updatesPerTick * seconds * m.published.length
   // the idle workload owes nothing: all of nothing was published
   const publishedRatio = idle
     ? 1
-    : Math.min(1, published / Math.max(1, offered - p.updatesPerTick * m.published.length))
+    : Math.min(
+        1,
+        published / Math.max(1, offered - (chat ? m.connected : p.updatesPerTick * m.published.length)),
+      )
+  if (chat && chat.figures.refused > 0)
+    warnings.push(`${chat.figures.refused} chat messages were refused by the server`)
+  if (chat && (chat.figures.failed ?? 0) > 0)
+    warnings.push(`${chat.figures.failed} chat sends failed (connection down or too many waiting)`)
   if (!idle && publishedRatio < MIN_PUBLISHED_RATIO)
     warnings.push(
       `the server published ${(publishedRatio * 100).toFixed(1)}% of the ${Math.round(offered)} updates offered in the window: it is out of CPU and ticks late, and the latency does not include that lag`,
@@ -286,6 +355,7 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
     latencyMs: g.latency,
     latencyModel: latencyModel(spec, p),
     ...(idle ? { idle: idleCost(p, m, c2s, s2c, userUs + systemUs, counterMs) } : {}),
+    ...(chat ? { chat: chat.figures } : {}),
     ...(g.scheduleLag ? { scheduleLagMs: g.scheduleLag } : {}),
     updates: {
       published,

@@ -83,6 +83,8 @@ const PARAM_AXIS: Record<keyof Params, string> = {
   seed: 'seed',
   symbols: 'symbols',
   rttMs: 'round-trip time (ms)',
+  rooms: 'chat rooms',
+  sendHz: 'messages a second per client',
 }
 
 const SWEEPABLE: readonly (keyof Params)[] = [

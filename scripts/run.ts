@@ -24,7 +24,7 @@ import {
 } from '../lib/params.ts'
 import { checkTlsClient } from '../lib/tls-cert.ts'
 import { type Transport, transportNames } from '../lib/transports.ts'
-import { DEFAULT_WORKLOAD, WORKLOADS } from '../lib/workloads.ts'
+import { DEFAULT_WORKLOAD, isTwoWay, WORKLOADS } from '../lib/workloads.ts'
 import { stopAll } from '../load/children.ts'
 import { BROWSER_MAX_CLIENTS, checkBrowserRun } from '../load/chromium.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
@@ -305,6 +305,20 @@ function checkTargetFlags(f: Flags): void {
       )
 }
 
+/** The chat's clients send: no browser client, no baseline server (no POST /send), no shards (untested). */
+function checkChatFlags(f: Flags): void {
+  for (const [flag, given] of [
+    ['--client', f.client === 'browser'],
+    ['--server', f.server === 'baseline'],
+    ['--shard', f.shard !== undefined],
+  ] as const)
+    if (given)
+      throw new PbOptionError(
+        flag,
+        `not with --workload ${f.workload}: its clients send messages (lean or library clients, the suite's own servers, one generator host)`,
+      )
+}
+
 /** `--server-cpu`: a quota the kernel can enforce, at most this machine's cores (else exit 2 naming it). */
 function checkServerCpu(cores: number): number {
   cpuCapQuotaUs(cores)
@@ -315,6 +329,7 @@ async function main(): Promise<void> {
   const f = parseArgs(cmd).opts<Flags>()
   const names = Object.fromEntries(Object.keys(d).map((k) => [k, flagName(k)]))
   const params = resolveParams(f, names)
+  if (isTwoWay(f.workload)) checkChatFlags(f)
   if (f.client === 'browser') checkBrowserRun(params.clients, '--clients')
   checkRttClient(params.rttMs, f.client, '--rtt-ms')
   checkTlsClient(f.tls, f.client)
