@@ -30,15 +30,6 @@ const BUILTIN = {
       return (o) => new Ticker(o)
     },
   },
-  chat: {
-    label: 'chat (R rooms, each client sends and receives its room)',
-    streams: (p) => p.rooms,
-    streamOf: (i, p) => i % p.rooms,
-    source: async () => {
-      const { ChatRooms } = await import('../servers/chat.ts')
-      return (o) => ChatRooms.fromServerOptions(o)
-    },
-  },
   idle: {
     label: 'idle (connections held, nothing published: heartbeats, pings and empty polls only)',
     streams: () => 1,
@@ -46,6 +37,15 @@ const BUILTIN = {
     source: async () => {
       const { Ticker } = await import('../servers/ticker.ts')
       return (o) => new Ticker(o, true)
+    },
+  },
+  chat: {
+    label: 'chat (R rooms, each client sends and receives its room)',
+    streams: (p) => p.rooms,
+    streamOf: (i, p) => i % p.rooms,
+    source: async () => {
+      const { ChatRooms } = await import('../servers/chat.ts')
+      return (o) => ChatRooms.fromServerOptions(o)
     },
   },
 } as const satisfies Record<string, WorkloadEntry>

@@ -57,7 +57,10 @@ test('every shipped profile loads, validates and plans runnable scenarios', () =
 
 test('quick and ci: one scenario of the four transports with the poll endpoint ceiling', () => {
   for (const p of ['quick', 'ci'] as const) {
-    const plan = planScenarios(loadConfig(profilePath(p)), `profile ${p}`)
+    // beside the ticker, ci has the chat (below)
+    const plan = planScenarios(loadConfig(profilePath(p)), `profile ${p}`).filter(
+      (s) => s.workload !== 'chat',
+    )
     assert.equal(plan.length, 1, p)
     const [s] = plan
     assert.ok(s)
@@ -273,4 +276,41 @@ test('workload, server intervals, tls and lifecycle: planned as written, a bad o
     planScenarios({ scenarios: [{ name: 'a', params: { rttMs: -5 } }] }, 'my.json'),
   )
   assert.equal(rtt.field, 'my.json: scenarios[0].params.rttMs')
+})
+
+test('chat: ci and full plan it; full has its ticker twin at the same delivered rate; what does not fit is refused by name', () => {
+  const [ciChat] = planScenarios(loadConfig(profilePath('ci')), 'ci').filter((s) => s.workload === 'chat')
+  assert.ok(ciChat)
+  assert.deepEqual(ciChat.transports, ['long-poll', 'websocket'])
+  assert.deepEqual([ciChat.params.clients, ciChat.params.rooms, ciChat.params.sendHz], [20, 4, 5])
+  const full = planScenarios(loadConfig(profilePath('full')), 'full')
+  const chat = full.find((s) => s.name === 'chat')
+  const twin = full.find((s) => s.name === 'chat-ticker-twin')
+  assert.ok(chat && twin)
+  assert.equal(chat.workload, 'chat')
+  assert.equal(twin.workload, 'ticker')
+  // each chat client receives (clients / rooms) x sendHz messages a second: the twin's tickHz x updatesPerTick
+  const perClient = (chat.params.clients / chat.params.rooms) * chat.params.sendHz
+  assert.equal(perClient, twin.params.tickHz * twin.params.updatesPerTick)
+  assert.equal(chat.params.payloadBytes, twin.params.payloadBytes)
+  assert.equal(chat.params.clients, twin.params.clients)
+  for (const [extra, field] of [
+    [{ capacity: {} }, 'scenarios[0].capacity'],
+    [{ autocannon: { connections: 5, durationS: 2 } }, 'scenarios[0].autocannon'],
+    [{ baseline: true }, 'scenarios[0].baseline'],
+  ] as const) {
+    assert.throws(
+      () => planScenarios({ scenarios: [{ name: 'c', workload: 'chat', ...extra }] } as never, 'my.json'),
+      (err: Error) => err.message.includes(field),
+      field,
+    )
+  }
+  assert.throws(
+    () =>
+      planScenarios(
+        { scenarios: [{ name: 'c', workload: 'chat', params: { rooms: 0 } }] } as never,
+        'my.json',
+      ),
+    /rooms/,
+  )
 })
