@@ -244,16 +244,18 @@ type ParamKey = keyof ScenarioParams
 export function planScenarios(config: ConfigInput, source: string, o: Overrides = {}): PlannedScenario[] {
   const out: PlannedScenario[] = []
   const names = config.scenarios.map((s) => s.name)
-  if (o.scenario !== undefined && !names.includes(o.scenario)) {
-    throw new PbOptionError(
-      '--scenario',
-      `no scenario ${JSON.stringify(o.scenario)} in ${source}; there are: ${names.join(', ')}`,
-    )
-  }
+  // `--scenario a,b`: several by name (the chat and its ticker twin, set side by side in one results file)
+  const wanted = o.scenario?.split(',').map((n) => n.trim())
+  for (const name of wanted ?? [])
+    if (!names.includes(name))
+      throw new PbOptionError(
+        '--scenario',
+        `no scenario ${JSON.stringify(name)} in ${source}; there are: ${names.join(', ')}`,
+      )
   // counted from the list lengths, before a single combination is made
   checkPlanSize(config, source, o)
   config.scenarios.forEach((s, si) => {
-    if (o.scenario !== undefined && s.name !== o.scenario) return
+    if (wanted !== undefined && !wanted.includes(s.name)) return
     const at = `${source}: scenarios[${si}]`
     const generators =
       s.generators === undefined ? 1 : checkNumber(`${at}.generators`, s.generators, GENERATORS_RANGE)

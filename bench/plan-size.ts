@@ -38,7 +38,14 @@ export function checkPlanSize(config: ConfigInput, source: string, o: Overrides 
   let leastSeconds = 0
   let biggest: { at: string; swept: [string, number][]; runs: number } | undefined
   config.scenarios.forEach((s, si) => {
-    if (o.scenario !== undefined && s.name !== o.scenario) return
+    if (
+      o.scenario !== undefined &&
+      !o.scenario
+        .split(',')
+        .map((n) => n.trim())
+        .includes(s.name)
+    )
+      return
     const merged: Record<string, unknown> = { ...DEFAULT_PARAMS, ...config.defaults, ...s.params }
     if (o.seed !== undefined) merged.seed = o.seed
     const swept = Object.entries(merged)

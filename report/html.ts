@@ -12,6 +12,7 @@ import { writeAtomic } from '../lib/write-atomic.ts'
 import { type ChartSpec, chartPlan, type OmittedChart, scaleSweeps } from './chart-configs.ts'
 import { buildFaultTables, describeFaults } from './fault-tables.ts'
 import { describeEnv, describeLifecycle, describeParams, formatBytes } from './format.ts'
+import { ONE_WAY_NUMERIC, oneWayTwoWayTables } from './one-way-two-way.ts'
 import {
   autocannonRuns,
   buildBaselineTable,
@@ -65,6 +66,7 @@ export function renderHtmlReport(file: ResultsFile): string {
       ? `<section class="sweeps"><h2>Sweeps</h2><p class="note">Scenarios that differ in one param, one line per transport against it.</p>${charts(sweepSpecs)}</section>`
       : '',
     scaleSection(file),
+    oneWayTwoWaySection(file),
     ...file.scenarios.map((s) =>
       scenarioSection(
         s,
@@ -218,6 +220,16 @@ function scenarioSection(
   for (const o of omitted) parts.push(`<p class="note omitted">${esc(o.reason)}.</p>`)
   parts.push('</section>')
   return parts.join('\n')
+}
+
+/** The chat beside its ticker twin (report/one-way-two-way.ts), when both are in the file. */
+function oneWayTwoWaySection(file: ResultsFile): string {
+  const parts = oneWayTwoWayTables(file).map(
+    (t) =>
+      `<h3>${esc(t.ticker)} against ${esc(t.chat)}</h3><p class="note">${esc(t.conditions)}</p>${plainTable(t, new Set(ONE_WAY_NUMERIC))}`,
+  )
+  if (parts.length === 0) return ''
+  return `<section class="one-way-two-way"><h2>One-way ticker against two-way chat</h2>${parts.join('')}</section>`
 }
 
 /** The scale sweeps' tables (cost against clients), each with a line per transport on how its cost grows. */

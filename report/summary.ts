@@ -3,6 +3,7 @@ import type { ResultsFile } from '../lib/results-schema.ts'
 import { scaleSweeps } from './chart-configs.ts'
 import { buildFaultTables, describeFaults } from './fault-tables.ts'
 import { describeEnv, describeLifecycle, describeParams } from './format.ts'
+import { ONE_WAY_NUMERIC, oneWayTwoWayTables } from './one-way-two-way.ts'
 import {
   autocannonRuns,
   buildBaselineTable,
@@ -131,6 +132,11 @@ export function formatSummary(file: ResultsFile, opts: SummaryOptions = {}): str
     out.push('', st.bold(`== cost against clients: ${t.title} ==`), st.dim(t.conditions), '')
     out.push(...renderPlainTable(t, st, new Set(SCALE_NUMERIC)))
     out.push('', ...t.growth.map((g) => wrap(`- ${g}`, 100, '  ')))
+  }
+  for (const t of oneWayTwoWayTables(file)) {
+    out.push('', st.bold(`== one-way ticker against two-way chat: ${t.ticker} vs ${t.chat} ==`))
+    out.push(st.dim(wrap(t.conditions, 100, '')), '')
+    out.push(...renderPlainTable(t, st, new Set(ONE_WAY_NUMERIC)))
   }
   if (file.micro && file.micro.length > 0) {
     out.push('', st.bold('== micro-benchmarks (per message) =='), '')

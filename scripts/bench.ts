@@ -34,7 +34,7 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
     'a scenarios file of your own (same format as bench/profiles/*.json); overrides --profile',
   )
   .option('--transports <list>', `comma-separated subset of ${transportNames().join(',')}`)
-  .option('--scenario <name>', 'run only the scenario of that name')
+  .option('--scenario <names>', 'run only the scenarios of those names (comma-separated)')
   .option(
     '--seed <n>',
     `random-walk seed for every scenario (${rangeText(PARAM_RANGES.seed)})`,
@@ -62,8 +62,8 @@ const cmd = newCommand(PROG, 'Measure short polling, long polling, SSE and WebSo
     `
 Profiles: quick (default, ~1 min here: the four transports at 1,000 clients), ci (~1.5 min, small and stable),
 browser (the default with --client browser, ~2.5 min: the four transports at 10 pages),
-full (~35 min: sweeps of clients, rate, payload, poll interval, round-trip time; idle, TLS and connection lifecycle;
-capacity with and without a CPU quota, generator cost, baselines),
+full (~37 min: sweeps of clients, rate, payload, poll interval, round-trip time; idle, TLS and connection lifecycle;
+capacity with and without a CPU quota, generator cost, baselines; the two-way chat beside its one-way ticker twin),
 faults (~4 min: server restarts, a reconnect storm, slow consumers, the server or generator killed; each transport).
 Exit codes: 0 done, 1 a transport failed, 2 bad flag or config, 130 interrupted (what was measured is kept).`,
   )

@@ -1,0 +1,103 @@
+/**
+ * The chat's byte model against measured chat runs (`pushbench run --workload chat`, each transport, small
+ * scale, lean clients): the results file validates, a chat block is there with what was sent and taken,
+ * nothing is missed or duplicated, and the bytes per delivered message (POSTs and upstream frames
+ * included, counted by the server's sockets) are at least the model and within FACTOR of it. The model
+ * leaves out connection set-up (the POST connection's and the stream's heads), SSE heartbeats and WebSocket
+ * pings, and for short polling the jitter of how many messages a poll carries: FACTOR covers them here.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { resolveParams } from '../../../lib/params.ts'
+import { readResults } from '../../../lib/results-io.ts'
+import { isCompleted } from '../../../lib/results-schema.ts'
+import { defaultTransports } from '../../../lib/transports.ts'
+import { chatBody } from '../../../load/chat/message.ts'
+import {
+  chatModel,
+  chatPostHead,
+  chatUpstreamPerSent,
+  recipientsPerMessage,
+} from '../../../load/model/chat.ts'
+import { runLoad } from '../../helpers/load-cli.ts'
+
+/** measured over model: set-up heads, pings, heartbeats and short polling's empty polls stay under it here */
+const FACTOR = 1.6
+
+test('chat body: the published message is payloadBytes long for the seq expected', () => {
+  for (const [seq, P] of [
+    [1, 128],
+    [57, 128],
+    [12_345, 300],
+  ] as const) {
+    const body = chatBody(3, 41, 7, 1_764_000_000_123.456, P, seq)
+    assert.equal(body.length + `"seq":${seq},`.length, P)
+    assert.ok(body.toString().startsWith('{"room":3,"from":41,"id":7,"ts":1764000000123.456,"pad":"x'))
+  }
+  // fixed fields larger than the payload: an empty pad
+  assert.match(chatBody(3, 41, 7, 1_764_000_000_123.456, 60, 1).toString(), /"pad":""}$/)
+})
+
+test('chat model: upstream per sent message (POST head + body + 204, or a masked frame) over the recipients', () => {
+  const p = resolveParams({ clients: 100, rooms: 10, payloadBytes: 128 })
+  assert.equal(recipientsPerMessage(p), 10)
+  const ctx = { host: '127.0.0.1', port: 4000, seqFrom: 1, seqTo: 9 }
+  const ws = chatUpstreamPerSent(p, 'connection', ctx)
+  // body 128 - `"seq":9,`.length = 120 B; masked frame header 6 B
+  assert.deepEqual(ws, { clientToServer: 126, serverToClient: 0 })
+  const post = chatUpstreamPerSent(p, 'post', ctx)
+  assert.equal(post.clientToServer, chatPostHead('127.0.0.1', 4000, 120).length + 120)
+  assert.ok(post.serverToClient > 100)
+  const m = chatModel({ clientToServer: 0, serverToClient: 134, perUpdate: 134 }, ws, 10)
+  assert.deepEqual(m, { clientToServer: 12.6, serverToClient: 134, perUpdate: 146.6 })
+})
+
+test('measured chat runs: results validate, nothing missed, bytes per message >= model and within the factor', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pushbench-chat-model-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const runs = defaultTransports().map(async (transport) => {
+    const out = join(dir, `${transport}.json`)
+    const args = [
+      ...['--transport', transport, '--workload', 'chat', '--clients', '12', '--rooms', '3'],
+      ...['--send-hz', '5', '--duration-s', '3', '--warmup-s', '0.5', '--out', out, '--quiet'],
+    ]
+    const ran = await runLoad(args, 90_000)
+    return { transport, out, ran }
+  })
+  for (const { transport, out, ran } of await Promise.all(runs)) {
+    assert.equal(ran.code, 0, `${transport}: ${ran.stderr}`)
+    const file = readResults(out)
+    const r = file.scenarios[0]?.results[0]
+    assert.ok(r && isCompleted(r), transport)
+    assert.equal(r.workload, 'chat')
+    assert.ok(r.chat, `${transport}: chat block`)
+    assert.equal(r.chat.rooms, 3)
+    assert.ok(
+      r.chat.sent > 0 && r.chat.accepted === r.chat.sent,
+      `${transport}: sent ${r.chat.sent}, accepted ${r.chat.accepted}`,
+    )
+    assert.equal(r.chat.refused, 0)
+    assert.equal(r.chat.recipientsPerMessage, 4)
+    assert.ok(r.chat.senderRttMs.count > 0, `${transport}: sender round trips`)
+    assert.equal(r.updates.missed, 0, transport)
+    assert.equal(r.updates.duplicates, 0, transport)
+    assert.equal(r.updates.delivered, r.updates.expected, transport)
+    const measured = r.bytes.perDeliveredUpdate
+    const model = r.bytes.modelPerUpdate
+    // a message belongs to the window by its send instant, its bytes by when they crossed the server's
+    // sockets (counters snapshotted on the window's edges): one sent just before an edge is counted on
+    // one side and its bytes on the other. Two messages either way is what that can move.
+    const edge = 2 / Math.max(1, r.updates.published)
+    assert.ok(
+      measured >= model * (1 - edge),
+      `${transport}: measured ${measured} B/msg below the model ${model}`,
+    )
+    assert.ok(
+      measured <= model * FACTOR,
+      `${transport}: measured ${measured} B/msg past ${FACTOR} x the model ${model}`,
+    )
+  }
+})
