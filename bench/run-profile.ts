@@ -9,6 +9,7 @@ import { PbError } from '../lib/errors.ts'
 import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { Scenario } from '../lib/results-schema.ts'
+import { resultParams } from '../lib/workloads.ts'
 import { abortOnInterrupt, canPin, interruptedBy } from '../load/children.ts'
 import type { ClientKind } from '../load/generator-ipc.ts'
 import { chartPlan } from '../report/chart-configs.ts'
@@ -50,7 +51,11 @@ export async function runProfile(o: ProfileRun): Promise<number> {
   const tasks: Task[] = []
   for (const s of plan) {
     // named apart from the plain run of the same scenario, so that compare never holds one against the other
-    const entry: Scenario = { name: o.tls ? `${s.name} over TLS` : s.name, params: s.params, results: [] }
+    const entry: Scenario = {
+      name: o.tls ? `${s.name} over TLS` : s.name,
+      params: resultParams(s.params, s.workload),
+      results: [],
+    }
     file.scenarios.push(entry)
     tasks.push(...tasksOf(s, entry, { pin: o.pin, client: o.client, tls: o.tls }))
   }

@@ -62,6 +62,19 @@ export const publishesNothing = (name: string | undefined): boolean => name === 
 /** A workload whose clients send (load/chat/): a server of it takes `POST /send` and has a ChatInbox. */
 export const isTwoWay = (name: string | undefined): boolean => name === 'chat'
 
+/**
+ * The params a results file carries for a scenario of this workload: the chat's own (rooms, sendHz) only
+ * for the chat, so that a ticker's results read as they always did.
+ */
+export function resultParams<P extends { rooms?: number; sendHz?: number }>(
+  p: P,
+  name: string | undefined,
+): P {
+  if (isTwoWay(name)) return p
+  const { rooms: _r, sendHz: _s, ...rest } = p
+  return rest as P
+}
+
 export function workload(name: string): WorkloadEntry {
   const entry = (BUILTIN as Record<string, WorkloadEntry>)[name]
   if (!entry)

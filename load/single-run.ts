@@ -9,6 +9,7 @@ import { newResultsFile } from '../lib/results-file.ts'
 import { writeResults } from '../lib/results-io.ts'
 import type { RunResult } from '../lib/results-schema.ts'
 import type { Transport } from '../lib/transports.ts'
+import { resultParams } from '../lib/workloads.ts'
 import { abortOnInterrupt, canPin, interruptedBy } from './children.ts'
 import type { ClientKind, RampOptions } from './generator-ipc.ts'
 import { runOne } from './session.ts'
@@ -106,7 +107,7 @@ export async function singleRun(o: SingleRunOptions): Promise<number> {
     }
   }
   const name = `${transport} ${params.clients} clients ${params.tickHz * params.updatesPerTick}/s ${params.payloadBytes} B${o.tls ? ' over TLS' : ''}`
-  file.scenarios.push({ name, params, results: [result] })
+  file.scenarios.push({ name, params: resultParams(params, o.workload), results: [result] })
   file.finishedAt = new Date().toISOString()
   // a child that died, or an interrupt: what was measured is kept, and says why it is not all
   const why =
