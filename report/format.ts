@@ -66,7 +66,13 @@ export function describeParams(p: Params, omit: readonly (keyof Params)[] = []):
   const parts: string[] = []
   const has = (k: keyof Params) => !omit.includes(k)
   if (has('clients')) parts.push(`${formatCount(p.clients)} clients`)
-  if (has('tickHz') && has('updatesPerTick'))
+  // a chat scenario (its results carry rooms and sendHz): what the clients send, not the tick rate
+  if (p.rooms !== undefined && p.sendHz !== undefined) {
+    const members = p.clients / Math.min(p.clients, p.rooms)
+    parts.push(
+      `chat: ${formatCount(p.rooms)} rooms, ${sig3(p.sendHz)} msg/s sent per client (${sig3(members * p.sendHz)} received/s each)`,
+    )
+  } else if (has('tickHz') && has('updatesPerTick'))
     parts.push(`${sig3(updatesPerSecond(p))} updates/s (${sig3(p.tickHz)} Hz x ${p.updatesPerTick})`)
   else if (has('tickHz')) parts.push(`${sig3(p.tickHz)} ticks/s`)
   else if (has('updatesPerTick')) parts.push(`${p.updatesPerTick} updates/tick`)
