@@ -1,0 +1,94 @@
+/**
+ * Socket.IO (servers/socketio.ts): an update is Socket.IO EVENT packet `2["u",JSON]` inside an Engine.IO
+ * MESSAGE packet `4...`, so `42["u",` + JSON + `]` (8 bytes around the JSON). `per-tick` puts a tick's k
+ * updates in one event, `42["u",{...},{...}]` (7 + k·(P+1) bytes); `per-update` sends k events.
+ *
+ * - WebSocket row: one unmasked text frame per packet (servers/frames.ts header lengths).
+ * - Long-polling row: one held GET answered per tick (the answer's packets joined by `\x1e`), the request
+ *   that asked for it, both heads as socket.io-client (xmlhttprequest-ssl) and engine.io write them.
+ *
+ * Lower bounds, like the other models: connection set-up (the handshake, the CONNECT packets) and the
+ * heartbeats are left out; socketIoHeartbeatBytes gives the heartbeats' cost.
+ */
+import { wsFrameHeaderLength } from '../../servers/frames.ts'
+import { KEEP_ALIVE_TIMEOUT_MS } from '../../servers/http-settings.ts'
+import { type ByteModel, modelResult } from './types.ts'
+
+/** `42["u",` before the updates of an event, `]` after them. */
+export const EVENT_HEAD = '42["u",'
+export const EVENT_TAIL = ']'
+
+/** Bytes of one `u` packet (Engine.IO type included) carrying `k` updates of `payloadBytes`. */
+export function eventPacketBytes(k: number, payloadBytes: number): number {
+  return EVENT_HEAD.length + k * payloadBytes + (k - 1) + EVENT_TAIL.length
+}
+
+/** Packets and updates per packet in one tick of `k` updates, by write policy. */
+function packets(k: number, policy: string): { n: number; each: number } {
+  return policy === 'per-update' ? { n: k, each: 1 } : { n: 1, each: k }
+}
+
+export const socketIoWsModel: ByteModel = (p) => {
+  const k = p.updatesPerTick
+  const { n, each } = packets(k, p.writePolicy)
+  const packet = eventPacketBytes(each, p.payloadBytes)
+  return modelResult(0, (n * (wsFrameHeaderLength(packet) + packet)) / k)
+}
+
+/** `Date: ...` is always 29 characters (load/model/http.ts). */
+const DATE = 'Wed, 25 Nov 2026 06:23:51 GMT'
+/** An Engine.IO session id: 20 characters of base64url. */
+export const SID_SAMPLE = 'AAAAAAAAAAAAAAAAAAAA'
+
+/**
+ * One poll as socket.io-client (engine.io-client with xmlhttprequest-ssl) writes it: its query carries the
+ * protocol, the transport, the session and a timestamp (`t=`, 7 or 8 characters of yeast's base64).
+ */
+export function socketIoPollRequestHead(path: string, host: string, port: number): string {
+  return (
+    `GET ${path}?EIO=4&transport=polling&t=AAAAAAA&sid=${SID_SAMPLE} HTTP/1.1\r\n` +
+    `Connection: keep-alive\r\nHost: ${host}:${port}\r\n\r\n`
+  )
+}
+
+/** engine.io's answer to a poll, head only (node:http adds Date and the keep-alive pair). */
+export function socketIoPollResponseHead(contentLength: number): string {
+  return (
+    `HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${contentLength}\r\n` +
+    `Date: ${DATE}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`
+  )
+}
+
+export const socketIoPollModel: ByteModel = (p, ctx) => {
+  const k = p.updatesPerTick
+  const { n, each } = packets(k, p.writePolicy)
+  // one answer per tick: its packets joined by the record separator
+  const body = n * eventPacketBytes(each, p.payloadBytes) + (n - 1)
+  const up = socketIoPollRequestHead(ctx.path, ctx.host, ctx.port).length / k
+  const down = (socketIoPollResponseHead(body).length + body) / k
+  return modelResult(up, down)
+}
+
+/**
+ * The heartbeats one client costs per ping interval: over WebSocket the server's ping `2` (a 3-byte frame)
+ * and the client's pong `3` (a 7-byte masked frame); over long polling the ping is a held poll's answer
+ * (`2`, a whole response head) followed by a new poll, and the pong is a POST of `3` answered `ok`.
+ */
+export function socketIoHeartbeatBytes(
+  row: 'ws' | 'poll',
+  path: string,
+  host: string,
+  port: number,
+): { clientToServer: number; serverToClient: number } {
+  if (row === 'ws') return { clientToServer: 2 + 4 + 1, serverToClient: 2 + 1 }
+  const get = socketIoPollRequestHead(path, host, port).length
+  const post =
+    socketIoPollRequestHead(path, host, port).replace(/^GET/, 'POST').length +
+    'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\n'.length +
+    1
+  const okHead = socketIoPollResponseHead(2).replace('charset=UTF-8', 'charset=UTF-8').length
+  return {
+    clientToServer: get + post,
+    serverToClient: socketIoPollResponseHead(1).length + 1 + okHead + 2,
+  }
+}
