@@ -15,7 +15,7 @@ import { nowMs } from '../../lib/clock.ts'
 import { BaseClient, type ClientContext, RECONNECT_DELAY_MS } from './common.ts'
 import { isTls, portOf, tlsConnect } from './tls.ts'
 
-interface UpdateLike {
+export interface UpdateLike {
   seq: number
   ts: number
 }
@@ -72,10 +72,7 @@ abstract class SocketIoClient extends BaseClient {
       ...(ca === undefined ? {} : { ca }),
     })
     this.socket = socket
-    socket.on('u', (...updates: UpdateLike[]) => {
-      const at = nowMs()
-      for (const u of updates) this.delivery.onUpdate(u.seq, u.ts, at)
-    })
+    socket.on('u', (...updates: UpdateLike[]) => this.onUpdates(updates, nowMs()))
     socket.on('gap', (g: unknown) => this.onGapJson(JSON.stringify(g)))
     socket.once('connect', () => onOpen?.())
     socket.once('connect_error', (err: Error & { data?: { code?: string } }) => {
@@ -85,6 +82,11 @@ abstract class SocketIoClient extends BaseClient {
       this.again(socket)
     })
     socket.once('disconnect', () => this.again(socket))
+  }
+
+  /** One `u` event's updates (socket.io-client has parsed them), received at `at`. */
+  protected onUpdates(updates: readonly UpdateLike[], at: number): void {
+    for (const u of updates) this.delivery.onUpdate(u.seq, u.ts, at)
   }
 
   /** The connection is gone: connect afresh (resuming), unless stopped. */
