@@ -39,23 +39,34 @@ export const socketIoWsModel: ByteModel = (p) => {
 const DATE = 'Wed, 25 Nov 2026 06:23:51 GMT'
 /** An Engine.IO session id: 20 characters of base64url. */
 export const SID_SAMPLE = 'AAAAAAAAAAAAAAAAAAAA'
+/** engine.io-client's cache-buster `t=`: Date.now() in base 36 less its first 3 digits, and 3 random ones. */
+export const T_SAMPLE = 'AAAAAAAA'
 
 /**
- * One poll as socket.io-client (engine.io-client with xmlhttprequest-ssl) writes it: its query carries the
- * protocol, the transport, the session and a timestamp (`t=`, 7 or 8 characters of yeast's base64).
+ * One request as socket.io-client writes it in Node (engine.io-client's XHR, xmlhttprequest-ssl, on the
+ * client's keep-alive agent): `GET` to poll, `POST` to send (a pong, a chat message).
  */
-export function socketIoPollRequestHead(path: string, host: string, port: number): string {
-  return (
-    `GET ${path}?EIO=4&transport=polling&t=AAAAAAA&sid=${SID_SAMPLE} HTTP/1.1\r\n` +
-    `Connection: keep-alive\r\nHost: ${host}:${port}\r\n\r\n`
-  )
+export function socketIoPollRequestHead(
+  path: string,
+  host: string,
+  port: number,
+  post?: { contentLength: number },
+): string {
+  const line = `${post ? 'POST' : 'GET'} ${path}?EIO=4&transport=polling&t=${T_SAMPLE}&sid=${SID_SAMPLE} HTTP/1.1\r\n`
+  const body = post ? `Content-type: text/plain;charset=UTF-8\r\n` : ''
+  const length = post ? `Content-Length: ${post.contentLength}\r\n` : ''
+  return `${line}User-Agent: node-XMLHttpRequest\r\nAccept: */*\r\n${body}Host: ${host}:${port}\r\n${length}Connection: keep-alive\r\n\r\n`
 }
 
-/** engine.io's answer to a poll, head only (node:http adds Date and the keep-alive pair). */
-export function socketIoPollResponseHead(contentLength: number): string {
+/** engine.io's answer, head only: a poll's packets (text/plain), or `ok` to a POST (text/html). */
+export function socketIoPollResponseHead(
+  contentLength: number,
+  contentType = 'text/plain; charset=UTF-8',
+): string {
   return (
-    `HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${contentLength}\r\n` +
-    `Date: ${DATE}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`
+    `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nContent-Length: ${contentLength}\r\n` +
+    `cache-control: no-store\r\nDate: ${DATE}\r\nConnection: keep-alive\r\n` +
+    `Keep-Alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n\r\n`
   )
 }
 
@@ -70,25 +81,24 @@ export const socketIoPollModel: ByteModel = (p, ctx) => {
 }
 
 /**
- * The heartbeats one client costs per ping interval: over WebSocket the server's ping `2` (a 3-byte frame)
- * and the client's pong `3` (a 7-byte masked frame); over long polling the ping is a held poll's answer
- * (`2`, a whole response head) followed by a new poll, and the pong is a POST of `3` answered `ok`.
+ * What one client's heartbeat costs, per ping interval (pingIntervalMs; Socket.IO's default is 25 s):
+ * over WebSocket the server's ping `2` (a 3-byte frame) and the client's pong `3` (a 7-byte masked frame);
+ * over long polling the ping answers the held poll (`2`), the client asks again, and its pong is a POST
+ * of `3` answered `ok`: two requests and two answers.
  */
 export function socketIoHeartbeatBytes(
   row: 'ws' | 'poll',
-  path: string,
-  host: string,
-  port: number,
+  path = '',
+  host = '',
+  port = 0,
 ): { clientToServer: number; serverToClient: number } {
   if (row === 'ws') return { clientToServer: 2 + 4 + 1, serverToClient: 2 + 1 }
-  const get = socketIoPollRequestHead(path, host, port).length
-  const post =
-    socketIoPollRequestHead(path, host, port).replace(/^GET/, 'POST').length +
-    'Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\n'.length +
-    1
-  const okHead = socketIoPollResponseHead(2).replace('charset=UTF-8', 'charset=UTF-8').length
   return {
-    clientToServer: get + post,
-    serverToClient: socketIoPollResponseHead(1).length + 1 + okHead + 2,
+    clientToServer:
+      socketIoPollRequestHead(path, host, port).length +
+      socketIoPollRequestHead(path, host, port, { contentLength: 1 }).length +
+      1,
+    serverToClient:
+      socketIoPollResponseHead(1).length + 1 + socketIoPollResponseHead(2, 'text/html').length + 2,
   }
 }
