@@ -183,6 +183,7 @@ const BUILTIN = {
     server: async () => (await import('../servers/socketio.ts')).socketio,
     clients: {
       library: async () => (await import('../load/clients/socketio.ts')).SocketIoPollClient,
+      lean: async () => (await import('../load/clients/lean/socketio-poll.ts')).LeanSocketIoPollClient,
     },
     upstream: 'connection',
     model: socketIoPollModel,

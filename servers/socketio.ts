@@ -25,7 +25,8 @@
  * to the chat inbox as JSON, the ack carries `{seq, stream}` or a refusal `{error, field}`.
  * Heartbeats: Engine.IO's own ping (`2`) and pong (`3`), every pingIntervalMs (the suite's WebSocket ping
  * period; Socket.IO's own default is 25 s). Shutdown (preClose): every socket is disconnected (`41`, then
- * the transport closed), and what has not closed in 2 s is cut.
+ * the transport closed), and a session that has not closed in 2 s is dropped; the polling row then ends
+ * the HTTP connections its polls came on.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket as NetSocket } from 'node:net'
@@ -114,7 +115,7 @@ type SioSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, Si
 
 const rawOf = (u: Message): RawJson => new RawJson(u.json.toString('latin1'))
 
-export const socketio: TransportPlugin = (app, { feed, stats, options, path, chat }) => {
+export const socketio: TransportPlugin = (app, { feed, stats, options, path, chat, sockets }) => {
   const ws = options.transport === 'socketio-ws'
   const allow = options.allowOrigin
   const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SioData>(app.server, {
@@ -161,9 +162,10 @@ export const socketio: TransportPlugin = (app, { feed, stats, options, path, cha
   const cut = (s: SioSocket): void => {
     stats.slowConsumerDisconnects++
     members[s.data.stream]?.delete(s)
-    s.disconnect(true)
-    // what is queued is never sent: the TCP connection goes now
-    ;(s.conn.request.socket as NetSocket).destroy()
+    // what is queued is never sent: the session is dropped now (discard), and over WebSocket its TCP
+    // connection with it
+    s.conn.close(true)
+    if (ws) (s.conn.request.socket as NetSocket).destroy()
   }
 
   const bound = (stream: number, packetBytes: number): void => {
@@ -247,27 +249,51 @@ export const socketio: TransportPlugin = (app, { feed, stats, options, path, cha
     bound(stream, backlog.length > 0 ? (backlog[0] as Message).json.length + 8 : 0)
   })
 
+  // every Engine.IO session, connected to the namespace or not yet
+  const sessions = new Set<SioSocket['conn']>()
+  engine.on('connection', (conn: SioSocket['conn']) => {
+    sessions.add(conn)
+    conn.once('close', () => {
+      sessions.delete(conn)
+      // engine.io's polling transport, asked to close with no poll held, waits for the next poll under a
+      // 30 s timer that a close by another way (the client's own close packet, a drop) leaves running:
+      // its pending close is run now, which clears it
+      const t = conn.transport as { shouldClose?: (() => void) | null }
+      const pending = t.shouldClose
+      if (typeof pending === 'function') {
+        t.shouldClose = null
+        pending()
+      }
+    })
+  })
+
   app.addHook('preClose', (done) => {
     let finished = false
     const finish = (): void => {
       if (finished) return
       finished = true
       clearTimeout(timer)
+      clearInterval(check)
+      // a session still open did not take its close in time: dropped (its timers go with it)
+      for (const conn of sessions) conn.close(true)
       engine.close()
+      // long polling: the keep-alive connections the polls came on are left; node:http would wait for
+      // any with a request still open (a poll of a client that went away): each ends once written
+      if (!ws) for (const raw of sockets.sockets()) raw.writableLength === 0 ? raw.destroy() : raw.end()
       done()
     }
-    // a peer that does not finish its close in time is cut
-    const timer = setTimeout(() => {
-      for (const s of all) (s.conn.request.socket as NetSocket).destroy()
-      finish()
-    }, CLOSE_GRACE_MS)
-    if (all.size === 0) return finish()
-    let open = all.size
-    for (const s of [...all]) {
-      s.conn.once('close', () => {
-        if (--open === 0) finish()
-      })
-      s.disconnect(true)
-    }
+    const timer = setTimeout(finish, CLOSE_GRACE_MS)
+    const check = setInterval(() => {
+      if (sessions.size === 0) finish()
+    }, 20)
+    // long polling: a session with no poll held has nobody to tell (a client gone, or one between two
+    // polls, whose next poll then gets 400): dropped at once; engine.io's orderly close would wait 30 s
+    // for its next poll, and keep a timer that long past a later drop
+    if (!ws)
+      for (const conn of [...sessions])
+        if (!(conn.transport as { writable?: boolean }).writable) conn.close(true)
+    // `41` to each client, then its transport closed (a WebSocket's close handshake, a poll's answer)
+    for (const s of [...all]) s.disconnect(true)
+    if (sessions.size === 0) finish()
   })
 }

@@ -15,6 +15,9 @@ import { nowMs } from '../../lib/clock.ts'
 import { BaseClient, type ClientContext, RECONNECT_DELAY_MS } from './common.ts'
 import { isTls, portOf, tlsConnect } from './tls.ts'
 
+/** What the server has to answer the client's close in, before the client cuts its connections. */
+const CLOSE_GRACE_MS = 1000
+
 export interface UpdateLike {
   seq: number
   ts: number
@@ -119,7 +122,9 @@ abstract class SocketIoClient extends BaseClient {
       socket.removeAllListeners()
       socket.close()
     }
-    this.agent.destroy()
+    // the close goes out first (long polling POSTs it); then whatever the agent holds is cut
+    const agent = this.agent
+    setTimeout(() => agent.destroy(), CLOSE_GRACE_MS).unref()
   }
 }
 

@@ -44,18 +44,41 @@ export const T_SAMPLE = 'AAAAAAAA'
 
 /**
  * One request as socket.io-client writes it in Node (engine.io-client's XHR, xmlhttprequest-ssl, on the
- * client's keep-alive agent): `GET` to poll, `POST` to send (a pong, a chat message).
+ * client's keep-alive agent), with its cache-buster `t` and the session `sid` (none on the handshake):
+ * a GET polls, a POST (`contentLength` of its body) sends (a CONNECT, a pong, a chat message). The lean
+ * client writes these very bytes.
  */
+export function socketIoPollRequest(
+  path: string,
+  host: string,
+  port: number,
+  o: { t: string; sid?: string | undefined; contentLength?: number | undefined },
+): string {
+  const post = o.contentLength !== undefined
+  const sid = o.sid === undefined ? '' : `&sid=${o.sid}`
+  const line = `${post ? 'POST' : 'GET'} ${path}?EIO=4&transport=polling&t=${o.t}${sid} HTTP/1.1\r\n`
+  const type = post ? 'Content-type: text/plain;charset=UTF-8\r\n' : ''
+  const length = post ? `Content-Length: ${o.contentLength}\r\n` : ''
+  return `${line}User-Agent: node-XMLHttpRequest\r\nAccept: */*\r\n${type}Host: ${host}:${port}\r\n${length}Connection: keep-alive\r\n\r\n`
+}
+
+/** A poll (or a POST) of an open session, with sample `t` and `sid` of their fixed lengths. */
 export function socketIoPollRequestHead(
   path: string,
   host: string,
   port: number,
   post?: { contentLength: number },
 ): string {
-  const line = `${post ? 'POST' : 'GET'} ${path}?EIO=4&transport=polling&t=${T_SAMPLE}&sid=${SID_SAMPLE} HTTP/1.1\r\n`
-  const body = post ? `Content-type: text/plain;charset=UTF-8\r\n` : ''
-  const length = post ? `Content-Length: ${post.contentLength}\r\n` : ''
-  return `${line}User-Agent: node-XMLHttpRequest\r\nAccept: */*\r\n${body}Host: ${host}:${port}\r\n${length}Connection: keep-alive\r\n\r\n`
+  return socketIoPollRequest(path, host, port, {
+    t: T_SAMPLE,
+    sid: SID_SAMPLE,
+    contentLength: post?.contentLength,
+  })
+}
+
+/** engine.io-client's `t=`: Date.now() in base 36 less its first 3 digits, then 3 random base-36 digits. */
+export function cacheBuster(): string {
+  return Date.now().toString(36).substring(3) + Math.random().toString(36).substring(2, 5)
 }
 
 /** engine.io's answer, head only: a poll's packets (text/plain), or `ok` to a POST (text/html). */
