@@ -7,6 +7,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { io, type Socket } from 'socket.io-client'
 import { PbOptionError } from '../../lib/errors.ts'
+import { newHistogram } from '../../lib/latency.ts'
+import { DEFAULT_PARAMS } from '../../lib/params.ts'
+import { mulberry32 } from '../../lib/random.ts'
+import { transport as transportEntry } from '../../lib/transports.ts'
+import { ClientSockets } from '../../load/clients/common.ts'
+import { stratifiedPhases } from '../../load/poll-phases.ts'
 import { createApp } from '../../servers/app.ts'
 import type { ChatInbox } from '../../servers/chat-inbox.ts'
 import { newTransportStats, SocketCounters } from '../../servers/counters.ts'
@@ -223,35 +229,33 @@ function testInbox(publish: (room: number, body: Buffer) => number): ChatInbox {
   }
 }
 
-test('chat: a `send` event is acknowledged with {seq, stream}; a refusal acks {error, field}', async (t) => {
-  const options = resolveServerOptions({ transport: 'socketio-ws', port: 0, autoStart: false })
+/** A Socket.IO row's server with a chat inbox (`received` collects what it took), listening on loopback. */
+async function chatServer(
+  t: { after: (fn: () => Promise<void>) => void },
+  transport: 'socketio-ws' | 'socketio-poll',
+): Promise<{ url: string; path: string; received: Buffer[] }> {
+  const options = resolveServerOptions({ transport, port: 0, autoStart: false })
   const app = createApp()
   const received: Buffer[] = []
   const chat = testInbox((_room, body) => received.push(body))
-  const feed = {
-    streams: 1,
-    lastSeqOf: () => 0,
-    since: () => [],
-    onPublish: () => () => {},
-  }
-  socketio(app, {
-    feed,
-    path: '/socket.io/',
-    options,
-    stats: newTransportStats(),
-    sockets: new SocketCounters(),
-    chat,
-  })
+  const feed = { streams: 1, lastSeqOf: () => 0, since: () => [], onPublish: () => () => {} }
+  const path = transportEntry(transport).path
+  socketio(app, { feed, path, options, stats: newTransportStats(), sockets: new SocketCounters(), chat })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.after(() => app.close())
   const port = (app.server.address() as { port: number }).port
-  const c = io(`http://127.0.0.1:${port}`, {
+  return { url: `http://127.0.0.1:${port}`, path, received }
+}
+
+test('chat: a `send` event is acknowledged with {seq, stream}; a refusal acks {error, field}', async (t) => {
+  const { url, received } = await chatServer(t, 'socketio-ws')
+  const c = io(url, {
     path: '/socket.io/',
     transports: ['websocket'],
     forceNew: true,
     reconnection: false,
   })
-  t.after(() => {
+  t.after(async () => {
     c.close()
   })
   await withTimeout(new Promise<void>((r) => c.once('connect', () => r())), 'connect')
@@ -263,3 +267,46 @@ test('chat: a `send` event is acknowledged with {seq, stream}; a refusal acks {e
   assert.equal(refused.field, 'room')
   assert.match(refused.error, /^room: /)
 })
+
+for (const row of ['socketio-ws', 'socketio-poll'] as const) {
+  for (const kind of ['lean', 'library'] as const) {
+    test(`chat: the ${row} ${kind} client's send() is done on the acknowledgement; a refusal is an error`, async (t) => {
+      const { url, path, received } = await chatServer(t, row)
+      const load = transportEntry(row).clients[kind]
+      assert.ok(load)
+      const Client = await load()
+      const client = new Client(
+        {
+          base: new URL(url),
+          path,
+          streams: 1,
+          params: DEFAULT_PARAMS,
+          window: { startMs: Number.NEGATIVE_INFINITY, endMs: Number.POSITIVE_INFINITY },
+          latency: newHistogram(),
+          scheduleLag: newHistogram(),
+          sockets: new ClientSockets(),
+          pollPhase: stratifiedPhases(2, mulberry32(1)),
+          verifyEvery: 1,
+        },
+        0,
+      )
+      t.after(async () => client.stop())
+      await withTimeout(client.start(), 'start')
+      assert.ok(client.send, `${row} ${kind} sends on its connection`)
+      const send = (body: object): Promise<Error | undefined> =>
+        withTimeout(
+          new Promise((r) => client.send?.(Buffer.from(JSON.stringify(body)), r)),
+          'the acknowledgement',
+        )
+      const msg = { room: 0, from: 1, id: 7, ts: TS0, pad: 'é' }
+      assert.equal(await send(msg), undefined)
+      assert.equal(await send({ ...msg, id: 8 }), undefined)
+      assert.deepEqual(
+        received.map((b) => JSON.parse(b.toString())),
+        [msg, { ...msg, id: 8 }],
+      )
+      const err = await send({ ...msg, room: 4 })
+      assert.match(String(err?.message), /^room: /)
+    })
+  }
+}
