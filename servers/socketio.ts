@@ -255,17 +255,24 @@ export const socketio: TransportPlugin = (app, { feed, stats, options, path, cha
     sessions.add(conn)
     conn.once('close', () => {
       sessions.delete(conn)
-      // engine.io's polling transport, asked to close with no poll held, waits for the next poll under a
-      // 30 s timer that a close by another way (the client's own close packet, a drop) leaves running:
-      // its pending close is run now, which clears it
-      const t = conn.transport as { shouldClose?: (() => void) | null }
-      const pending = t.shouldClose
-      if (typeof pending === 'function') {
-        t.shouldClose = null
-        pending()
-      }
+      runPendingClose(conn)
     })
   })
+
+  /**
+   * engine.io's polling transport, asked to close with no poll held, waits for the next poll under a 30 s
+   * timer; a close by another way (the client's close packet, a drop) leaves that timer running, and a
+   * second close() returns early (the transport is already closing). Running its pending close clears
+   * the timer and closes the session now; false when there is none.
+   */
+  const runPendingClose = (conn: SioSocket['conn']): boolean => {
+    const t = conn.transport as { shouldClose?: (() => void) | null }
+    const pending = t.shouldClose
+    if (typeof pending !== 'function') return false
+    t.shouldClose = null
+    pending()
+    return true
+  }
 
   app.addHook('preClose', (done) => {
     let finished = false
@@ -275,7 +282,7 @@ export const socketio: TransportPlugin = (app, { feed, stats, options, path, cha
       clearTimeout(timer)
       clearInterval(check)
       // a session still open did not take its close in time: dropped (its timers go with it)
-      for (const conn of sessions) conn.close(true)
+      for (const conn of [...sessions]) if (!runPendingClose(conn)) conn.close(true)
       engine.close()
       // long polling: the keep-alive connections the polls came on are left; node:http would wait for
       // any with a request still open (a poll of a client that went away): each ends once written
