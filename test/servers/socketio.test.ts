@@ -205,7 +205,7 @@ test('per-update policy: one event (one frame) per update', async (t) => {
   }
 })
 
-test('close: the server disconnects every socket (41), then stops', async (t) => {
+test('close: the server disconnects every socket (41), then stops', async () => {
   const s = await startServer({ transport: 'socketio-ws', port: 0, autoStart: false })
   const r = await eio(s)
   raw.delete(r)
