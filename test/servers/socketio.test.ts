@@ -364,3 +364,31 @@ for (const row of ['socketio-ws', 'socketio-poll'] as const) {
     }
   })
 }
+
+test('socketio-ws: a client that stops reading is cut past maxBufferedBytes and counted', async (t) => {
+  const s = await server(t, 'socketio-ws', { payloadBytes: 65_536, maxBufferedBytes: 256 * 1024 })
+  const r = await eio(s)
+  r.socket.write(clientFrame(OP.text, '40'))
+  assert.match(await text(r), /^40/)
+  await waitFor(() => s.stats.streams === 1, 'subscribed')
+  r.socket.pause()
+  // far more than the kernel's socket buffers on loopback hold
+  for (let i = 0; i < 400 && s.stats.slowConsumerDisconnects === 0; i++) s.source.publishTick(TS0 + i)
+  assert.equal(s.stats.slowConsumerDisconnects, 1)
+  await waitFor(() => s.stats.streams === 0, 'the subscriber gone')
+})
+
+test('socketio-poll: a session that stops polling is cut once its queued packets pass maxBufferedBytes', async (t) => {
+  const s = await server(t, 'socketio-poll', { payloadBytes: 4096, maxBufferedBytes: 64 * 1024 })
+  const open = await fetch(`${s.url}/socket.io-poll/?EIO=4&transport=polling`)
+  const sid = (/"sid":"([^"]+)"/.exec(await open.text()) as RegExpExecArray)[1]
+  const q = `${s.url}/socket.io-poll/?EIO=4&transport=polling&sid=${sid}`
+  assert.equal(await (await fetch(q, { method: 'POST', body: '40' })).text(), 'ok')
+  await waitFor(() => s.stats.streams === 1, 'subscribed')
+  // no poll held: every tick is queued in the session's writeBuffer
+  for (let i = 0; i < 100 && s.stats.slowConsumerDisconnects === 0; i++) s.source.publishTick(TS0 + i)
+  assert.equal(s.stats.slowConsumerDisconnects, 1)
+  assert.equal(s.stats.streams, 0)
+  // the session is gone: its next poll is refused
+  assert.equal((await fetch(q)).status, 400)
+})
