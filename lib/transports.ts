@@ -14,6 +14,7 @@ import {
 } from '../load/model/freshness.ts'
 import { longPollModel } from '../load/model/long-poll.ts'
 import { shortPollModel } from '../load/model/short-poll.ts'
+import { socketIoPollModel, socketIoWsModel } from '../load/model/socketio.ts'
 import { sseModel } from '../load/model/sse.ts'
 import type { ByteModel } from '../load/model/types.ts'
 import { websocketModel } from '../load/model/websocket.ts'
@@ -154,10 +155,46 @@ const BUILTIN = {
     model: websocketModel,
     freshness: websocketFreshness,
   },
+  // Socket.IO (servers/socketio.ts): stream and resume point in the handshake's auth, so `message`; one
+  // server plugin for both rows, Engine.IO's transport picked by the name; no baseline, no browser client
+  'socketio-ws': {
+    label: 'Socket.IO (WebSocket)',
+    path: '/socket.io/',
+    kind: 'push',
+    resume: 'message',
+    color: '#D55E00',
+    optIn: true,
+    server: async () => (await import('../servers/socketio.ts')).socketio,
+    clients: {
+      library: async () => (await import('../load/clients/socketio.ts')).SocketIoWsClient,
+      lean: async () => (await import('../load/clients/lean/socketio-ws.ts')).LeanSocketIoWsClient,
+    },
+    upstream: 'connection',
+    model: socketIoWsModel,
+    freshness: websocketFreshness,
+  },
+  'socketio-poll': {
+    label: 'Socket.IO (long polling)',
+    path: '/socket.io-poll/',
+    kind: 'push',
+    resume: 'message',
+    color: '#56B4E9',
+    optIn: true,
+    server: async () => (await import('../servers/socketio.ts')).socketio,
+    clients: {
+      library: async () => (await import('../load/clients/socketio.ts')).SocketIoPollClient,
+      lean: async () => (await import('../load/clients/lean/socketio-poll.ts')).LeanSocketIoPollClient,
+    },
+    upstream: 'connection',
+    model: socketIoPollModel,
+    freshness: longPollFreshness,
+  },
 } as const satisfies Record<string, RegisteredTransport>
 
-/** The four transports the suite ships. */
-export type BuiltinTransport = keyof typeof BUILTIN
+/** The four transports every scenario runs unless it names others: the built-in ones that are not opt-in. */
+export type BuiltinTransport = {
+  [K in keyof typeof BUILTIN]: (typeof BUILTIN)[K] extends { optIn: true } ? never : K
+}[keyof typeof BUILTIN]
 
 /** A registered transport's name: one of the built-in four, or one a plugin registered. */
 export type Transport = string

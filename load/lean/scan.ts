@@ -198,6 +198,16 @@ export function scanBatch(buf: Buffer, start: number, end: number, onUpdate: OnU
   if (i >= end || buf[i] !== LBRACKET) return -1
   i = skipWs(buf, i + 1, end)
   if (i < end && buf[i] === RBRACKET) return 0
+  return scanElements(buf, i, end, onUpdate)
+}
+
+/**
+ * Calls `onUpdate` for each update of the comma-separated objects from `buf[start]` up to the `]` that
+ * closes their array (a poll answer's elements, or the arguments of a Socket.IO event after its name).
+ * Returns how many, or -1 as scanBatch does.
+ */
+export function scanElements(buf: Buffer, start: number, end: number, onUpdate: OnUpdate): number {
+  let i = skipWs(buf, start, end)
   let n = 0
   for (;;) {
     const objStart = i

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
+  defaultTransports,
   isTransport,
   registerTransport,
   type TransportEntry,
@@ -14,9 +15,29 @@ test('the four built-in transports, in order, each with its own path', () => {
   assert.deepEqual(transportNames().slice(0, 4), ['short-poll', 'long-poll', 'sse', 'websocket'])
   const paths = transportNames().map((n) => transport(n).path)
   assert.equal(new Set(paths).size, paths.length)
-  for (const p of paths) assert.match(p, /^\/[a-z-]+$/)
+  // Socket.IO's path is a prefix with its trailing slash (engine.io matches the start of the URL)
+  for (const p of paths) assert.match(p, /^\/[a-z.-]+\/?$/)
   assert.deepEqual(transportsOfKind('poll'), ['short-poll'])
   assert.deepEqual(transportsOfKind('push'), ['long-poll', 'sse', 'websocket'])
+})
+
+test('the Socket.IO rows: opt-in push transports on the connection, with their own paths, no baseline or browser client', async () => {
+  assert.deepEqual(defaultTransports().slice(0, 4), ['short-poll', 'long-poll', 'sse', 'websocket'])
+  for (const name of ['socketio-ws', 'socketio-poll']) {
+    const e = transport(name)
+    assert.equal(e.optIn, true, name)
+    assert.equal(e.kind, 'push', name)
+    assert.equal(e.upstream, 'connection', name)
+    assert.equal(e.baseline, undefined, name)
+    assert.equal(e.clients.browser, undefined, name)
+    assert.ok(!defaultTransports().includes(name), name)
+    assert.equal(typeof (await e.server()), 'function', name)
+    assert.equal(typeof (await e.clients.library()), 'function', name)
+  }
+  assert.equal(typeof (await transport('socketio-ws').clients.lean?.()), 'function')
+  assert.equal(transport('socketio-ws').path, '/socket.io/')
+  assert.equal(transport('socketio-poll').path, '/socket.io-poll/')
+  assert.deepEqual(transportsOfKind('push', true).slice(3, 5), ['socketio-ws', 'socketio-poll'])
 })
 
 test('every entry loads its server, baseline and library client', async () => {

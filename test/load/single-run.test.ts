@@ -12,12 +12,16 @@ import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { readResults } from '../../lib/results-io.ts'
 import { type CompletedResult, isCompleted, type ResultsFile } from '../../lib/results-schema.ts'
 import { type Transport, transportNames } from '../../lib/transports.ts'
+import { socketIoHeartbeatBytes } from '../../load/model/socketio.ts'
 import { chunkOverhead, SSE_HEARTBEAT, wsFrameHeaderLength } from '../../servers/frames.ts'
 import { SERVER_DEFAULTS } from '../../servers/options.ts'
 import { type Ran, runLoad } from '../helpers/load-cli.ts'
 
 const SCALE = { clients: 20, durationS: 2, warmupS: 0.5 }
-const PUSH: readonly Transport[] = ['long-poll', 'sse', 'websocket']
+const PUSH: readonly Transport[] = ['long-poll', 'sse', 'websocket', 'socketio-ws', 'socketio-poll']
+/** rows whose measured bytes are the model's but for their keep-alive (heartbeats, pings) */
+const EXACT = ['sse', 'websocket', 'socketio-ws', 'socketio-poll'] as const
+type Exact = (typeof EXACT)[number]
 
 interface Run {
   out: string
@@ -114,13 +118,20 @@ function checkInvariants(kind: Kind, r: CompletedResult): void {
  * pong, every 30 s). The timers run from server start, so at most ceil(window / period) of them per client
  * fall in the window; a run this short usually has none, and then the two agree to the byte.
  */
-function checkModel(kind: Kind, r: CompletedResult, transport: 'sse' | 'websocket'): number {
+function checkModel(kind: Kind, r: CompletedResult, transport: Exact): number {
   const b = r.bytes
   const delivered = r.updates.delivered
+  const sio = (row: 'ws' | 'poll'): number => {
+    // the poll row's heads carry the path and the port: the longest port is the bound
+    const h = socketIoHeartbeatBytes(row, `/socket.io-${row}/`, '127.0.0.1', 65535)
+    return h.clientToServer + h.serverToClient
+  }
   const [periodMs, bytesEach] =
     transport === 'sse'
       ? [SERVER_DEFAULTS.heartbeatMs, SSE_HEARTBEAT.length + chunkOverhead(SSE_HEARTBEAT.length)]
-      : [SERVER_DEFAULTS.pingIntervalMs, 2 + 6]
+      : transport === 'websocket'
+        ? [SERVER_DEFAULTS.pingIntervalMs, 2 + 6]
+        : [SERVER_DEFAULTS.pingIntervalMs, sio(transport === 'socketio-ws' ? 'ws' : 'poll')]
   const overhead = SCALE.clients * bytesEach * Math.ceil((SCALE.durationS * 1000) / periodMs)
   // modelPerUpdate is rounded to 0.01 B: that much per update either way is rounding, not bytes
   const rounding = 0.005 * delivered + 1e-6
@@ -143,8 +154,8 @@ for (const transport of transportNames()) {
       assert.equal(r.updates.missed, 0, `${transport}: a push transport misses nothing on loopback`)
       assert.equal(r.updates.delivered, r.updates.expected)
     }
-    if (transport === 'sse' || transport === 'websocket') {
-      const residual = checkModel(transport, r, transport)
+    if ((EXACT as readonly string[]).includes(transport)) {
+      const residual = checkModel(transport, r, transport as Exact)
       t.diagnostic(`measured - model = ${residual} B over ${r.updates.delivered} updates`)
     }
     if (transport === 'websocket') {

@@ -9,13 +9,14 @@ import { test } from 'node:test'
 import { newHistogram } from '../../../lib/latency.ts'
 import { DEFAULT_PARAMS, type ScenarioParams } from '../../../lib/params.ts'
 import { mulberry32 } from '../../../lib/random.ts'
-import { type BuiltinTransport, transport } from '../../../lib/transports.ts'
+import { transport, transportNames } from '../../../lib/transports.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from '../../../load/clients/common.ts'
 import { stratifiedPhases } from '../../../load/poll-phases.ts'
 import { startServer } from '../../../servers/server.ts'
 import { waitFor } from '../../helpers/wait.ts'
 
-const TRANSPORTS: BuiltinTransport[] = ['short-poll', 'long-poll', 'sse', 'websocket']
+/** every transport with a lean client (the four, socketio-ws, and whatever rows come) */
+const TRANSPORTS = transportNames().filter((n) => transport(n).clients.lean !== undefined)
 const TICKS = 30
 const PER_TICK = 3
 const PAYLOAD = 150
@@ -32,6 +33,7 @@ function spyOn(Client: new (ctx: ClientContext, stream: number) => LoadClient, s
     onScanned(seq: number, ts: number, buf: Buffer, s: number, e: number, ms: number): boolean
     onJson(text: string, ms: number): void
     account(body: Buffer, ms: number): void
+    onUpdates(updates: readonly { seq: number }[], ms: number): void
   }) {
     override onScanned(seq: number, ts: number, buf: Buffer, s: number, e: number, ms: number): boolean {
       seen.set(seq, Buffer.from(buf.subarray(s, e)))
@@ -40,6 +42,11 @@ function spyOn(Client: new (ctx: ClientContext, stream: number) => LoadClient, s
     override onJson(text: string, ms: number): void {
       seen.set((JSON.parse(text) as { seq: number }).seq, Buffer.from(text, 'latin1'))
       super.onJson(text, ms)
+    }
+    override onUpdates(updates: readonly { seq: number }[], ms: number): void {
+      // socket.io-client hands over parsed objects: their seqs are recorded, not bytes of their own
+      for (const u of updates) seen.set(u.seq, Buffer.alloc(0))
+      super.onUpdates(updates, ms)
     }
     override account(body: Buffer, ms: number): void {
       // a poll answer: JSON text of the array; the library kind parses it, so its bytes per update are not
@@ -80,7 +87,12 @@ for (const name of TRANSPORTS) {
       updatesPerTick: PER_TICK,
       payloadBytes: PAYLOAD,
     })
-    t.after(() => server.close())
+    // the clients stop before the server closes (a client still running would reconnect into its close)
+    const running: LoadClient[] = []
+    t.after(async () => {
+      for (const c of running) c.stop()
+      await server.close()
+    })
     const params = {
       ...DEFAULT_PARAMS,
       updatesPerTick: PER_TICK,
@@ -95,10 +107,7 @@ for (const name of TRANSPORTS) {
     assert.ok(Lean, `${name} has a lean client`)
     const lean = new (spyOn(await Lean(), leanSeen))(ctx(), 0)
     const lib = new (spyOn(await entry.clients.library(), libSeen))(ctx(), 0)
-    t.after(() => {
-      lean.stop()
-      lib.stop()
-    })
+    running.push(lean, lib)
     await Promise.all([lean.start(), lib.start()])
     // a poll client is a subscriber once its first request is answered; a held long poll only at the
     // first tick, which answers it from where the stream was when the server read it
@@ -164,4 +173,84 @@ test('a poll client is a subscriber once its first request is answered, not when
     clients.map((c) => c.delivery.maxSeq),
     [1, 1],
   )
+})
+
+test('the Socket.IO rows receive what the WebSocket row receives for the same seed: same stream, seqs and bytes', async (t) => {
+  const rows = ['websocket', 'socketio-ws', 'socketio-poll']
+  const params = { ...DEFAULT_PARAMS, updatesPerTick: PER_TICK, payloadBytes: PAYLOAD, clients: 2 }
+  const servers = await Promise.all(
+    rows.map((name) =>
+      startServer({
+        transport: name,
+        port: 0,
+        autoStart: false,
+        seed: 3,
+        updatesPerTick: PER_TICK,
+        payloadBytes: PAYLOAD,
+      }),
+    ),
+  )
+  const clients: { label: string; client: LoadClient; seen: Seen }[] = []
+  t.after(async () => {
+    for (const c of clients) c.client.stop()
+    await Promise.all(servers.map((s) => s.close()))
+  })
+  for (const [i, name] of rows.entries()) {
+    const entry = transport(name)
+    const server = servers[i] as (typeof servers)[number]
+    for (const kind of ['lean', 'library'] as const) {
+      const load = entry.clients[kind]
+      if (load === undefined) continue
+      const seen: Seen = new Map()
+      const Client = spyOn(await load(), seen)
+      clients.push({
+        label: `${name} ${kind}`,
+        client: new Client(contextFor(server.url, entry.path, params), 0),
+        seen,
+      })
+    }
+  }
+  assert.equal(clients.length, 6, clients.map((c) => c.label).join(', '))
+  await Promise.all(clients.map((c) => c.client.start()))
+  // every server counts its subscribers before the first publish
+  await waitFor(() => servers.every((s) => s.stats.streams === 2), 'subscribers', 5000)
+  for (let i = 0; i < TICKS; i++) {
+    for (const s of servers) s.source.publishTick(1_764_000_000_000 + i * 100)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  const last = TICKS * PER_TICK
+  await waitFor(() => clients.every((c) => c.client.delivery.maxSeq === last), `all at seq ${last}`, 10_000)
+  const reference = (servers[0] as (typeof servers)[number]).source.since(0, 0)
+  assert.equal(reference.length, last)
+  for (const [i, s] of servers.entries()) {
+    // same seed, same ticks: the same bytes on every server
+    const mine = s.source.since(0, 0)
+    for (const [k, u] of reference.entries())
+      assert.ok(mine[k]?.json.equals(u.json), `${rows[i]} seq ${u.seq}`)
+  }
+  for (const { label, client, seen } of clients) {
+    assert.equal(client.stream, 0, label)
+    assert.deepEqual(
+      [...seen.keys()].sort((a, b) => a - b),
+      Array.from({ length: last }, (_, k) => k + 1),
+      label,
+    )
+    assert.equal(client.delivery.delivered, last, label)
+    assert.equal(client.delivery.duplicates + client.delivery.outOfOrder, 0, label)
+    assert.equal(
+      client.counters.corrupt + client.counters.errors,
+      0,
+      `${label}: ${client.counters.lastError}`,
+    )
+    for (const u of reference) {
+      const b = seen.get(u.seq) as Buffer
+      if (b.length > 0) assert.ok(b.equals(u.json), `${label}: bytes of seq ${u.seq}`)
+    }
+  }
+  // the lean clients kept every update's bytes
+  for (const label of ['websocket lean', 'socketio-ws lean', 'socketio-poll lean'])
+    assert.ok(
+      [...(clients.find((c) => c.label === label)?.seen.values() ?? [])].every((b) => b.length === PAYLOAD),
+      label,
+    )
 })

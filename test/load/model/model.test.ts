@@ -97,3 +97,44 @@ test('a transport path is in the model: the same transport on a longer path cost
   const long = transport('long-poll').model(p, ctx('/a-much-longer-path'))
   assert.equal(Math.round((long.clientToServer - short.clientToServer) * 100) / 100, 16)
 })
+
+const sioEvent = (k: number, P: number): Buffer =>
+  Buffer.from(`42["u",${Array.from({ length: k }, () => json(P).toString()).join(',')}]`)
+
+test('Socket.IO over WebSocket: 42["u",JSON] in one text frame; per-tick, one event carries the tick', () => {
+  for (const P of [76, 117, 118, 128, 65_527, 65_528]) {
+    const m = model('socketio-ws', { payloadBytes: P, writePolicy: 'per-update' })
+    assert.equal(m.serverToClient, wsTextFrame(sioEvent(1, P)).length, `payload ${P}`)
+    assert.equal(m.clientToServer, 0)
+  }
+  const k = 5
+  const perTick = model('socketio-ws', { payloadBytes: 128, updatesPerTick: k, writePolicy: 'per-tick' })
+  assert.equal(perTick.serverToClient, Math.round((wsTextFrame(sioEvent(k, 128)).length / k) * 100) / 100)
+  const perUpdate = model('socketio-ws', { payloadBytes: 128, updatesPerTick: k, writePolicy: 'per-update' })
+  assert.equal(perUpdate.serverToClient, wsTextFrame(sioEvent(1, 128)).length)
+  // 8 bytes of Socket.IO framing beyond the bare WebSocket row; 2 more where they push the frame header up
+  assert.equal(model('socketio-ws').perUpdate - model('websocket').perUpdate, 8)
+  const at = (name: string) => model(name, { payloadBytes: 118 }).perUpdate
+  assert.equal(at('socketio-ws') - at('websocket'), 8 + 2)
+})
+
+test('Socket.IO long polling: the request and answer heads socket.io-client and engine.io write, per tick', () => {
+  // as captured on loopback (socket.io-client 4.8 in Node, engine.io 6.6 behind fastify's keep-alive)
+  const c = ctx('/socket.io-poll/')
+  const get =
+    `GET /socket.io-poll/?EIO=4&transport=polling&t=dty0kkci&sid=2FJLz07IhKxLnkMdAAAA HTTP/1.1\r\n` +
+    `User-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nHost: ${c.host}:${c.port}\r\nConnection: keep-alive\r\n\r\n`
+  const answer = (len: number) =>
+    `HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${len}\r\n` +
+    `cache-control: no-store\r\nDate: Sun, 06 Dec 2026 05:09:47 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=72\r\n\r\n`
+  for (const k of [1, 3]) {
+    const tick = model('socketio-poll', { payloadBytes: 128, updatesPerTick: k, writePolicy: 'per-tick' })
+    const body = sioEvent(k, 128).length
+    assert.equal(tick.clientToServer, Math.round((get.length / k) * 100) / 100)
+    assert.equal(tick.serverToClient, Math.round(((answer(body).length + body) / k) * 100) / 100)
+    // per update: k packets joined by \x1e in the one answer
+    const each = model('socketio-poll', { payloadBytes: 128, updatesPerTick: k, writePolicy: 'per-update' })
+    const joined = k * sioEvent(1, 128).length + (k - 1)
+    assert.equal(each.serverToClient, Math.round(((answer(joined).length + joined) / k) * 100) / 100)
+  }
+})
