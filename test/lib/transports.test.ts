@@ -34,7 +34,8 @@ test('the Socket.IO rows: opt-in push transports on the connection, with their o
     assert.equal(typeof (await e.server()), 'function', name)
     assert.equal(typeof (await e.clients.library()), 'function', name)
   }
-  assert.equal(typeof (await transport('socketio-ws').clients.lean?.()), 'function')
+  for (const name of ['socketio-ws', 'socketio-poll'])
+    assert.equal(typeof (await transport(name).clients.lean?.()), 'function', name)
   assert.equal(transport('socketio-ws').path, '/socket.io/')
   assert.equal(transport('socketio-poll').path, '/socket.io-poll/')
   assert.deepEqual(transportsOfKind('push', true).slice(3, 5), ['socketio-ws', 'socketio-poll'])

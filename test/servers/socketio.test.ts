@@ -23,7 +23,7 @@ import { type PushbenchServer, startServer } from '../../servers/server.ts'
 import { parseAuth, socketio } from '../../servers/socketio.ts'
 import type { ByteReader } from '../helpers/byte-reader.ts'
 import { waitFor, withTimeout } from '../helpers/wait.ts'
-import { clientFrame, OP, readFrame, wsOpen } from '../helpers/ws-frames.ts'
+import { clientFrame, OP, readFrame, upgrade, wsOpen } from '../helpers/ws-frames.ts'
 
 const TS0 = 1_764_000_000_000
 const ROWS = [
@@ -391,4 +391,25 @@ test('socketio-poll: a session that stops polling is cut once its queued packets
   assert.equal(s.stats.streams, 0)
   // the session is gone: its next poll is refused
   assert.equal((await fetch(q)).status, 400)
+})
+
+test('origins: a page on another origin is refused unless allowOrigin names it (WebSocket upgrade and polls)', async (t) => {
+  const ws = await server(t, 'socketio-ws')
+  const refused = await upgrade(ws.port, '/socket.io/?EIO=4&transport=websocket', {
+    Origin: 'http://evil.example',
+  })
+  // engine.io answers every refused upgrade 400 (not 403 as the WebSocket row); its text says why
+  assert.equal(refused.head.status, 400)
+  const why = (await refused.reader.end()).toString()
+  assert.match(why, /origin http:\/\/evil\.example is not allowed; start the server with --allow-origin/)
+  const poll = await server(t, 'socketio-poll', { allowOrigin: ['http://ok.example'] })
+  const url = `${poll.url}/socket.io-poll/?EIO=4&transport=polling`
+  const bad = await fetch(url, { headers: { Origin: 'http://evil.example' } })
+  assert.equal(bad.status, 403)
+  const ok = await fetch(url, { headers: { Origin: 'http://ok.example' } })
+  assert.equal(ok.status, 200)
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'http://ok.example')
+  assert.match(await ok.text(), /^0\{"sid":/)
+  // no Origin (not a browser's cross-origin request), or the server's own: as usual
+  assert.equal((await fetch(url)).status, 200)
 })

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { mulberry32 } from '../../../lib/random.ts'
-import { type ScannedUpdate, scanBatch, scanUpdate } from '../../../load/lean/scan.ts'
+import { type ScannedUpdate, scanBatch, scanElements, scanUpdate } from '../../../load/lean/scan.ts'
 
 /** seeded, so that a failure reproduces */
 const seeded = mulberry32
@@ -133,4 +133,36 @@ test('scanBatch: -1 on a malformed answer, after calling back the updates before
   assert.equal(scan(''), -1)
   const full = `[${u},${u}]`
   for (let i = 0; i < full.length; i++) assert.equal(scan(full.slice(0, i)), -1, full.slice(0, i))
+})
+
+test('scanElements: the updates of a Socket.IO event after its name, 42["u",{...},{...}], against JSON.parse', () => {
+  const rnd = seeded(17)
+  for (let n = 0; n < 100; n++) {
+    const k = 1 + Math.floor(rnd() * 5)
+    const updates = Array.from({ length: k }, () => randomUpdate(rnd, 76 + Math.floor(rnd() * 200)))
+    const packet = Buffer.from(`xx42["u",${updates.join(',')}]yy`, 'latin1')
+    const start = 2 + '42["u",'.length
+    const got: [number, number, string][] = []
+    const count = scanElements(packet, start, packet.length - 2, (seq, ts, s, e) =>
+      got.push([seq, ts, packet.toString('latin1', s, e)]),
+    )
+    assert.equal(count, k)
+    assert.deepEqual(
+      got,
+      updates.map((u) => {
+        const j = JSON.parse(u) as { seq: number; ts: number }
+        return [j.seq, j.ts, u]
+      }),
+    )
+  }
+  // no closing bracket within the bounds, or something else than a comma between updates: -1
+  const one = randomUpdate(rnd, 100)
+  assert.equal(
+    scanElements(Buffer.from(`${one}`), 0, one.length, () => {}),
+    -1,
+  )
+  assert.equal(
+    scanElements(Buffer.from(`${one};${one}]`), 0, 2 * one.length + 2, () => {}),
+    -1,
+  )
 })
