@@ -12,13 +12,13 @@ import https from 'node:https'
 import type { Socket as NetSocket } from 'node:net'
 import { io, type Socket } from 'socket.io-client'
 import { nowMs } from '../../lib/clock.ts'
-import { BaseClient, type ClientContext, RECONNECT_DELAY_MS } from './common.ts'
+import { BaseClient, type ClientContext, type ParsedMessage, RECONNECT_DELAY_MS } from './common.ts'
 import { isTls, portOf, tlsConnect } from './tls.ts'
 
 /** What the server has to answer the client's close in, before the client cuts its connections. */
 const CLOSE_GRACE_MS = 1000
 
-export interface UpdateLike {
+export interface UpdateLike extends ParsedMessage {
   seq: number
   ts: number
 }
@@ -48,8 +48,8 @@ abstract class SocketIoClient extends BaseClient {
   /** Engine.IO's transport this row uses, and no other (no upgrade) */
   protected abstract readonly transports: string[]
 
-  constructor(ctx: ClientContext, stream: number) {
-    super(ctx, stream)
+  constructor(ctx: ClientContext, stream: number, index?: number) {
+    super(ctx, stream, index)
     this.agent = countingAgent(ctx)
   }
 
@@ -89,7 +89,7 @@ abstract class SocketIoClient extends BaseClient {
 
   /** One `u` event's updates (socket.io-client has parsed them), received at `at`. */
   protected onUpdates(updates: readonly UpdateLike[], at: number): void {
-    for (const u of updates) this.delivery.onUpdate(u.seq, u.ts, at)
+    for (const u of updates) this.onParsed(u, at)
   }
 
   /** The connection is gone: connect afresh (resuming), unless stopped. */

@@ -71,7 +71,18 @@ for (const transport of transports)
       assert.equal(connected?.type === 'connected' && connected.failed, 0)
       const want = expected()
       const wantTotal = [...want.values()].reduce((n, l) => n + l.length, 0)
-      await waitFor(() => total >= wantTotal, `${wantTotal} messages received`, 15_000)
+      await waitFor(() => total >= wantTotal, `${wantTotal} messages received (got ${total})`, 15_000).catch(
+        (e) => {
+          throw new Error(
+            `${e.message}: got ${total}, seqs: ${[0, 1, 2].map((r) => server.source.lastSeqOf(r))} errs: ${JSON.stringify(
+              (gen as unknown as { clients: { counters: { lastError?: string } }[] }).clients
+                .map((c) => c.counters.lastError)
+                .filter(Boolean)
+                .slice(0, 2),
+            )} missing: ${JSON.stringify([...expected()].map(([c, l]) => [c, l.filter((x) => !(got.get(c) ?? []).includes(x))]))}`,
+          )
+        },
+      )
       // a little longer: a duplicate would come now
       await new Promise((r) => setTimeout(r, 300))
       gen.stop(undefined, 0)
