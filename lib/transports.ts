@@ -74,6 +74,16 @@ export interface TransportEntry {
    * plugins written before chat existed: registerTransport fills in `post`
    */
   readonly upstream?: 'post' | 'connection'
+  /**
+   * the HTTP version its server speaks (servers/app.ts createApp): `h1` (the default) is HTTP/1.1; `h2` is
+   * node:http2, cleartext h2c with prior knowledge, or h2 by ALPN under `--tls`
+   */
+  readonly protocol?: 'h1' | 'h2'
+  /**
+   * the chart line's dash pattern (canvas setLineDash: dash, gap, px), for a row drawn in its twin's colour
+   * (an HTTP/2 row beside its HTTP/1.1 one); absent: a solid line
+   */
+  readonly dash?: readonly number[]
 }
 
 /** The clients the served page has (servers/page/page.js). */

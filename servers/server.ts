@@ -67,7 +67,7 @@ export async function startServer(
   const source = (await workload(options.workload).source())(options)
   const stats = newTransportStats()
   const sockets = new SocketCounters()
-  const app = createApp(tlsServerOptions(options), options.headersTimeoutMs)
+  const app = createApp(tlsServerOptions(options), options.headersTimeoutMs, entry.protocol ?? 'h1')
   sockets.attach(app.server)
   plugin(app, { feed: source, path: entry.path, options, stats, sockets })
   cors(app, entry.path, options.allowOrigin)
