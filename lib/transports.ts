@@ -12,6 +12,7 @@ import {
   sseFreshness,
   websocketFreshness,
 } from '../load/model/freshness.ts'
+import { longPollH2Model, shortPollH2Model, sseH2Model } from '../load/model/h2.ts'
 import { longPollModel } from '../load/model/long-poll.ts'
 import { shortPollModel } from '../load/model/short-poll.ts'
 import { sseModel } from '../load/model/sse.ts'
@@ -166,13 +167,76 @@ const BUILTIN = {
   },
 } as const satisfies Record<string, RegisteredTransport>
 
+/**
+ * The HTTP/2 rows (servers/app.ts createApp `h2`): the HTTP/1.1 rows' own routes on a node:http2 server, each
+ * row in its twin's colour with a dashed line; opt-in, a profile names them. No baseline, no lean client (the
+ * library client's cost is reported as the generator's), no browser client (the page's clients speak HTTP/1.1
+ * to the suite's cleartext server: a browser speaks h2 only over TLS).
+ */
+const HTTP2 = {
+  'short-poll-h2': {
+    label: 'short polling over HTTP/2',
+    path: '/h2/poll',
+    kind: 'poll',
+    resume: 'query',
+    color: '#E69F00',
+    dash: [6, 3],
+    protocol: 'h2',
+    optIn: true,
+    server: async () => (await import('../servers/short-poll.ts')).shortPoll,
+    clients: {
+      library: async () => (await import('../load/clients/h2.ts')).H2ShortPollClient,
+    },
+    upstream: 'connection',
+    model: shortPollH2Model,
+    freshness: shortPollFreshness,
+  },
+  'long-poll-h2': {
+    label: 'long polling over HTTP/2',
+    path: '/h2/long-poll',
+    kind: 'push',
+    resume: 'query',
+    color: '#CC79A7',
+    dash: [6, 3],
+    protocol: 'h2',
+    optIn: true,
+    server: async () => (await import('../servers/long-poll.ts')).longPoll,
+    clients: {
+      library: async () => (await import('../load/clients/h2.ts')).H2LongPollClient,
+    },
+    upstream: 'connection',
+    model: longPollH2Model,
+    freshness: longPollFreshness,
+  },
+  'sse-h2': {
+    label: 'SSE over HTTP/2',
+    path: '/h2/sse',
+    kind: 'push',
+    resume: 'header',
+    color: '#0072B2',
+    dash: [6, 3],
+    protocol: 'h2',
+    optIn: true,
+    server: async () => (await import('../servers/sse.ts')).sse,
+    clients: {
+      library: async () => (await import('../load/clients/h2.ts')).H2SseClient,
+    },
+    upstream: 'connection',
+    model: sseH2Model,
+    freshness: sseFreshness,
+  },
+} as const satisfies Record<string, RegisteredTransport>
+
 /** The four transports the suite ships. */
 export type BuiltinTransport = keyof typeof BUILTIN
 
 /** A registered transport's name: one of the built-in four, or one a plugin registered. */
 export type Transport = string
 
-const registry = new Map<string, RegisteredTransport>(Object.entries(BUILTIN))
+/** The HTTP/2 rows the suite ships (opt-in). */
+export type Http2Transport = keyof typeof HTTP2
+
+const registry = new Map<string, RegisteredTransport>([...Object.entries(BUILTIN), ...Object.entries(HTTP2)])
 
 /** Names in registration order: the built-in four first. */
 export function transportNames(): string[] {

@@ -19,7 +19,7 @@ import {
 import { PbOptionError } from '../../lib/errors.ts'
 import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { ParamsSchema } from '../../lib/results-schema.ts'
-import { transportNames } from '../../lib/transports.ts'
+import { defaultTransports } from '../../lib/transports.ts'
 import { BROWSER_MAX_CLIENTS } from '../../load/chromium.ts'
 
 /** Every planned scenario fits the results contract and has something to run. */
@@ -61,7 +61,7 @@ test('quick and ci: one scenario of the four transports with the poll endpoint c
     assert.equal(plan.length, 1, p)
     const [s] = plan
     assert.ok(s)
-    assert.deepEqual(s.transports, transportNames(), p)
+    assert.deepEqual(s.transports, defaultTransports(), p)
     assert.ok(s.autocannon, `${p}: autocannon`)
     assert.equal(s.params.seed, 1, `${p}: a fixed seed`)
   }
@@ -78,7 +78,7 @@ test('browser: the four transports at a load pages of one Chromium hold, no capa
   const [s] = plan
   assert.ok(s)
   assert.equal(s.name, 'ticker')
-  assert.deepEqual(s.transports, transportNames())
+  assert.deepEqual(s.transports, defaultTransports())
   assert.ok(s.params.clients <= BROWSER_MAX_CLIENTS)
   assert.equal(s.capacity, undefined)
   assert.equal(s.autocannon, undefined)
@@ -100,7 +100,7 @@ test("full: each scenario's list-valued params expand into one scenario per comb
     expected += n
     const mine = plan.filter((p) => p.group === s.name)
     assert.equal(mine.length, n, `${s.name}: ${n} scenario(s)`)
-    for (const p of mine) assert.deepEqual(p.transports, s.transports ?? transportNames(), s.name)
+    for (const p of mine) assert.deepEqual(p.transports, s.transports ?? defaultTransports(), s.name)
     if (lists.length === 1) {
       const [key, values] = lists[0] as [string, unknown[]]
       assert.deepEqual(
