@@ -12,7 +12,8 @@
  * then DATA = 9 + body, then an empty DATA that ends the stream, 9 (node writes the body and ends it apart).
  * Per 204 (short polling, nothing newer): HEADERS (END_STREAM) = 9 + `:status 204` 1 + `pb-seq` 1 + `date` 1,
  * and a `pb-seq` literal instead once per tick (the newest seq moved). `date` changes every second: the first
- * answer of each second on a session carries it as a literal (23 bytes more than the 1 of an indexed one).
+ * answer of each second on a session carries it as a literal (23 bytes more than the 1 of an indexed one):
+ * counted at one a second, so a window holds one more or one less of them per client than the model says.
  * SSE: the event inside one DATA frame per write (per tick, or per update).
  * Not counted: WINDOW_UPDATE (the client's, one of 13 bytes for the stream and one for the session each
  * time it has read half of its 64 KiB windows: under 1 byte per update at any payload, and none at all in a run
