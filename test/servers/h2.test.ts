@@ -16,8 +16,10 @@ import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { makeTlsCert, type TlsCert } from '../../lib/tls-cert.ts'
 import { transport as transportEntry } from '../../lib/transports.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from '../../load/clients/common.ts'
+import { H2Link } from '../../load/clients/h2.ts'
 import { DATE_LITERAL_EXTRA, h2AnswerLength, h2RequestLength } from '../../load/model/h2.ts'
 import { stratifiedPhases } from '../../load/poll-phases.ts'
+import { createApp } from '../../servers/app.ts'
 import { type RunningServer, startServer } from '../../servers/server.ts'
 import { waitFor } from '../helpers/wait.ts'
 
@@ -398,4 +400,38 @@ test('the close sends every session a GOAWAY, ends the streams and held polls, a
     for (const a of answers) assert.equal(a.status, row === 'sse-h2' ? 200 : 204)
     await waitFor(() => server.counters().connections === 0, `${row}: every socket closed`)
   }
+})
+
+test('chat upstream: send() POSTs /send as JSON on the client session, done on the 204, an error otherwise', async (t) => {
+  // the chat branch registers POST /send on every chat server; here a stand-in on an h2c app answers as it does
+  const app = createApp(undefined, undefined, 'h2')
+  const got: { body: string; type: string | undefined }[] = []
+  let connections = 0
+  app.server.on('connection', () => connections++)
+  app.post('/send', (req, reply) => {
+    got.push({ body: JSON.stringify(req.body), type: req.headers['content-type'] })
+    if ((req.body as { id?: number }).id === 0) return reply.code(400).send({ error: 'Bad Request' })
+    reply.code(204).header('pb-seq', got.length).send()
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.after(() => app.close())
+  const port = (app.server.address() as net.AddressInfo).port
+  const link = new H2Link(new URL(`http://127.0.0.1:${port}`), new ClientSockets(), undefined)
+  t.after(() => link.close())
+  const send = (body: object) =>
+    new Promise<Error | undefined>((resolve) => link.send(Buffer.from(JSON.stringify(body)), resolve))
+  const msg = { room: 0, from: 1, id: 1, ts: 1, pad: 'x' }
+  assert.equal(await send(msg), undefined)
+  assert.equal(await send({ ...msg, id: 2 }), undefined)
+  assert.match(String(await send({ ...msg, id: 0 })), /HTTP 400/)
+  assert.deepEqual(
+    got.map((g) => [JSON.parse(g.body).id, g.type]),
+    [
+      [1, 'application/json'],
+      [2, 'application/json'],
+      [0, 'application/json'],
+    ],
+  )
+  // all three on one session: one TCP connection
+  assert.equal(connections, 1)
 })
