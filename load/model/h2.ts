@@ -21,42 +21,14 @@
  * why it is left out of a least figure), PING (none is sent), the HEADERS of the SSE stream's answer.
  */
 import { sseEventLength } from '../../servers/frames.ts'
+import { hpackIntLength, huffmanBits } from '../lean/hpack.ts'
 import { meanDigits, pollBodyLength } from './http.ts'
 import { type ByteModel, modelResult } from './types.ts'
 
+export { hpackIntLength, huffmanBits }
+
 /** Every HTTP/2 frame's header: length 3, type 1, flags 1, stream 4 (RFC 9113 4.1). */
 export const FRAME_HEADER = 9
-
-/**
- * Bits of each printable ASCII character's Huffman code (RFC 7541 Appendix B), from ' ' (32) to '~' (126).
- * Any other byte is taken at 5 bits, the shortest code: the model stays a lower bound.
- */
-// biome-ignore format: one row per character class
-const HUFFMAN_BITS = [
-  6, 10, 10, 12, 13, 6, 8, 11, 10, 10, 8, 11, 8, 6, 6, 6, // ' ' .. '/'
-  5, 5, 5, 6, 6, 6, 6, 6, 6, 6, // '0' .. '9'
-  7, 8, 15, 6, 12, 10, 13, // ':' .. '@'
-  6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 8, // 'A' .. 'Z'
-  13, 19, 13, 14, 6, 15, // '[' .. '`'
-  5, 6, 5, 6, 5, 6, 6, 6, 5, 7, 7, 6, 6, 6, 5, 6, 7, 6, 5, 5, 6, 7, 7, 7, 7, 7, // 'a' .. 'z'
-  15, 11, 14, 13, // '{' .. '~'
-]
-
-/** Bits of `s` Huffman-coded (RFC 7541 5.2), before the padding to a whole byte. */
-export function huffmanBits(s: string): number {
-  let bits = 0
-  for (let i = 0; i < s.length; i++) bits += HUFFMAN_BITS[s.charCodeAt(i) - 32] ?? 5
-  return bits
-}
-
-/** Bytes of an HPACK integer with an N-bit prefix (RFC 7541 5.1), the prefix byte included. */
-export function hpackIntLength(value: number, prefixBits: number): number {
-  const max = (1 << prefixBits) - 1
-  if (value < max) return 1
-  let n = 2
-  for (let v = value - max; v >= 128; v >>= 7) n++
-  return n
-}
 
 /**
  * A string literal's bytes: its length (7-bit prefix) and its octets, Huffman-coded when that is shorter, as
