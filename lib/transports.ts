@@ -169,8 +169,7 @@ const BUILTIN = {
 
 /**
  * The HTTP/2 rows (servers/app.ts createApp `h2`): the HTTP/1.1 rows' own routes on a node:http2 server, each
- * row in its twin's colour with a dashed line; opt-in, a profile names them. No baseline, no lean client (the
- * library client's cost is reported as the generator's), no browser client (the page's clients speak HTTP/1.1
+ * row in its twin's colour with a dashed line; opt-in, a profile names them. No baseline, no browser client (the page's clients speak HTTP/1.1
  * to the suite's cleartext server: a browser speaks h2 only over TLS).
  */
 const HTTP2 = {
@@ -186,6 +185,7 @@ const HTTP2 = {
     server: async () => (await import('../servers/short-poll.ts')).shortPoll,
     clients: {
       library: async () => (await import('../load/clients/h2.ts')).H2ShortPollClient,
+      lean: async () => (await import('../load/clients/lean/h2.ts')).LeanH2ShortPollClient,
     },
     upstream: 'connection',
     model: shortPollH2Model,
@@ -203,6 +203,7 @@ const HTTP2 = {
     server: async () => (await import('../servers/long-poll.ts')).longPoll,
     clients: {
       library: async () => (await import('../load/clients/h2.ts')).H2LongPollClient,
+      lean: async () => (await import('../load/clients/lean/h2.ts')).LeanH2LongPollClient,
     },
     upstream: 'connection',
     model: longPollH2Model,
@@ -220,6 +221,7 @@ const HTTP2 = {
     server: async () => (await import('../servers/sse.ts')).sse,
     clients: {
       library: async () => (await import('../load/clients/h2.ts')).H2SseClient,
+      lean: async () => (await import('../load/clients/lean/h2.ts')).LeanH2SseClient,
     },
     upstream: 'connection',
     model: sseH2Model,

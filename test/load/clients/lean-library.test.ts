@@ -9,13 +9,21 @@ import { test } from 'node:test'
 import { newHistogram } from '../../../lib/latency.ts'
 import { DEFAULT_PARAMS, type ScenarioParams } from '../../../lib/params.ts'
 import { mulberry32 } from '../../../lib/random.ts'
-import { type BuiltinTransport, transport } from '../../../lib/transports.ts'
+import { type BuiltinTransport, type Http2Transport, transport } from '../../../lib/transports.ts'
 import { type ClientContext, ClientSockets, type LoadClient } from '../../../load/clients/common.ts'
 import { stratifiedPhases } from '../../../load/poll-phases.ts'
 import { startServer } from '../../../servers/server.ts'
 import { waitFor } from '../../helpers/wait.ts'
 
-const TRANSPORTS: BuiltinTransport[] = ['short-poll', 'long-poll', 'sse', 'websocket']
+const TRANSPORTS: (BuiltinTransport | Http2Transport)[] = [
+  'short-poll',
+  'long-poll',
+  'sse',
+  'websocket',
+  'short-poll-h2',
+  'long-poll-h2',
+  'sse-h2',
+]
 const TICKS = 30
 const PER_TICK = 3
 const PAYLOAD = 150
@@ -93,8 +101,10 @@ for (const name of TRANSPORTS) {
     const libSeen: Seen = new Map()
     const Lean = entry.clients.lean
     assert.ok(Lean, `${name} has a lean client`)
-    const lean = new (spyOn(await Lean(), leanSeen))(ctx(), 0)
-    const lib = new (spyOn(await entry.clients.library(), libSeen))(ctx(), 0)
+    const leanCtx = ctx()
+    const libCtx = ctx()
+    const lean = new (spyOn(await Lean(), leanSeen))(leanCtx, 0)
+    const lib = new (spyOn(await entry.clients.library(), libSeen))(libCtx, 0)
     t.after(() => {
       lean.stop()
       lib.stop()
@@ -102,7 +112,7 @@ for (const name of TRANSPORTS) {
     await Promise.all([lean.start(), lib.start()])
     // a poll client is a subscriber once its first request is answered; a held long poll only at the
     // first tick, which answers it from where the stream was when the server read it
-    if (name !== 'long-poll')
+    if (!name.startsWith('long-poll'))
       await waitFor(() => lean.subscribed && lib.subscribed, 'both clients subscribed', 5000)
     else await new Promise((r) => setTimeout(r, 100))
     for (let i = 0; i < TICKS; i++) {
@@ -135,6 +145,14 @@ for (const name of TRANSPORTS) {
       assert.equal(c.counters.corrupt, 0)
     }
     assert.equal(lean.counters.verified, last, 'every lean update parsed in full and matched')
+    // over HTTP/2 the lean client puts node:http2's bytes on the wire: the same frames and header blocks
+    // (a long poll and a stream ask the same things; short polls ask on their own schedules)
+    if (name === 'long-poll-h2' || name === 'sse-h2') {
+      const a = leanCtx.sockets.bytes()
+      const b = libCtx.sockets.bytes()
+      assert.equal(lean.counters.requests, lib.counters.requests)
+      assert.deepEqual([a.written, a.read], [b.written, b.read], `${name}: lean vs library bytes`)
+    }
   })
 }
 
