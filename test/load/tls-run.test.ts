@@ -18,7 +18,7 @@ import { ROOT, runLoad, startRun, tempDir } from '../helpers/load-cli.ts'
 import { withTimeout } from '../helpers/wait.ts'
 
 const TRANSPORTS: readonly BuiltinTransport[] = ['short-poll', 'long-poll', 'sse', 'websocket']
-/** the HTTP/2 rows (h2 by ALPN under --tls) have a library client only */
+/** the HTTP/2 rows: h2 by ALPN under --tls */
 const H2_ROWS: readonly Http2Transport[] = ['short-poll-h2', 'long-poll-h2', 'sse-h2']
 const CLIENTS_PER_RUN = 3
 const SCALE = ['--clients', String(CLIENTS_PER_RUN), '--duration-s', '1.5', '--warmup-s', '0.5']
@@ -34,8 +34,10 @@ const CLIENTS = ['library', 'lean'] as const
 type Kind = (typeof CLIENTS)[number]
 const runs = new Map<string, Promise<Ran>>()
 let dir = ''
+// the HTTP/2 rows with the default (lean) kind only: their library clients over h2 with TLS are
+// test/servers/h2.test.ts's, and every run here is one more process on a shared machine
 const transportsOf = (client: Kind): readonly string[] =>
-  client === 'library' ? [...TRANSPORTS, ...H2_ROWS] : TRANSPORTS
+  client === 'lean' ? [...TRANSPORTS, ...H2_ROWS] : TRANSPORTS
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'pushbench-tls-run-'))
