@@ -12,6 +12,7 @@ import {
   sseFreshness,
   websocketFreshness,
 } from '../load/model/freshness.ts'
+import { longPollH2Model, shortPollH2Model, sseH2Model } from '../load/model/h2.ts'
 import { longPollModel } from '../load/model/long-poll.ts'
 import { shortPollModel } from '../load/model/short-poll.ts'
 import { socketIoPollModel, socketIoWsModel } from '../load/model/socketio.ts'
@@ -75,6 +76,16 @@ export interface TransportEntry {
    * plugins written before chat existed: registerTransport fills in `post`
    */
   readonly upstream?: 'post' | 'connection'
+  /**
+   * the HTTP version its server speaks (servers/app.ts createApp): `h1` (the default) is HTTP/1.1; `h2` is
+   * node:http2, cleartext h2c with prior knowledge, or h2 by ALPN under `--tls`
+   */
+  readonly protocol?: 'h1' | 'h2'
+  /**
+   * the chart line's dash pattern (canvas setLineDash: dash, gap, px), for a row drawn in its twin's colour
+   * (an HTTP/2 row beside its HTTP/1.1 one); absent: a solid line
+   */
+  readonly dash?: readonly number[]
 }
 
 /** The clients the served page has (servers/page/page.js). */
@@ -191,6 +202,68 @@ const BUILTIN = {
   },
 } as const satisfies Record<string, RegisteredTransport>
 
+/**
+ * The HTTP/2 rows (servers/app.ts createApp `h2`): the HTTP/1.1 rows' own routes on a node:http2 server, each
+ * row in its twin's colour with a dashed line; opt-in, a profile names them. No baseline, no browser client (the page's clients speak HTTP/1.1
+ * to the suite's cleartext server: a browser speaks h2 only over TLS).
+ */
+const HTTP2 = {
+  'short-poll-h2': {
+    label: 'short polling over HTTP/2',
+    path: '/h2/poll',
+    kind: 'poll',
+    resume: 'query',
+    color: '#E69F00',
+    dash: [6, 3],
+    protocol: 'h2',
+    optIn: true,
+    server: async () => (await import('../servers/short-poll.ts')).shortPoll,
+    clients: {
+      library: async () => (await import('../load/clients/h2.ts')).H2ShortPollClient,
+      lean: async () => (await import('../load/clients/lean/h2.ts')).LeanH2ShortPollClient,
+    },
+    upstream: 'connection',
+    model: shortPollH2Model,
+    freshness: shortPollFreshness,
+  },
+  'long-poll-h2': {
+    label: 'long polling over HTTP/2',
+    path: '/h2/long-poll',
+    kind: 'push',
+    resume: 'query',
+    color: '#CC79A7',
+    dash: [6, 3],
+    protocol: 'h2',
+    optIn: true,
+    server: async () => (await import('../servers/long-poll.ts')).longPoll,
+    clients: {
+      library: async () => (await import('../load/clients/h2.ts')).H2LongPollClient,
+      lean: async () => (await import('../load/clients/lean/h2.ts')).LeanH2LongPollClient,
+    },
+    upstream: 'connection',
+    model: longPollH2Model,
+    freshness: longPollFreshness,
+  },
+  'sse-h2': {
+    label: 'SSE over HTTP/2',
+    path: '/h2/sse',
+    kind: 'push',
+    resume: 'header',
+    color: '#0072B2',
+    dash: [6, 3],
+    protocol: 'h2',
+    optIn: true,
+    server: async () => (await import('../servers/sse.ts')).sse,
+    clients: {
+      library: async () => (await import('../load/clients/h2.ts')).H2SseClient,
+      lean: async () => (await import('../load/clients/lean/h2.ts')).LeanH2SseClient,
+    },
+    upstream: 'connection',
+    model: sseH2Model,
+    freshness: sseFreshness,
+  },
+} as const satisfies Record<string, RegisteredTransport>
+
 /** The four transports every scenario runs unless it names others: the built-in ones that are not opt-in. */
 export type BuiltinTransport = {
   [K in keyof typeof BUILTIN]: (typeof BUILTIN)[K] extends { optIn: true } ? never : K
@@ -199,7 +272,10 @@ export type BuiltinTransport = {
 /** A registered transport's name: one of the built-in four, or one a plugin registered. */
 export type Transport = string
 
-const registry = new Map<string, RegisteredTransport>(Object.entries(BUILTIN))
+/** The HTTP/2 rows the suite ships (opt-in). */
+export type Http2Transport = keyof typeof HTTP2
+
+const registry = new Map<string, RegisteredTransport>([...Object.entries(BUILTIN), ...Object.entries(HTTP2)])
 
 /** Names in registration order: the built-in four first. */
 export function transportNames(): string[] {

@@ -57,6 +57,40 @@ function withCaption(d: Draft): ChartSpec {
 export function transportColor(name: string): string {
   return isTransport(name) ? transport(name).color : '#777777'
 }
+
+/**
+ * A row drawn in its twin's colour (the HTTP/2 rows, lib/transports.ts `dash`): its line dashed, and its bar
+ * filled lighter inside a solid border of the colour. Other rows: a solid line, a solid bar.
+ */
+export function transportDash(name: string): number[] | undefined {
+  const dash = isTransport(name) ? transport(name).dash : undefined
+  return dash === undefined ? undefined : [...dash]
+}
+
+/** `borderDash` for a line of `name`, spread into its dataset (nothing for a solid line). */
+const lineDash = (name: string): { borderDash?: number[] } => {
+  const dash = transportDash(name)
+  return dash === undefined ? {} : { borderDash: dash }
+}
+
+/** A bar's fill: the colour, or the colour at 40% where the row is its twin's dashed one. */
+export function transportFill(name: string): string {
+  const c = transportColor(name)
+  return transportDash(name) === undefined ? c : `${c}66`
+}
+
+/** Bars of these transports: fills, and a border of the full colour where a fill is the lighter one. */
+function barStyle(names: readonly string[]): {
+  backgroundColor: string[]
+  borderColor: string[]
+  borderWidth: number[]
+} {
+  return {
+    backgroundColor: names.map(transportFill),
+    borderColor: names.map(transportColor),
+    borderWidth: names.map((n) => (transportDash(n) === undefined ? 0 : 2)),
+  }
+}
 const MEASURED = '#0072B2'
 const MODEL = '#BBBBBB'
 const REFERENCE = '#999999'
@@ -360,7 +394,9 @@ function latencyDraft(s: Scenario, prefix: string): Draft | undefined {
         datasets: done.map((r) => ({
           label: transportLabel(r),
           data: pct(r),
-          backgroundColor: transportColor(r.transport),
+          backgroundColor: transportFill(r.transport),
+          borderColor: transportColor(r.transport),
+          borderWidth: transportDash(r.transport) === undefined ? 0 : 2,
         })),
       },
       options: {
@@ -414,6 +450,7 @@ function distributionChart(s: Scenario, prefix: string): ChartSpec | undefined {
           data,
           borderColor: transportColor(r.transport),
           backgroundColor: transportColor(r.transport),
+          ...lineDash(r.transport),
           pointRadius: 3,
           borderWidth: 2,
           spanGaps: false,
@@ -452,7 +489,7 @@ function memoryChart(s: Scenario, prefix: string): ChartSpec | undefined {
           {
             label: m.chart.legend,
             data,
-            backgroundColor: done.map((r) => transportColor(r.transport)),
+            ...barStyle(done.map((r) => r.transport)),
           },
         ],
       },
@@ -529,7 +566,7 @@ function cpuDraft(s: Scenario, prefix: string): Draft | undefined {
           {
             label: m.chart.legend,
             data,
-            backgroundColor: s.results.map((r) => transportColor(r.transport)),
+            ...barStyle(s.results.map((r) => r.transport)),
           },
         ],
       },
@@ -565,7 +602,7 @@ function throughputDraft(s: Scenario, prefix: string): Draft | undefined {
           {
             label: m.chart.legend,
             data,
-            backgroundColor: s.results.map((r) => transportColor(r.transport)),
+            ...barStyle(s.results.map((r) => r.transport)),
           },
         ],
       },
@@ -605,6 +642,7 @@ function capacityDraft(s: Scenario, prefix: string): Draft | undefined {
     data: c.steps.map((st) => ({ x: st.offeredPerSecond, y: st.deliveredPerSecond })),
     borderColor: transportColor(c.transport),
     backgroundColor: transportColor(c.transport),
+    ...lineDash(c.transport),
     // a failed step is drawn as a cross, a step with a saturated generator as a triangle
     pointStyle: c.steps.map((st) => (st.generatorSaturated ? 'triangle' : st.passed ? 'circle' : 'crossRot')),
     pointRadius: c.steps.map((st) => (st.passed && !st.generatorSaturated ? 3 : 7)),
@@ -722,6 +760,7 @@ function freshnessDraft(sw: Sweep, idBase: string): Draft | undefined {
         data: measured as { x: number; y: number }[],
         borderColor: color,
         backgroundColor: color,
+        ...lineDash(t),
         borderWidth: 2,
         pointRadius: 4,
         spanGaps: false,
@@ -808,6 +847,7 @@ function sweepDrafts(sw: Sweep, idBase: string): Draft[] {
             data: numeric ? pts.map((p) => ({ x: p.x as number, y: p.y as number })) : pts.map((p) => p.y),
             borderColor: transportColor(t),
             backgroundColor: transportColor(t),
+            ...lineDash(t),
             pointStyle: pts.map((p) =>
               p.r && isCompleted(p.r) && p.r.generator.saturated ? 'triangle' : 'circle',
             ),
@@ -901,7 +941,7 @@ function scaleLine(
     pointStyle: pts.map((p) => (isSaturated(p) ? 'triangle' : dashed ? 'rect' : 'circle')),
     pointRadius: pts.map((p) => (isSaturated(p) ? 7 : 4)),
     borderWidth: dashed ? 1.5 : 2,
-    ...(dashed ? { borderDash: [6, 4] } : {}),
+    ...(dashed ? { borderDash: [6, 4] } : lineDash(t)),
     spanGaps: false,
   }
 }

@@ -33,10 +33,18 @@ export type TransportPlugin = (app: FastifyInstance, ctx: TransportContext) => v
  * with the raw TCP socket (what SocketCounters counts: under TLS, the TLS records as they go on the wire).
  * A request on a served path with a method it does not take gets 405 with `Allow`; `OPTIONS` there gets
  * 204 with `Allow` (servers/cors.ts answers it first on a transport's path).
+ *
+ * `protocol` h2 (the HTTP/2 rows, lib/transports.ts): a node:http2 server, cleartext h2c with prior
+ * knowledge, or under `tls` h2 chosen by ALPN (HTTP/1.1 still taken there, `allowHTTP1`). Http2Server is a
+ * net.Server and Http2SecureServer a tls.Server: 'connection' still carries every raw TCP socket. What
+ * differs from h1: no header timer (node:http2 has none; an idle session is closed after the keep-alive
+ * time instead, fastify's http2SessionTimeout), and the close sends every session a GOAWAY
+ * (forceCloseConnections: fastify closes the sessions it tracks) rather than closing idle connections.
  */
 export function createApp(
   tls?: { key: Buffer; cert: Buffer },
   headersTimeoutMs = HEADERS_TIMEOUT_MS,
+  protocol: 'h1' | 'h2' = 'h1',
 ): FastifyInstance {
   // the node:http server's own limits (servers/http-settings.ts): under TLS they go with the key
   const http = {
@@ -44,19 +52,31 @@ export function createApp(
     connectionsCheckingInterval: connectionsCheckingInterval(headersTimeoutMs),
     maxHeaderSize: MAX_HEADER_BYTES,
   }
+  const h2 = protocol === 'h2'
+  const server = h2
+    ? {
+        http2: true,
+        ...(tls ? { https: { ...tls, allowHTTP1: true } } : {}),
+        http2SessionTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        forceCloseConnections: true,
+      }
+    : {
+        ...(tls ? { https: { ...tls, ...http } } : { http }),
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        forceCloseConnections: 'idle',
+      }
   // an https server is an http.Server to every route and hook: the typings only tell them apart by a generic
+  // (and so is an http2 one: its requests and responses are node:http2's compatibility objects)
   const app = (Fastify as (o: object) => FastifyInstance)({
-    ...(tls ? { https: { ...tls, ...http } } : { http }),
+    ...server,
     logger: false,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // held long polls and open streams must not be cut by a request timer (the header timer is above)
     connectionTimeout: 0,
     requestTimeout: 0,
-    forceCloseConnections: 'idle',
     return503OnClosing: true,
   })
-  // fastify copies its own options onto the server, not these
-  app.server.headersTimeout = headersTimeoutMs
+  // fastify copies its own options onto the server, not these (an http2 server has no header timer)
+  if (!h2) app.server.headersTimeout = headersTimeoutMs
   const methods = new Map<string, Set<string>>()
   routeMethods.set(app, methods)
   app.addHook('onRoute', (r) => {

@@ -62,7 +62,8 @@ export const longPoll: TransportPlugin = (app, { feed, stats, options, path }) =
   app.addHook('preClose', (done) => {
     for (const h of held.flatMap((set) => [...set])) {
       release(h)
-      h.reply.header('connection', 'close')
+      // HTTP/2 has no such header (node warns and drops it): the session's GOAWAY says it (servers/app.ts)
+      if (h.reply.request.raw.httpVersionMajor === 1) h.reply.header('connection', 'close')
       sendNoContent(h.reply, feed.lastSeqOf(h.stream))
     }
     done()

@@ -29,12 +29,17 @@ export class ResponseSink implements PushSink {
     return this.res.writableLength
   }
   get open(): boolean {
-    return !this.res.destroyed && !this.res.writableEnded
+    const res = this.res
+    // an HTTP/2 response (servers/app.ts `h2`: node:http2's compatibility object) has no `destroyed`: its stream has
+    return !res.writableEnded && !(res.destroyed ?? (res as unknown as H2Response).stream.destroyed)
   }
   destroy(): void {
     this.res.destroy()
   }
 }
+
+/** What an Http2ServerResponse has in place of `destroyed`. */
+type H2Response = { stream: { destroyed: boolean } }
 
 export class PushWriter<S extends PushSink> {
   readonly sinks = new Set<S>()

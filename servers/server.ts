@@ -69,7 +69,7 @@ export async function startServer(
   const source = (await workload(options.workload).source())(options)
   const stats = newTransportStats()
   const sockets = new SocketCounters()
-  const app = createApp(tlsServerOptions(options), options.headersTimeoutMs)
+  const app = createApp(tlsServerOptions(options), options.headersTimeoutMs, entry.protocol ?? 'h1')
   sockets.attach(app.server)
   // the chat workload: its rooms take what clients send, on the transport's own connection (the
   // transport's plugin reads ctx.chat) and on POST /send, which every server of the chat has

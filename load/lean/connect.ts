@@ -29,6 +29,8 @@ export interface LinkOptions {
   sharedReads?: boolean | undefined
   /** the source address to bind before connecting (load/source-addresses.ts); absent: the kernel's pick */
   localAddress?: string | undefined
+  /** TLS: the protocols offered by ALPN (`h2` for the HTTP/2 rows); absent: none offered */
+  alpn?: readonly string[] | undefined
 }
 
 /** What a lean client uses of its connection: a net.Socket, or the delay line in front of one. */
@@ -72,7 +74,12 @@ function open(
     // TLS over a TCP socket of our own, whose counters are what crossed the wire (records, handshake): a
     // TLS socket's own bytesRead/bytesWritten count the plaintext, which the server's counters never see
     const raw = net.connect({ host, port, noDelay: true, localAddress: link.localAddress })
-    const s = tls.connect({ socket: raw, ca: link.ca, servername: net.isIP(host) ? undefined : host })
+    const s = tls.connect({
+      socket: raw,
+      ca: link.ca,
+      servername: net.isIP(host) ? undefined : host,
+      ...(link.alpn ? { ALPNProtocols: [...link.alpn] } : {}),
+    })
     Object.defineProperty(s, 'bytesRead', { get: () => raw.bytesRead })
     Object.defineProperty(s, 'bytesWritten', { get: () => raw.bytesWritten })
     s.on('data', (buf: Buffer) => onBytes(buf, buf.length))

@@ -119,7 +119,7 @@ test('a one-scenario tiny run: exit 0, a valid results file, charts, report, pla
   assert.ok(r.stdout.includes(`charts:  ${chartsDir}/ (${pngs.length} PNG)\n`), r.stdout)
   assert.ok(r.stdout.includes(`report:  ${htmlPath}\n`), r.stdout)
   assert.ok(r.stderr.includes(`results -> ${resultsPath}\n`), r.stderr)
-  // one run per transport (the opt-in Socket.IO rows included: the scenario names them all), and autocannon
+  // one run per registered transport (the opt-in Socket.IO and HTTP/2 rows included: the scenario names them all), and autocannon
   const runs = transportNames().length + 1
   assert.match(r.stderr, new RegExp(`pushbench: tiny: 1 scenario\\(s\\), ${runs} run\\(s\\)`))
 

@@ -16,7 +16,7 @@ import { waitFor, withTimeout } from '../helpers/wait.ts'
 
 const CLIENTS = 3
 
-// the rows the served page has a client for (the Socket.IO rows have none: --client browser refuses them)
+// the rows the served page has a client for (the Socket.IO and HTTP/2 rows have none; a browser speaks h2 only over TLS: --client browser refuses them)
 for (const transport of transportNames().filter((n) => entryOf(n).clients.browser !== undefined)) {
   test(`run --client browser: ${transport} measured by ${CLIENTS} pages, every update delivered`, async (t) => {
     if (skipWithoutChromium(t)) return

@@ -15,8 +15,8 @@ test('the four built-in transports, in order, each with its own path', () => {
   assert.deepEqual(transportNames().slice(0, 4), ['short-poll', 'long-poll', 'sse', 'websocket'])
   const paths = transportNames().map((n) => transport(n).path)
   assert.equal(new Set(paths).size, paths.length)
-  // Socket.IO's path is a prefix with its trailing slash (engine.io matches the start of the URL)
-  for (const p of paths) assert.match(p, /^\/[a-z.-]+\/?$/)
+  // Socket.IO's path is a prefix with its trailing slash (engine.io matches the start of the URL); HTTP/2's are /h2/...
+  for (const p of paths) assert.match(p, /^(\/[a-z0-9.-]+)+\/?$/)
   assert.deepEqual(transportsOfKind('poll'), ['short-poll'])
   assert.deepEqual(transportsOfKind('push'), ['long-poll', 'sse', 'websocket'])
 })
@@ -48,6 +48,29 @@ test('every entry loads its server, baseline and library client', async () => {
     assert.equal(typeof (await e.baseline?.()), 'function', name)
     assert.equal(typeof (await e.clients.library()), 'function', name)
   }
+})
+
+test('the HTTP/2 rows: opt-in twins of the HTTP/1.1 ones, same routes and colour, a dashed line', async () => {
+  const twins = { 'short-poll-h2': 'short-poll', 'long-poll-h2': 'long-poll', 'sse-h2': 'sse' } as const
+  assert.deepEqual(defaultTransports(), ['short-poll', 'long-poll', 'sse', 'websocket'])
+  for (const [name, twin] of Object.entries(twins)) {
+    const e = transport(name)
+    const t = transport(twin)
+    assert.equal(e.optIn, true, name)
+    assert.equal(e.protocol, 'h2', name)
+    assert.equal(t.protocol ?? 'h1', 'h1', twin)
+    assert.ok(e.path.startsWith('/h2/'), name)
+    for (const k of ['kind', 'resume', 'color', 'freshness'] as const)
+      assert.equal(e[k], t[k], `${name}.${k}`)
+    assert.ok(e.dash && e.dash.length > 0 && t.dash === undefined, `${name}: dashed, ${twin} solid`)
+    // the HTTP/1.1 rows' own routes: the same plugin serves both
+    assert.equal(await e.server(), await t.server(), name)
+    assert.equal(e.upstream, 'connection', `${name}: chat sends on its own session`)
+    const Client = await e.clients.library()
+    assert.equal(typeof Client.prototype.send, 'function', `${name}: the client sends on its session`)
+    assert.equal(e.clients.browser, undefined, `${name}: the page has no HTTP/2 client`)
+  }
+  assert.deepEqual(transportsOfKind('push', true).slice(-2), ['long-poll-h2', 'sse-h2'])
 })
 
 test('an unknown name is refused naming the registered ones', () => {

@@ -12,15 +12,24 @@ import { DEFAULT_PARAMS } from '../../lib/params.ts'
 import { readResults } from '../../lib/results-io.ts'
 import { type CompletedResult, isCompleted, type ResultsFile } from '../../lib/results-schema.ts'
 import { type Transport, transportNames } from '../../lib/transports.ts'
+import { DATE_LITERAL_EXTRA, FRAME_HEADER } from '../../load/model/h2.ts'
 import { socketIoHeartbeatBytes } from '../../load/model/socketio.ts'
 import { chunkOverhead, SSE_HEARTBEAT, wsFrameHeaderLength } from '../../servers/frames.ts'
 import { SERVER_DEFAULTS } from '../../servers/options.ts'
 import { type Ran, runLoad } from '../helpers/load-cli.ts'
 
 const SCALE = { clients: 20, durationS: 2, warmupS: 0.5 }
-const PUSH: readonly Transport[] = ['long-poll', 'sse', 'websocket', 'socketio-ws', 'socketio-poll']
+const PUSH: readonly Transport[] = [
+  'long-poll',
+  'sse',
+  'websocket',
+  'socketio-ws',
+  'socketio-poll',
+  'long-poll-h2',
+  'sse-h2',
+]
 /** rows whose measured bytes are the model's but for their keep-alive (heartbeats, pings) */
-const EXACT = ['sse', 'websocket', 'socketio-ws', 'socketio-poll'] as const
+const EXACT = ['sse', 'websocket', 'socketio-ws', 'socketio-poll', 'sse-h2'] as const
 type Exact = (typeof EXACT)[number]
 
 interface Run {
@@ -129,9 +138,12 @@ function checkModel(kind: Kind, r: CompletedResult, transport: Exact): number {
   const [periodMs, bytesEach] =
     transport === 'sse'
       ? [SERVER_DEFAULTS.heartbeatMs, SSE_HEARTBEAT.length + chunkOverhead(SSE_HEARTBEAT.length)]
-      : transport === 'websocket'
-        ? [SERVER_DEFAULTS.pingIntervalMs, 2 + 6]
-        : [SERVER_DEFAULTS.pingIntervalMs, sio(transport === 'socketio-ws' ? 'ws' : 'poll')]
+      : transport === 'sse-h2'
+        ? // over HTTP/2 a heartbeat is a DATA frame (9 bytes of header)
+          [SERVER_DEFAULTS.heartbeatMs, SSE_HEARTBEAT.length + FRAME_HEADER]
+        : transport === 'websocket'
+          ? [SERVER_DEFAULTS.pingIntervalMs, 2 + 6]
+          : [SERVER_DEFAULTS.pingIntervalMs, sio(transport === 'socketio-ws' ? 'ws' : 'poll')]
   const overhead = SCALE.clients * bytesEach * Math.ceil((SCALE.durationS * 1000) / periodMs)
   // modelPerUpdate is rounded to 0.01 B: that much per update either way is rounding, not bytes
   const rounding = 0.005 * delivered + 1e-6
@@ -139,7 +151,7 @@ function checkModel(kind: Kind, r: CompletedResult, transport: Exact): number {
   assert.ok(
     residual >= -rounding && residual <= overhead + rounding,
     `${kind}: measured ${b.perDeliveredUpdate} B/update vs model ${b.modelPerUpdate}: ${residual} B unexplained ` +
-      `(allowed 0..${overhead} B of ${transport === 'sse' ? 'heartbeats' : 'ping/pong'})`,
+      `(allowed 0..${overhead} B of ${transport === 'websocket' ? 'ping/pong' : 'heartbeats'})`,
   )
   return residual
 }
@@ -166,7 +178,20 @@ for (const transport of transportNames()) {
       assert.equal(extra % (2 * SCALE.clients), 0, `${extra} B beyond the update frames`)
       assert.ok(extra >= 0 && extra <= 2 * SCALE.clients, `${extra} B beyond the update frames`)
     }
-    if (transport === 'short-poll') {
+    if (transport.endsWith('-h2')) {
+      // the HTTP/2 rows' lean client (load/clients/lean/h2.ts) measures by default, as for the four
+      assert.equal(r.client, 'lean', `${transport}: measured by the lean client`)
+      // long polling over HTTP/2: at least the model, within a session's set-up and the first answers' literals;
+      // short polling near it (the model takes the mean updates a poll carries, as the HTTP/1.1 one does)
+      const b = r.bytes
+      const what = `${transport}: measured ${b.perDeliveredUpdate} B/update vs model ${b.modelPerUpdate}`
+      // (less one date literal a client: the model counts one a second, a window holds one more or less of them)
+      const oneDate = (DATE_LITERAL_EXTRA * SCALE.clients) / r.updates.delivered
+      if (transport === 'long-poll-h2') assert.ok(b.perDeliveredUpdate >= b.modelPerUpdate - oneDate, what)
+      assert.ok(Math.abs(b.perDeliveredUpdate / b.modelPerUpdate - 1) <= 0.05, what)
+      t.diagnostic(what)
+    }
+    if (transport === 'short-poll' || transport === 'short-poll-h2') {
       assert.ok(r.scheduleLagMs, 'short polling reports how late its polls left')
       assert.ok(r.requests > 0)
     }

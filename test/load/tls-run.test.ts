@@ -13,11 +13,13 @@ import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { readResults } from '../../lib/results-io.ts'
 import { isCompleted } from '../../lib/results-schema.ts'
-import type { BuiltinTransport } from '../../lib/transports.ts'
+import type { BuiltinTransport, Http2Transport } from '../../lib/transports.ts'
 import { ROOT, runLoad, startRun, tempDir } from '../helpers/load-cli.ts'
 import { withTimeout } from '../helpers/wait.ts'
 
 const TRANSPORTS: readonly BuiltinTransport[] = ['short-poll', 'long-poll', 'sse', 'websocket']
+/** the HTTP/2 rows: h2 by ALPN under --tls */
+const H2_ROWS: readonly Http2Transport[] = ['short-poll-h2', 'long-poll-h2', 'sse-h2']
 const CLIENTS_PER_RUN = 3
 const SCALE = ['--clients', String(CLIENTS_PER_RUN), '--duration-s', '1.5', '--warmup-s', '0.5']
 
@@ -32,12 +34,16 @@ const CLIENTS = ['library', 'lean'] as const
 type Kind = (typeof CLIENTS)[number]
 const runs = new Map<string, Promise<Ran>>()
 let dir = ''
+// the HTTP/2 rows with the default (lean) kind only: their library clients over h2 with TLS are
+// test/servers/h2.test.ts's, and every run here is one more process on a shared machine
+const transportsOf = (client: Kind): readonly string[] =>
+  client === 'lean' ? [...TRANSPORTS, ...H2_ROWS] : TRANSPORTS
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'pushbench-tls-run-'))
   // the four at once: 3 clients each load the machine little
   for (const client of CLIENTS)
-    for (const transport of TRANSPORTS) {
+    for (const transport of transportsOf(client)) {
       const tmp = join(dir, `tmp-${transport}-${client}`)
       mkdirSync(tmp)
       const out = join(dir, `${transport}-${client}.json`)
@@ -53,7 +59,7 @@ after(() => {
 })
 
 for (const client of CLIENTS as readonly Kind[])
-  for (const transport of TRANSPORTS) {
+  for (const transport of transportsOf(client)) {
     test(`run --tls --transport ${transport}: every update delivered over TLS with ${client} clients; tls: true; no certificate left behind`, async (t) => {
       const run = runs.get(`${transport} ${client}`)
       assert.ok(run)

@@ -5,7 +5,13 @@ import { basename, join } from 'node:path'
 import { test } from 'node:test'
 import { createCanvas, loadImage } from '@napi-rs/canvas'
 import { readResults } from '../../lib/results-io.ts'
-import { chartConfigs, isLogSpan } from '../../report/chart-configs.ts'
+import {
+  chartConfigs,
+  isLogSpan,
+  transportColor,
+  transportDash,
+  transportFill,
+} from '../../report/chart-configs.ts'
 import { defaultChartsDir, writeCharts } from '../../report/write-charts.ts'
 import { fixture, pngSize, runCli } from './helpers.ts'
 
@@ -202,4 +208,32 @@ test('an RTT sweep gets a freshness chart: measured mean beside the loopback mea
   const spModel = sets.find((d) => d.label === 'short-poll model')?.data.map((p) => p.y)
   assert.deepEqual(sp, [126, 131, 1 + 125 + 25 + 3, null])
   assert.deepEqual(spModel, [126, 131, 1 + 125 + 25, null])
+})
+
+test('an HTTP/2 row is drawn in its twin colour: its lines dashed, its bars lighter inside a border', () => {
+  // the quick fixture's results renamed to the HTTP/2 rows, beside the originals
+  const twins: Record<string, string> = { sse: 'sse-h2', 'long-poll': 'long-poll-h2' }
+  const file = structuredClone(quick)
+  const s = file.scenarios[0]
+  assert.ok(s)
+  s.results = [
+    ...s.results,
+    ...s.results
+      .filter((r) => r.transport in twins)
+      .map((r) => ({ ...r, transport: twins[r.transport] as string })),
+  ]
+  assert.equal(transportColor('sse-h2'), transportColor('sse'))
+  assert.deepEqual(transportDash('sse-h2'), [6, 3])
+  assert.equal(transportDash('sse'), undefined)
+  const specs = chartConfigs(file)
+  const line = specs.find((c) => c.id.endsWith('latency-distribution'))
+  assert.ok(line, specs.map((c) => c.id).join(', '))
+  const sets = line.config.data.datasets as { label?: string; borderDash?: number[]; borderColor?: string }[]
+  const h2 = sets.find((d) => d.label?.includes('HTTP/2') || d.label?.includes('sse-h2'))
+  const h1 = sets.find((d) => d.borderColor === h2?.borderColor && d !== h2)
+  assert.ok(h2 && h1, JSON.stringify(sets.map((d) => d.label)))
+  assert.deepEqual(h2.borderDash, [6, 3])
+  assert.equal(h1.borderDash, undefined)
+  assert.equal(transportFill('sse-h2'), `${transportColor('sse')}66`)
+  assert.equal(transportFill('sse'), transportColor('sse'))
 })

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DEFAULT_PARAMS, type ScenarioParams } from '../../../lib/params.ts'
 import { transport, transportNames } from '../../../lib/transports.ts'
+import { DATE_LITERAL_EXTRA, hpackIntLength, hpackStringLength, huffmanBits } from '../../../load/model/h2.ts'
 import { meanDigits, pollRequestHead, pollResponseHead } from '../../../load/model/http.ts'
 import type { ModelContext } from '../../../load/model/types.ts'
 import { sseEvent, wsTextFrame } from '../../../servers/frames.ts'
@@ -137,4 +138,55 @@ test('Socket.IO long polling: the request and answer heads socket.io-client and 
     const joined = k * sioEvent(1, 128).length + (k - 1)
     assert.equal(each.serverToClient, Math.round(((answer(joined).length + joined) / k) * 100) / 100)
   }
+})
+
+test('HPACK Huffman lengths: the RFC 7541 Appendix C strings', () => {
+  // C.4 and C.6: each string's Huffman-coded length in bytes, as printed in the RFC
+  const vectors: [string, number][] = [
+    ['www.example.com', 12],
+    ['no-cache', 6],
+    ['custom-key', 8],
+    ['custom-value', 9],
+    ['302', 2],
+    ['307', 3],
+    ['private', 5],
+    ['gzip', 3],
+    ['Mon, 21 Oct 2013 20:13:21 GMT', 22],
+    ['https://www.example.com', 17],
+    ['foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU; max-age=3600; version=1', 45],
+  ]
+  for (const [s, n] of vectors) assert.equal(Math.ceil(huffmanBits(s) / 8), n, s)
+  // a literal is raw when Huffman is not shorter (nghttp2's choice): a one-digit pb-seq is 1 + 1
+  assert.equal(hpackStringLength('7'), 2)
+  assert.equal(hpackStringLength('130'), 1 + 2)
+  assert.equal(hpackIntLength(28, 4), 2)
+  assert.equal(hpackIntLength(4, 4), 1)
+  assert.equal(hpackIntLength(1337, 5), 3) // RFC 7541 C.1.2
+})
+
+test('HTTP/2 rows: the frames a session carries per update (as read off a live session, test/servers/h2.test.ts)', () => {
+  const P = 128
+  const ev = sseEvent(5, json(P)).length
+  // SSE: one DATA frame (9 bytes of header) per write instead of a chunk's hex size and CRLFs
+  assert.equal(model('sse-h2', { payloadBytes: P, writePolicy: 'per-update' }).perUpdate, ev + 9)
+  const k = 10
+  const perTick = model('sse-h2', { payloadBytes: P, updatesPerTick: k }).perUpdate
+  assert.equal(perTick, Math.round((ev + 9 / k) * 100) / 100)
+  // long polling, 1-digit seqs: request HEADERS 9 + GET, :scheme, :authority (1 each) + `:path` literal
+  // (`/h2/long-poll?since=1`: 1 + 1 + 16 Huffman) = 30; answer HEADERS 9 + :status, content-type, date (1 each)
+  // + content-length literal (2 + 1 + 2) = 17, DATA 9 + 130, an empty DATA ending the stream 9; a new date
+  // literal (+23) once a second, at 10 answers a second
+  const lp = model('long-poll-h2')
+  assert.equal(lp.clientToServer, 30)
+  assert.equal(lp.serverToClient, 17 + 9 + 130 + 9 + 2.3)
+  assert.equal(DATE_LITERAL_EXTRA, 23)
+  // HPACK takes the heads from ~150 bytes each way to ~30: HTTP/2 costs less per poll answer than HTTP/1.1
+  assert.ok(lp.perUpdate < model('long-poll').perUpdate - 150, `${lp.perUpdate}`)
+  const sp = model('short-poll-h2')
+  assert.ok(sp.perUpdate < model('short-poll').perUpdate, `${sp.perUpdate}`)
+  // 4 polls a second at 1 tick a second: three 204s of 12 bytes, one of them with a new pb-seq (+2)
+  const slow = model('short-poll-h2', { tickHz: 1, pollIntervalMs: 250 })
+  const up = 9 + 3 + 1 + 1 + Math.ceil(huffmanBits('/h2/poll?since=1') / 8)
+  assert.equal(slow.clientToServer, 4 * up)
+  assert.equal(slow.serverToClient, 17 + 9 + 130 + 9 + 3 * 12 + 2 + 23)
 })
