@@ -48,8 +48,13 @@ test('idle SSE: one chunked heartbeat (":\\n\\n", 8 bytes with its framing) per 
 test('idle WebSocket: a 2-byte ping down and a 6-byte masked pong up per period', async () => {
   const r = await idleRun('websocket', ['--ping-interval-ms', String(PERIOD_MS)])
   const pings = (WINDOW_S * 1000) / PERIOD_MS
-  assert.equal(r.bytes.serverToClient, CLIENTS * pings * 2)
-  assert.equal(r.bytes.clientToServer, CLIENTS * pings * 6)
+  // one timer pings every client: a ping due on a window edge lands on either side of it on a busy host,
+  // so the window holds pings - 1 to pings + 1 periods, each exactly a 2-byte ping and a 6-byte pong a client
+  const periods = r.bytes.serverToClient / (CLIENTS * 2)
+  assert.ok(Number.isInteger(periods) && Math.abs(periods - pings) <= 1, `${r.bytes.serverToClient} B down`)
+  // a pong answers its ping a moment later: at an edge it can fall on the other side
+  const pongs = r.bytes.clientToServer / (CLIENTS * 6)
+  assert.ok(Number.isInteger(pongs) && Math.abs(pongs - periods) <= 1, `${r.bytes.clientToServer} B up`)
   assert.equal(r.idle?.pingIntervalMs, PERIOD_MS)
 })
 

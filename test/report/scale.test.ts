@@ -407,6 +407,9 @@ test('the scale profile loads with the config loader and plans its polling scena
       seed: 1,
       symbols: 50,
       rttMs: 0,
+      // the chat's params are planned for every scenario (its results file leaves them out for a ticker)
+      rooms: 10,
+      sendHz: 1,
     })
   }
 })

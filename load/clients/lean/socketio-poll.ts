@@ -18,6 +18,7 @@
 import { type LeanSocket, leanConnect } from '../../lean/connect.ts'
 import { type HttpBodyHandlers, HttpResponseParser } from '../../lean/http-response.ts'
 import { scanElements } from '../../lean/scan.ts'
+import { SocketIoAcks } from '../../lean/socketio-acks.ts'
 import { cacheBuster, socketIoPollRequest } from '../../model/socketio.ts'
 import { BaseClient, RECONNECT_DELAY_MS } from '../common.ts'
 
@@ -50,8 +51,7 @@ export class LeanSocketIoPollClient extends BaseClient implements HttpBodyHandle
   }
   /** chat: the connection POSTs go on, what waits to go, and the acknowledgements awaited by id */
   private sender: PostConnection | undefined
-  private readonly acks = new Map<number, (err?: Error) => void>()
-  private nextAckId = 0
+  private readonly acks = new SocketIoAcks()
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => this.open(resolve, reject))
@@ -189,21 +189,9 @@ export class LeanSocketIoPollClient extends BaseClient implements HttpBodyHandle
     this.fail(new Error(`connection refused: ${e.message ?? text}`))
   }
 
-  /** `43ID[{"stream":..,"seq":..}]` or `43ID[{"error":..,"field":..}]` */
+  /** `43ID[...]`: a chat send's acknowledgement (load/lean/socketio-acks.ts) */
   private onAck(text: string): void {
-    const m = /^(\d+)(\[.*\])$/s.exec(text)
-    const done = m ? this.acks.get(Number(m[1])) : undefined
-    if (!m || !done) {
-      this.error(new Error(`unexpected ack ${JSON.stringify(text.slice(0, 80))}`))
-      return
-    }
-    this.acks.delete(Number(m[1]))
-    let a: { error?: string }[] = []
-    try {
-      a = JSON.parse(m[2] as string)
-    } catch {}
-    const err = a[0]?.error
-    done(err === undefined ? undefined : new Error(err))
+    if (!this.acks.onAck(text)) this.error(new Error(`unexpected ack ${JSON.stringify(text.slice(0, 80))}`))
   }
 
   onError(err: Error): void {
@@ -216,10 +204,8 @@ export class LeanSocketIoPollClient extends BaseClient implements HttpBodyHandle
       done(new Error('not connected'))
       return
     }
-    const id = this.nextAckId++
-    this.acks.set(id, done)
     this.sender ??= new PostConnection(this)
-    this.sender.post(this.sid, `42${id}["send",${body.toString('utf8')}]`)
+    this.sender.post(this.sid, this.acks.sendPacket(body, done))
   }
 
   /** What the POST connection needs of its client. */

@@ -13,6 +13,7 @@
  */
 import { type LeanSocket, leanConnect } from '../../lean/connect.ts'
 import { scanElements } from '../../lean/scan.ts'
+import { SocketIoAcks } from '../../lean/socketio-acks.ts'
 import {
   maskedClose,
   maskedFrame,
@@ -57,8 +58,7 @@ export class LeanSocketIoWsClient extends BaseClient implements WsHandlers {
   }
   private current: Buffer = Buffer.alloc(0)
   /** chat: `send` events waiting for their acknowledgement, by packet id */
-  private readonly acks = new Map<number, (err?: Error) => void>()
-  private nextAckId = 0
+  private readonly acks = new SocketIoAcks()
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => this.open(resolve, reject))
@@ -191,26 +191,12 @@ export class LeanSocketIoWsClient extends BaseClient implements WsHandlers {
       done(new Error('not connected'))
       return
     }
-    const id = this.nextAckId++
-    this.acks.set(id, done)
-    s.write(maskedFrame(OPCODE.text, `42${id}["send",${body.toString('utf8')}]`))
+    s.write(maskedFrame(OPCODE.text, this.acks.sendPacket(body, done)))
   }
 
-  /** `43ID[{"stream":..,"seq":..}]` or `43ID[{"error":..,"field":..}]` */
+  /** `43ID[...]`: a chat send's acknowledgement (load/lean/socketio-acks.ts) */
   private onAck(text: string): void {
-    const m = /^(\d+)(\[.*\])$/s.exec(text)
-    const done = m ? this.acks.get(Number(m[1])) : undefined
-    if (!m || !done) {
-      this.error(new Error(`unexpected ack ${JSON.stringify(text.slice(0, 80))}`))
-      return
-    }
-    this.acks.delete(Number(m[1]))
-    let a: { error?: string }[] = []
-    try {
-      a = JSON.parse(m[2] as string)
-    } catch {}
-    const err = a[0]?.error
-    done(err === undefined ? undefined : new Error(err))
+    if (!this.acks.onAck(text)) this.error(new Error(`unexpected ack ${JSON.stringify(text.slice(0, 80))}`))
   }
 
   stop(): void {
