@@ -103,6 +103,12 @@ export function decodeHistogram(s: string): hdr.Histogram {
   return h
 }
 
+/** How many samples were recorded as 0 us (recordMs clamps a negative latency to 0). */
+export function countAtZero(h: hdr.Histogram): number {
+  if (!(h instanceof hdr.JsHistogram)) throw new Error('hdr-histogram-js built an unexpected histogram type')
+  return h.getCountAtIndex(h.countsArrayIndex(0))
+}
+
 /** Several encoded histograms merged exactly: every count added at its value, never an average of percentiles. */
 export function mergeEncoded(encoded: string[]): hdr.Histogram {
   const h = newHistogram()

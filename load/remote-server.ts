@@ -7,7 +7,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import { isIP } from 'node:net'
-import { nowMs } from '../lib/clock.ts'
+import { hostNowMs, nowMs } from '../lib/clock.ts'
 import { PbError, PbOptionError } from '../lib/errors.ts'
 import { CLOCK_PATH, CONTROL_PATH } from '../servers/control.ts'
 import type { ReadyLine, ServerReply } from '../servers/ipc.ts'
@@ -77,9 +77,6 @@ export interface Exchange {
   /** it went over a connection an earlier exchange had opened */
   reusedSocket: boolean
 }
-
-/** This host's clock: lib/clock.ts's, less the offset a run may have put on it (setClockOffset). */
-export const hostNowMs = (): number => performance.timeOrigin + performance.now()
 
 /**
  * One HTTP exchange with `target` over `agent`; rejects with a PbError when it cannot connect, the

@@ -3,6 +3,7 @@
  * diffed over the window, what the generator reported, what the server published, and the byte model.
  * Pure: everything it needs comes in `Measured`, so it is tested without a run.
  */
+import { countAtZero, decodeHistogram } from '../lib/latency.ts'
 import type { LinkCounters } from '../lib/netns.ts'
 import type { ScenarioParams } from '../lib/params.ts'
 import type { CpuDelta } from '../lib/proc-stat.ts'
@@ -140,6 +141,15 @@ const r3 = (n: number): number => Math.round(n * 1000) / 1000
  * What the freshness model (load/model/freshness.ts) says the network adds for these params: to the mean
  * latency, on top of the server's own processing, and to a new connection's way to its first update.
  */
+/**
+ * Latencies recorded as 0 us: a receive instant at or before the publish instant, which no delivery from
+ * one process to another takes; only clocks that disagree give it (lib/clock.ts).
+ */
+function latenciesNotAfterPublish(l: GeneratorReport['latency']): number {
+  if (l.count === 0 || l.hdr === undefined) return 0
+  return countAtZero(decodeHistogram(l.hdr))
+}
+
 export function latencyModel(spec: RunSpec, p: ScenarioParams): LatencyModel {
   const entry = transportEntry(spec.transport)
   const tls = spec.tls === true
@@ -293,6 +303,11 @@ export function toResult(spec: RunSpec, p: ScenarioParams, m: Measured): Complet
   if (g.clockOffset && Math.abs(g.clockOffset.ms) - g.clockOffset.uncertaintyMs > CLOCK_OFFSET_LIMIT_MS)
     warnings.push(
       `the pages' clock was ${g.clockOffset.ms.toFixed(2)} ms (+/- ${g.clockOffset.uncertaintyMs.toFixed(2)}) off the generator's: latencies carry that error`,
+    )
+  const notAfter = latenciesNotAfterPublish(g.latency)
+  if (notAfter > 0)
+    warnings.push(
+      `${notAfter} of ${g.latency.count} updates were received no later than published (latency 0 or below, recorded as 0): the server's and the generator's clocks disagree, and every latency carries that error`,
     )
   if (m.shard && m.shard.count > 1) warnings.push(SHARD_SERVER_FIGURES)
   // a latency below what the clocks can tell apart is not reported as one (docs/distributed.md, "Clocks")

@@ -37,7 +37,7 @@ export function measureCases(): MicroCaseDef[] {
   return [
     defineCase({
       group: 'measure',
-      name: 'timestamp: timeOrigin + performance.now()',
+      name: 'timestamp: the suite clock (anchor + performance.now())',
       fn: nowMs,
       check: (t) => {
         const wall = Date.now()

@@ -5,6 +5,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { nowMs } from '../lib/clock.ts'
 import type { LinkCounters } from '../lib/netns.ts'
 import { isOutOfDescriptors } from './descriptors.ts'
 
@@ -177,7 +178,7 @@ export function snapshot(
   const elu = performance.eventLoopUtilization()
   const b = sockets.bytes()
   return {
-    atMs: performance.timeOrigin + performance.now(),
+    atMs: nowMs(),
     bytesRead: b.read,
     bytesWritten: b.written,
     connections: sockets.connections,

@@ -4,6 +4,7 @@
  * over HTTP too (servers/control.ts), and on SIGTERM/SIGINT (or when its parent goes away) closes every
  * connection the proper way and exits 0. `pushbench serve` runs it.
  */
+import { nowMs } from '../lib/clock.ts'
 import { readOwnLinkCounters, WIRE_DEV_ENV } from '../lib/netns.ts'
 import { attachControl } from './control.ts'
 import { isOutOfDescriptors } from './descriptors.ts'
@@ -84,7 +85,7 @@ export async function handleRequest(server: RunningServer, m: ServerRequest): Pr
       case 'ready':
         return { id: m.id, type: 'ready', ready: readyLine(server) }
       case 'drop-all': {
-        const atMs = performance.timeOrigin + performance.now()
+        const atMs = nowMs()
         return { id: m.id, type: 'dropped', connections: server.dropAll(), atMs }
       }
       default:

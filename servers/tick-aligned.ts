@@ -3,6 +3,7 @@
  * the server's counters right before the first tick at or after each edge makes the bytes and CPU in
  * the window exactly those of the updates in it (a push server writes a tick synchronously on publish).
  */
+import { nowMs } from '../lib/clock.ts'
 import type { Source } from './feed.ts'
 
 /** Runs `take` just before the first tick with ts >= atMs; if no tick comes (ticker stopped), shortly after. */
@@ -20,9 +21,6 @@ export function atTickBoundary<T>(ticker: Source, atMs: number, take: () => T): 
       if (ts >= atMs) finish()
     })
     const periodMs = 1000 / ticker.rate.tickHz
-    const fallback = setTimeout(
-      finish,
-      Math.max(0, atMs - (performance.timeOrigin + performance.now())) + periodMs + 1000,
-    )
+    const fallback = setTimeout(finish, Math.max(0, atMs - nowMs()) + periodMs + 1000)
   })
 }

@@ -2,7 +2,7 @@
  * The ticker workload's server side: S symbols whose prices move by a seeded random walk, published
  * `updatesPerTick` at a time, `tickHz` times a second, on one stream. Each update is serialised once, on publish.
  */
-import { nowMs } from '../lib/clock.ts'
+import { nowMs, perfNowAt } from '../lib/clock.ts'
 import { PbOptionError } from '../lib/errors.ts'
 import { checkNumber, PARAM_RANGES } from '../lib/params.ts'
 import { mulberry32 } from '../lib/random.ts'
@@ -234,7 +234,7 @@ export class Ticker implements Source {
     if (this.epochMs !== undefined) {
       // the ticks due so far are made now, unpublished; the next one is due on the epoch's grid
       this.catchUp()
-      origin = this.epochMs - performance.timeOrigin
+      origin = perfNowAt(this.epochMs)
       n = this.ticks - 1
     }
     const next = (): void => {

@@ -3,11 +3,12 @@
  * host name of its own that the browser resolves to the server (HTTP/1.1's six connections per host
  * would otherwise be shared by every page). The page is the one the server serves at `/`
  * (servers/page/page.js) with `?bench`: it opens the transport with the browser's API and measures on
- * the page's clock, `performance.timeOrigin + performance.now()`, which is the suite's clock on one host.
+ * the page's clock, `performance.timeOrigin + performance.now()`, checked against the suite's by readClockOffset.
  * Every second it hands its records over the `pbReport` binding; they are accounted here as a Node
  * client accounts its own.
  */
 import type { Page } from 'playwright-core'
+import { hostNowMs } from '../../lib/clock.ts'
 import { recordMs } from '../../lib/latency.ts'
 import { PAGE_PATH } from '../../servers/page.ts'
 import { acquireBrowser, pageOrigin, releaseBrowser } from '../chromium.ts'
@@ -22,7 +23,7 @@ const CLOCK_EDGES = 5
 const PAGE_CLOCK_RESOLUTION_MS = 0.1
 
 /**
- * The suite's clock minus the wall clock, read just as `Date.now()` ticks over to a new millisecond.
+ * The performance clock minus the wall clock, read just as `Date.now()` ticks over to a new millisecond.
  * Self-contained: it also runs in the page (page.evaluate sends its source).
  */
 function skewAtWallClockEdge(edges: number): number {
@@ -116,7 +117,12 @@ export class BrowserClient extends BaseClient {
    */
   private async readClockOffset(page: Page): Promise<{ ms: number; uncertaintyMs: number }> {
     const pageSkew = await page.evaluate(skewAtWallClockEdge, CLOCK_EDGES)
-    return { ms: pageSkew - skewAtWallClockEdge(CLOCK_EDGES), uncertaintyMs: PAGE_CLOCK_RESOLUTION_MS }
+    // here the function reads this process's performance clock; the suite's (lib/clock.ts) is that plus a constant
+    const suiteMinusPerf = hostNowMs() - (performance.timeOrigin + performance.now())
+    return {
+      ms: pageSkew - (skewAtWallClockEdge(CLOCK_EDGES) + suiteMinusPerf),
+      uncertaintyMs: PAGE_CLOCK_RESOLUTION_MS,
+    }
   }
 
   private account(batch: PageBatch): void {

@@ -147,6 +147,25 @@ test('missed updates warn for a push transport, not for a polled one (a poll may
   assert.ok(!poll.warnings?.some((w) => w.includes('missed')))
 })
 
+test('latencies recorded as 0 (received no later than published) flag clocks that disagree', () => {
+  const h = newHistogram()
+  for (let i = 1; i <= 97; i++) h.recordValue(i * 1000)
+  h.recordValueWithCount(0, 3)
+  const skewed = toResult(
+    { transport: 'websocket', params },
+    params,
+    measured({ report: report({ latency: summarise(h, { withHdr: true }) }) }),
+  )
+  assert.match(skewed.warnings?.join('\n') ?? '', /3 of 100 updates were received no later than published/)
+  // whole-microsecond latencies from 1 us up say nothing of the kind
+  const fine = toResult(
+    { transport: 'websocket', params },
+    params,
+    measured({ report: report({ latency: summarise(hist, { withHdr: true }) }) }),
+  )
+  assert.equal(fine.warnings, undefined)
+})
+
 test('a saturated generator, a disturbed host and an interrupt are flagged', () => {
   const r = toResult(
     { transport: 'websocket', params },
