@@ -5,6 +5,7 @@
  * client and model files. An entry without a model does not compile.
  */
 import type { ClientClass } from '../load/clients/common.ts'
+import type { ChatUpstreamModel } from '../load/model/chat.ts'
 import {
   type FreshnessModel,
   longPollFreshness,
@@ -15,7 +16,12 @@ import {
 import { longPollH2Model, shortPollH2Model, sseH2Model } from '../load/model/h2.ts'
 import { longPollModel } from '../load/model/long-poll.ts'
 import { shortPollModel } from '../load/model/short-poll.ts'
-import { socketIoPollModel, socketIoWsModel } from '../load/model/socketio.ts'
+import {
+  socketIoPollChatUpstream,
+  socketIoPollModel,
+  socketIoWsChatUpstream,
+  socketIoWsModel,
+} from '../load/model/socketio.ts'
 import { sseModel } from '../load/model/sse.ts'
 import type { ByteModel } from '../load/model/types.ts'
 import { websocketModel } from '../load/model/websocket.ts'
@@ -76,6 +82,12 @@ export interface TransportEntry {
    * plugins written before chat existed: registerTransport fills in `post`
    */
   readonly upstream?: 'post' | 'connection'
+  /**
+   * chat: the bytes of one sent message upstream, both ways, when its sends are framed otherwise than
+   * `upstream` says by default (load/model/chat.ts: a POST /send and its 204, or a masked text frame of the
+   * body), as Socket.IO's events and acknowledgements are
+   */
+  readonly chatUpstream?: ChatUpstreamModel
   /**
    * the HTTP version its server speaks (servers/app.ts createApp): `h1` (the default) is HTTP/1.1; `h2` is
    * node:http2, cleartext h2c with prior knowledge, or h2 by ALPN under `--tls`
@@ -181,6 +193,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/socketio-ws.ts')).LeanSocketIoWsClient,
     },
     upstream: 'connection',
+    chatUpstream: socketIoWsChatUpstream,
     model: socketIoWsModel,
     freshness: websocketFreshness,
   },
@@ -197,6 +210,7 @@ const BUILTIN = {
       lean: async () => (await import('../load/clients/lean/socketio-poll.ts')).LeanSocketIoPollClient,
     },
     upstream: 'connection',
+    chatUpstream: socketIoPollChatUpstream,
     model: socketIoPollModel,
     freshness: longPollFreshness,
   },

@@ -211,7 +211,7 @@ function chatFigures(
   const seqTo = seqFrom + Math.max(1, Math.round(published / rooms))
   const ctx = { host: m.ready.host, port: m.ready.port, path: entry.path, seqFrom, seqTo }
   const down = entry.model({ ...p, tickHz: Math.max(0.1, members * p.sendHz), updatesPerTick: 1 }, ctx)
-  const up = chatUpstreamPerSent(p, entry.upstream, ctx)
+  const up = entry.chatUpstream ? entry.chatUpstream(p, ctx) : chatUpstreamPerSent(p, entry.upstream, ctx)
   const c = g.chat
   const rtt = c?.senderRtt
   return {

@@ -36,6 +36,15 @@ export interface ChatUpstream {
   serverToClient: number
 }
 
+/** What a chat upstream model is given: the model's context (the window's seqs of one room). */
+export type ChatUpstreamContext = { host: string; port: number; path: string; seqFrom: number; seqTo: number }
+
+/**
+ * A transport's own upstream per sent message (lib/transports.ts `chatUpstream`), for one whose sends are
+ * framed otherwise than a POST /send or a bare WebSocket text frame (Socket.IO's events and their acks).
+ */
+export type ChatUpstreamModel = (p: ScenarioParams, ctx: ChatUpstreamContext) => ChatUpstream
+
 /** Upstream bytes of one sent message, both ways. */
 export function chatUpstreamPerSent(
   p: ScenarioParams,

@@ -27,10 +27,11 @@ export function noContentHead(lastSeq: number): string {
 export const pollBodyLength = (k: number, payloadBytes: number): number =>
   k * payloadBytes + Math.max(0, k - 1) + 2
 
-/** Mean number of decimal digits of the integers in [from, to], exactly. */
+/** Mean number of decimal digits of the integers in [from, to] (from >= 0), exactly. */
 export function meanDigits(from: number, to: number): number {
   if (to < from) return String(Math.max(1, from)).length
-  let sum = 0
+  // 0 is one digit; the loop counts from 1
+  let sum = from <= 0 ? 1 : 0
   for (let d = 1, lo = 1; lo <= to; d++, lo *= 10) {
     const a = Math.max(from, lo)
     const b = Math.min(to, lo * 10 - 1)

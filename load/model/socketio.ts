@@ -12,6 +12,9 @@
  */
 import { wsFrameHeaderLength } from '../../servers/frames.ts'
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../servers/http-settings.ts'
+import { chatBodyLength } from '../chat/message.ts'
+import { type ChatUpstreamModel, maskedHeaderLength } from './chat.ts'
+import { meanDigits } from './http.ts'
 import { type ByteModel, modelResult } from './types.ts'
 
 /** `42["u",` before the updates of an event, `]` after them. */
@@ -123,5 +126,48 @@ export function socketIoHeartbeatBytes(
       1,
     serverToClient:
       socketIoPollResponseHead(1).length + 1 + socketIoPollResponseHead(2, 'text/html').length + 2,
+  }
+}
+
+/**
+ * Chat over Socket.IO (servers/socketio.ts): a sent message is the event `42ID["send",BODY]` and its
+ * acknowledgement comes back as `43ID[{"stream":R,"seq":S}]`. ID is the client's ack counter (from 0, one a
+ * send: its digits over the sends of the window), R the room (its digits over the rooms), S the seq the
+ * message got (the window's seqs of one room). Packet lengths, Engine.IO type included.
+ */
+function chatPackets(p: Parameters<ChatUpstreamModel>[0], ctx: Parameters<ChatUpstreamModel>[1]) {
+  const body = chatBodyLength(p.payloadBytes, ctx.seqTo)
+  const idFrom = Math.floor(p.sendHz * p.warmupS)
+  const id = meanDigits(idFrom, Math.max(idFrom, Math.ceil(p.sendHz * (p.warmupS + p.durationS)) - 1))
+  const room = meanDigits(0, Math.max(0, Math.min(p.clients, p.rooms) - 1))
+  const seq = meanDigits(ctx.seqFrom, ctx.seqTo)
+  return {
+    send: 2 + id + '["send",'.length + body + ']'.length,
+    ack: 2 + id + '[{"stream":'.length + room + ',"seq":'.length + seq + '}]'.length,
+  }
+}
+
+/** Over the WebSocket row: the event in one masked frame up, the ack in one frame down. */
+export const socketIoWsChatUpstream: ChatUpstreamModel = (p, ctx) => {
+  const { send, ack } = chatPackets(p, ctx)
+  return {
+    clientToServer: maskedHeaderLength(send) + send,
+    serverToClient: wsFrameHeaderLength(ack) + ack,
+  }
+}
+
+/**
+ * Over the long-polling row: the event is a POST (its own connection, as socket.io-client's agent holds a
+ * second one) answered `ok`; the ack goes down in a poll's answer, counted at the least, joined to other
+ * packets by the record separator. When it waits for a poll of its own (the sender's held poll was just
+ * answered with the message itself, so the ack finds none held), that poll's request and answer head are
+ * on top: measured minus model shows them.
+ */
+export const socketIoPollChatUpstream: ChatUpstreamModel = (p, ctx) => {
+  const { send, ack } = chatPackets(p, ctx)
+  return {
+    clientToServer:
+      socketIoPollRequestHead(ctx.path, ctx.host, ctx.port, { contentLength: send }).length + send,
+    serverToClient: socketIoPollResponseHead(2, 'text/html').length + 2 + 1 + ack,
   }
 }

@@ -16,12 +16,19 @@ import { readResults } from '../../../lib/results-io.ts'
 import { isCompleted } from '../../../lib/results-schema.ts'
 import { defaultTransports } from '../../../lib/transports.ts'
 import { chatBody } from '../../../load/chat/message.ts'
+import { SocketIoAcks } from '../../../load/lean/socketio-acks.ts'
 import {
   chatModel,
   chatPostHead,
   chatUpstreamPerSent,
   recipientsPerMessage,
 } from '../../../load/model/chat.ts'
+import {
+  socketIoPollChatUpstream,
+  socketIoPollRequestHead,
+  socketIoPollResponseHead,
+  socketIoWsChatUpstream,
+} from '../../../load/model/socketio.ts'
 import { runLoad } from '../../helpers/load-cli.ts'
 
 /** measured over model: set-up heads, pings, heartbeats and short polling's empty polls stay under it here */
@@ -55,11 +62,35 @@ test('chat model: upstream per sent message (POST head + body + 204, or a masked
   assert.deepEqual(m, { clientToServer: 12.6, serverToClient: 134, perUpdate: 146.6 })
 })
 
+test('chat model over Socket.IO: the send event and its ack, as the lean client and the server write them', () => {
+  // 100 clients in 10 rooms sending once a second: in an 8 s window after 2 s of warm-up a client's ack
+  // ids run 2..9 (one digit), its room is 0..9 and the room's seqs 10..90 (two digits)
+  const p = resolveParams({ clients: 100, rooms: 10, payloadBytes: 128, sendHz: 1, durationS: 8, warmupS: 2 })
+  const ctx = { host: '127.0.0.1', port: 4000, path: '/socket.io-ws/', seqFrom: 10, seqTo: 90 }
+  const body = chatBody(3, 41, 7, 1_764_000_000_123.456, 128, 90)
+  const acks = new SocketIoAcks()
+  acks.sendPacket(body, () => {})
+  acks.sendPacket(body, () => {})
+  const send = acks.sendPacket(body, () => {}).length // `42` + `2` + `["send",` + body + `]`
+  assert.equal(send, 2 + 1 + 8 + body.length + 1)
+  // the server's ack as servers/socketio.ts answers it: ChatAccepted's keys in their order
+  const ack = `432${JSON.stringify([{ stream: 3, seq: 50 }])}`.length
+  const ws = socketIoWsChatUpstream(p, ctx)
+  // 131 B is past 125: a 2-byte extended length before the 4-byte mask key
+  assert.deepEqual(ws, { clientToServer: 2 + 2 + 4 + send, serverToClient: 2 + ack })
+  const poll = socketIoPollChatUpstream(p, { ...ctx, path: '/socket.io-poll/' })
+  const post = socketIoPollRequestHead('/socket.io-poll/', '127.0.0.1', 4000, { contentLength: send })
+  // the POST and its `ok`, then the ack joined to a poll's answer by the record separator
+  const ok = socketIoPollResponseHead(2, 'text/html').length + 2
+  assert.deepEqual(poll, { clientToServer: post.length + send, serverToClient: ok + 1 + ack })
+})
+
 test('measured chat runs: results validate, nothing missed, bytes per message >= model and within the factor', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pushbench-chat-model-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   // one after another: a busy host moves what is counted at the window's edges
-  for (const transport of defaultTransports()) {
+  // and the Socket.IO rows, whose sends the model frames as their own events and acks
+  for (const transport of [...defaultTransports(), 'socketio-ws', 'socketio-poll']) {
     const out = join(dir, `${transport}.json`)
     const args = [
       ...['--transport', transport, '--workload', 'chat', '--clients', '12', '--rooms', '3'],

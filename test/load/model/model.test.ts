@@ -39,6 +39,8 @@ test('mean digits of a seq range are exact', () => {
   assert.equal(meanDigits(9, 10), 1.5)
   assert.equal(meanDigits(1, 100), (9 * 1 + 90 * 2 + 3) / 100)
   assert.equal(meanDigits(5, 4), 1)
+  assert.equal(meanDigits(0, 9), 1) // 0 is one digit
+  assert.equal(meanDigits(0, 10), 12 / 11)
 })
 
 test('WebSocket: one real text frame per update (2, 4 and 10-byte headers)', () => {
