@@ -232,13 +232,14 @@ export abstract class BaseClient implements LoadClient {
         ? typeof j.sym === 'string' && typeof j.px === 'number' && size === P
         : // a chat message: its room (this client's stream) and sender; sized to P within a byte
           // (load/chat/message.ts: exact unless the room's seq gained a digit since the send), or
-          // larger with an empty pad when the fixed fields do not fit in P. Up to 2 bytes shorter too: a
+          // larger with an empty pad when the fixed fields do not fit in P. Up to 4 bytes shorter too: a
           // server that parses the message and serialises it again (Socket.IO's `send` event) drops the
-          // trailing zeros of `ts` (`...639.400` comes back as `...639.4`)
+          // trailing zeros of `ts` (`...639.400` comes back as `...639.4`, and `...639.000`, one send in a
+          // thousand, as `...639`: a fresh-clone CI met one)
           j.room === this.stream &&
           typeof j.from === 'number' &&
           typeof j.id === 'number' &&
-          ((size >= P - 2 && size <= P + 1) || (j.pad === '' && size > P)))
+          ((size >= P - 4 && size <= P + 1) || (j.pad === '' && size > P)))
     if (!ok) {
       this.corrupt(`update ${JSON.stringify(text.slice(0, 80))} is not what the scan found (seq ${seq})`)
       return false

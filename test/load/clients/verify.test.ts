@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { newHistogram } from '../../../lib/latency.ts'
 import { DEFAULT_PARAMS } from '../../../lib/params.ts'
+import { chatBody } from '../../../load/chat/message.ts'
 import { BaseClient, type ClientContext, ClientSockets } from '../../../load/clients/common.ts'
 import { encodeUpdate } from '../../../servers/update.ts'
 
@@ -14,7 +15,7 @@ class Probe extends BaseClient {
   }
 }
 
-const probe = (verifyEvery: number) =>
+const probe = (verifyEvery: number, chat?: ClientContext['chat']) =>
   new Probe(
     {
       base: new URL('http://127.0.0.1:1'),
@@ -27,6 +28,7 @@ const probe = (verifyEvery: number) =>
       sockets: new ClientSockets(),
       pollPhase: () => ({ fraction: 0, epochMs: 0 }),
       verifyEvery,
+      chat,
     } satisfies ClientContext,
     0,
   )
@@ -63,4 +65,21 @@ test('with verifyEvery N, one update in N is parsed in full', () => {
   for (let s = 1; s <= 1000; s++) p.feed(update(s))
   assert.equal(p.delivery.delivered, 1000)
   assert.equal(p.counters.verified, 100)
+})
+
+test('a chat message re-serialised by its server (Socket.IO) passes with the trailing zeros of ts dropped', () => {
+  const p = probe(1, { senderRtt: newHistogram(), onRefused: () => {} })
+  // what the server publishes: `{"seq":S,` + the sent body, P bytes; Socket.IO parses the body and
+  // serialises it again, so `ts` loses its trailing zeros: `.400` -> `.4`, `.000` -> nothing
+  const sent = (seq: number, ts: number): string =>
+    `{"seq":${seq},${chatBody(0, 3, seq, ts, 128, seq).toString('latin1').slice(1)}`
+  const again = (seq: number, ts: number): Buffer => Buffer.from(JSON.stringify(JSON.parse(sent(seq, ts))))
+  assert.equal(sent(1, 1_796_553_152_857).length, 128)
+  p.feed(again(1, 1_796_553_152_857.4)) // 2 bytes short
+  p.feed(again(2, 1_796_553_152_857)) // 4 bytes short
+  p.feed(again(3, 1_796_553_152_857.123)) // as sent
+  assert.deepEqual([p.delivery.delivered, p.counters.verified, p.counters.corrupt], [3, 3, 0])
+  // a pad 5 bytes short, more than a re-serialisation can drop, is still corrupt
+  p.feed(Buffer.from(sent(4, 1_796_553_152_857.123).replace('"pad":"xxxxxx', '"pad":"x')))
+  assert.deepEqual([p.delivery.delivered, p.counters.corrupt], [3, 1])
 })
