@@ -43,7 +43,6 @@ for (const transport of transports)
   for (const client of kinds) {
     test(`chat equivalence: ${transport} (${client}) delivers every (room, from, id) to every member, once`, async (t) => {
       const server = await startServer({ transport, workload: 'chat', rooms: ROOMS, port: 0, seed: 7 })
-      t.after(() => server.close())
       const got = new Map<number, string[]>()
       let total = 0
       const messages: GeneratorMessage[] = []
@@ -55,6 +54,15 @@ for (const transport of transports)
           list.push(`${stream}/${from}/${id}`)
           got.set(index, list)
         },
+      })
+      // on any failure too: the generator's clients first (they would reconnect to a closing server and
+      // keep this file's process alive), then the server
+      t.after(async () => {
+        if (!gen.finished) {
+          gen.stop(undefined, 0)
+          await waitFor(() => gen.finished, 'the generator to stop', 5000).catch(() => {})
+        }
+        await server.close()
       })
       await gen.start({
         type: 'start',
