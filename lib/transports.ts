@@ -5,7 +5,7 @@
  * client and model files. An entry without a model does not compile.
  */
 import type { ClientClass } from '../load/clients/common.ts'
-import type { ChatUpstreamModel } from '../load/model/chat.ts'
+import { type ChatUpstreamModel, chatUpstreamBy } from '../load/model/chat.ts'
 import {
   type FreshnessModel,
   longPollFreshness,
@@ -84,8 +84,8 @@ export interface TransportEntry {
   readonly upstream?: 'post' | 'connection'
   /**
    * chat: the bytes of one sent message upstream, both ways, when its sends are framed otherwise than
-   * `upstream` says by default (load/model/chat.ts: a POST /send and its 204, or a masked text frame of the
-   * body), as Socket.IO's events and acknowledgements are
+   * `upstream` says (load/model/chat.ts: a POST /send and its 204, or a masked text frame of the body), as
+   * Socket.IO's events and acknowledgements are. Optional: registerTransport fills in `upstream`'s
    */
   readonly chatUpstream?: ChatUpstreamModel
   /**
@@ -104,10 +104,17 @@ export interface TransportEntry {
 export type BrowserPageClient = 'short-poll' | 'long-poll' | 'sse' | 'websocket'
 
 /** An entry as the registry holds it: every one has a freshness model. */
-export type RegisteredTransport = TransportEntry & {
+export type RegisteredTransport = BuiltinEntry & { readonly chatUpstream: ChatUpstreamModel }
+
+/** A built-in entry: its freshness model and upstream stated; registration fills in the rest. */
+type BuiltinEntry = TransportEntry & {
   readonly freshness: FreshnessModel
   readonly upstream: 'post' | 'connection'
 }
+
+/** An entry with registerTransport's defaults filled in: its chat upstream model by `upstream`. */
+const registered = (entry: BuiltinEntry): RegisteredTransport =>
+  Object.freeze({ ...entry, chatUpstream: entry.chatUpstream ?? chatUpstreamBy(entry.upstream) })
 
 const BUILTIN = {
   'short-poll': {
@@ -214,7 +221,7 @@ const BUILTIN = {
     model: socketIoPollModel,
     freshness: longPollFreshness,
   },
-} as const satisfies Record<string, RegisteredTransport>
+} as const satisfies Record<string, BuiltinEntry>
 
 /**
  * The HTTP/2 rows (servers/app.ts createApp `h2`): the HTTP/1.1 rows' own routes on a node:http2 server, each
@@ -276,7 +283,7 @@ const HTTP2 = {
     model: sseH2Model,
     freshness: sseFreshness,
   },
-} as const satisfies Record<string, RegisteredTransport>
+} as const satisfies Record<string, BuiltinEntry>
 
 /** The four transports every scenario runs unless it names others: the built-in ones that are not opt-in. */
 export type BuiltinTransport = {
@@ -289,7 +296,9 @@ export type Transport = string
 /** The HTTP/2 rows the suite ships (opt-in). */
 export type Http2Transport = keyof typeof HTTP2
 
-const registry = new Map<string, RegisteredTransport>([...Object.entries(BUILTIN), ...Object.entries(HTTP2)])
+const registry = new Map<string, RegisteredTransport>(
+  [...Object.entries(BUILTIN), ...Object.entries(HTTP2)].map(([name, e]) => [name, registered(e)]),
+)
 
 /** Names in registration order: the built-in four first. */
 export function transportNames(): string[] {
@@ -327,7 +336,7 @@ export function registerTransport(name: string, entry: TransportEntry): void {
       throw new PbError('PB_ERR_TRANSPORT', `${name}: path ${entry.path} is ${other}'s`)
   }
   const freshness = entry.freshness ?? (entry.kind === 'poll' ? shortPollFreshness : sseFreshness)
-  registry.set(name, Object.freeze({ ...entry, freshness, upstream: entry.upstream ?? 'post' }))
+  registry.set(name, registered({ ...entry, freshness, upstream: entry.upstream ?? 'post' }))
 }
 
 /** Transports of one kind, in registry order (opt-in ones left out unless `all`). */

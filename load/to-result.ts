@@ -22,7 +22,7 @@ import { DEFAULT_WORKLOAD, isTwoWay, publishesNothing } from '../lib/workloads.t
 import type { CounterSnapshot } from '../servers/counters.ts'
 import type { ReadyLine } from '../servers/ipc.ts'
 import type { GeneratorReport } from './generator-ipc.ts'
-import { chatModel, chatUpstreamPerSent, recipientsPerMessage } from './model/chat.ts'
+import { chatModel, recipientsPerMessage } from './model/chat.ts'
 import { setupRoundTrips } from './model/freshness.ts'
 import type { ModelBytes } from './model/types.ts'
 import type { RunSpec, ServerMemory } from './session.ts'
@@ -138,10 +138,6 @@ const r2 = (n: number): number => Math.round(n * 100) / 100
 const r3 = (n: number): number => Math.round(n * 1000) / 1000
 
 /**
- * What the freshness model (load/model/freshness.ts) says the network adds for these params: to the mean
- * latency, on top of the server's own processing, and to a new connection's way to its first update.
- */
-/**
  * Latencies recorded as 0 us: a receive instant at or before the publish instant, which no delivery from
  * one process to another takes; only clocks that disagree give it (lib/clock.ts).
  */
@@ -150,6 +146,10 @@ function latenciesNotAfterPublish(l: GeneratorReport['latency']): number {
   return countAtZero(decodeHistogram(l.hdr))
 }
 
+/**
+ * What the freshness model (load/model/freshness.ts) says the network adds for these params: to the mean
+ * latency, on top of the server's own processing, and to a new connection's way to its first update.
+ */
 export function latencyModel(spec: RunSpec, p: ScenarioParams): LatencyModel {
   const entry = transportEntry(spec.transport)
   const tls = spec.tls === true
@@ -211,7 +211,7 @@ function chatFigures(
   const seqTo = seqFrom + Math.max(1, Math.round(published / rooms))
   const ctx = { host: m.ready.host, port: m.ready.port, path: entry.path, seqFrom, seqTo }
   const down = entry.model({ ...p, tickHz: Math.max(0.1, members * p.sendHz), updatesPerTick: 1 }, ctx)
-  const up = entry.chatUpstream ? entry.chatUpstream(p, ctx) : chatUpstreamPerSent(p, entry.upstream, ctx)
+  const up = entry.chatUpstream(p, ctx)
   const c = g.chat
   const rtt = c?.senderRtt
   return {

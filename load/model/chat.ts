@@ -12,7 +12,7 @@ import type { ScenarioParams } from '../../lib/params.ts'
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../servers/http-settings.ts'
 import { chatBodyLength } from '../chat/message.ts'
 import { meanDigits } from './http.ts'
-import { type ModelBytes, modelResult } from './types.ts'
+import { type ModelBytes, type ModelContext, modelResult } from './types.ts'
 
 const DATE = 'Wed, 25 Nov 2026 06:23:51 GMT'
 
@@ -36,14 +36,12 @@ export interface ChatUpstream {
   serverToClient: number
 }
 
-/** What a chat upstream model is given: the model's context (the window's seqs of one room). */
-export type ChatUpstreamContext = { host: string; port: number; path: string; seqFrom: number; seqTo: number }
-
 /**
- * A transport's own upstream per sent message (lib/transports.ts `chatUpstream`), for one whose sends are
- * framed otherwise than a POST /send or a bare WebSocket text frame (Socket.IO's events and their acks).
+ * A transport's upstream per sent message (lib/transports.ts `chatUpstream`), given the model's context
+ * (the window's seqs of one room). Registration fills in `chatUpstreamBy(upstream)` where an entry frames
+ * its sends as a POST /send or a bare WebSocket text frame; Socket.IO's events and acks have their own.
  */
-export type ChatUpstreamModel = (p: ScenarioParams, ctx: ChatUpstreamContext) => ChatUpstream
+export type ChatUpstreamModel = (p: ScenarioParams, ctx: ModelContext) => ChatUpstream
 
 /** Upstream bytes of one sent message, both ways. */
 export function chatUpstreamPerSent(
@@ -70,3 +68,9 @@ export function chatModel(down: ModelBytes, up: ChatUpstream, recipients: number
   const r = Math.max(1, recipients)
   return modelResult(down.clientToServer + up.clientToServer / r, down.serverToClient + up.serverToClient / r)
 }
+
+/** The upstream model of an entry that frames its sends as `upstream` says (chatUpstreamPerSent). */
+export const chatUpstreamBy =
+  (upstream: 'post' | 'connection'): ChatUpstreamModel =>
+  (p, ctx) =>
+    chatUpstreamPerSent(p, upstream, ctx)

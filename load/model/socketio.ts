@@ -10,12 +10,13 @@
  * Lower bounds, like the other models: connection set-up (the handshake, the CONNECT packets) and the
  * heartbeats are left out; socketIoHeartbeatBytes gives the heartbeats' cost.
  */
+import type { ScenarioParams } from '../../lib/params.ts'
 import { wsFrameHeaderLength } from '../../servers/frames.ts'
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../servers/http-settings.ts'
 import { chatBodyLength } from '../chat/message.ts'
 import { type ChatUpstreamModel, maskedHeaderLength } from './chat.ts'
 import { meanDigits } from './http.ts'
-import { type ByteModel, modelResult } from './types.ts'
+import { type ByteModel, type ModelContext, modelResult } from './types.ts'
 
 /** `42["u",` before the updates of an event, `]` after them. */
 export const EVENT_HEAD = '42["u",'
@@ -135,7 +136,7 @@ export function socketIoHeartbeatBytes(
  * send: its digits over the sends of the window), R the room (its digits over the rooms), S the seq the
  * message got (the window's seqs of one room). Packet lengths, Engine.IO type included.
  */
-function chatPackets(p: Parameters<ChatUpstreamModel>[0], ctx: Parameters<ChatUpstreamModel>[1]) {
+function chatPackets(p: ScenarioParams, ctx: ModelContext): { send: number; ack: number } {
   const body = chatBodyLength(p.payloadBytes, ctx.seqTo)
   const idFrom = Math.floor(p.sendHz * p.warmupS)
   const id = meanDigits(idFrom, Math.max(idFrom, Math.ceil(p.sendHz * (p.warmupS + p.durationS)) - 1))
