@@ -121,8 +121,16 @@ test('measured chat runs: results validate, nothing missed, bytes per message >=
     // one side and its bytes on the other. On a busy host (a fresh-clone CI run measured 2.7% below with
     // two) a few messages either way: four is what it can move here.
     const edge = 4 / Math.max(1, r.updates.published)
+    // long polling: the model has one answer per message, but a message that arrives while a client is
+    // between polls waits for its next poll and shares that answer, which saves a request and an answer
+    // head (a run measured 2.5% below the model so). The requests counted tell how many: one poll per
+    // answer and one POST per message sent, so delivered + sent - requests answers were saved
+    const shared =
+      transport === 'long-poll'
+        ? Math.max(0, r.updates.delivered + r.chat.sent - r.requests) / Math.max(1, r.updates.delivered)
+        : 0
     assert.ok(
-      measured >= model * (1 - edge),
+      measured >= model * (1 - edge - shared),
       `${transport}: measured ${measured} B/msg below the model ${model}`,
     )
     assert.ok(
