@@ -46,9 +46,15 @@ for (const transport of ['websocket', 'long-poll']) {
       assert.equal(r.updates.duplicates, 0)
       assert.equal(r.updates.expected, r.updates.published * CLIENTS)
     }
-    // the same window on the same tick schedule: the same updates published, so the same totals
-    assert.equal(three.updates.published, one.updates.published)
-    assert.equal(three.updates.delivered, one.updates.delivered)
+    // the same window length at the same tick rate: the same ticks published, but for the one a window edge
+    // can cut (the window starts when the clients are in, anywhere between two ticks, and a tick's timer
+    // fires a few ms late on a busy host: a fresh-clone CI had 19 in one run and 20 in the other); every
+    // client got every one of them either way
+    assert.ok(
+      Math.abs(three.updates.published - one.updates.published) <= 1,
+      `published ${three.updates.published} with 3 generators, ${one.updates.published} with one`,
+    )
+    for (const r of [one, three]) assert.equal(r.updates.delivered, r.updates.published * CLIENTS)
     assert.equal(three.latencyMs.count, three.updates.delivered, 'every delivered update is in the histogram')
     const g = three.generator
     assert.equal(g.generators, 3)
